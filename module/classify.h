@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The migprio classifier core: a compiled, immutable table answering "which
+ * rule, if any, does this connection match?" in time that does not grow with
+ * the number of rules. It includes no kernel headers so the same source is
+ * built into the module and into a userspace test and benchmark
+ * (selftests/classify_test.c). classify_types.h supplies the few types and
+ * the allocator for each side.
+ */
+#ifndef _MIGPRIO_CLASSIFY_H
+#define _MIGPRIO_CLASSIFY_H
+
+#include "classify_types.h"
+
+/* What a rule matches. A zero-width range (min = 0, max = 0xffff) is "any". */
+struct mp_rule_spec {
+	u32 id;			/* kernel-assigned; lower id wins on overlap */
+	u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	u8 family;		/* 0: any, 4 or 6: peer prefix family */
+	u8 plen;		/* peer prefix length, 0..32 or 0..128 */
+	u16 port_min, port_max;		/* either local or remote port */
+	u16 lport_min, lport_max;
+	u16 rport_min, rport_max;
+	u8 peer[16];		/* prefix, network order; v4 in peer[0..3] */
+	u64 cgroup_id;		/* 0: any */
+	u16 cgroup_level;	/* depth of cgroup_id in the hierarchy */
+};
+
+/* One packet's connection as seen by this host. */
+struct mp_pkt {
+	u8 proto;
+	u8 family;		/* 4 or 6 */
+	u16 lport, rport;
+	u8 raddr[16];		/* remote address, network order */
+	/*
+	 * Cgroup ancestry of the owning local socket, or NULL when there is
+	 * no local full socket: then cgroup rules do not match.
+	 */
+	bool (*in_cgroup)(const void *ctx, u64 cgroup_id, u16 level);
+	const void *cg_ctx;
+};
+
+struct mp_ctable;
+
+/*
+ * Build a table over @n rules (any order). Returns NULL on allocation
+ * failure. The table keeps no pointer into @rules.
+ */
+struct mp_ctable *mp_ctable_build(const struct mp_rule_spec *rules,
+				  unsigned int n);
+void mp_ctable_free(struct mp_ctable *t);
+
+/*
+ * Index (into the @rules array given to build) of the matching rule with
+ * the lowest id, or -1. Lock-free and allocation-free.
+ */
+int mp_ctable_lookup(const struct mp_ctable *t, const struct mp_pkt *pkt);
+
+/* Does @r match @pkt? The naive reference, also used to verify. */
+bool mp_rule_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt);
+
+#endif /* _MIGPRIO_CLASSIFY_H */

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * migprio internal interfaces shared between the control plane (config.c,
+ * netlink.c, pernet.c) and the data path (hooks.c, flows.c, sockbuf.c).
+ *
+ * Data flows one way: a netlink request is validated into a new, immutable
+ * struct mp_config which is published with RCU; the hooks read it per
+ * packet; flows and counters go back out through dumps and events.
+ */
+#ifndef _MIGPRIO_H
+#define _MIGPRIO_H
+
+#include <linux/types.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/u64_stats_sync.h>
+#include <linux/netdevice.h>
+#include <uapi/linux/migprio.h>
+
+#include "classify.h"
+
+/* Module parameters (main.c). */
+extern unsigned int mp_max_rules;	/* per netns, default 4096 */
+extern unsigned int mp_max_flows;	/* per netns, default 65536 */
+extern unsigned int mp_flow_idle_secs;	/* default 30 */
+
+/* Per-rule and per-netns counters: per-CPU, summed when read. */
+struct mp_counters {
+	u64_stats_t tx_packets;
+	u64_stats_t tx_bytes;
+	u64_stats_t rx_packets;
+	u64_stats_t rx_bytes;
+	struct u64_stats_sync syncp;
+};
+
+struct mp_counters_sum {
+	u64 tx_packets, tx_bytes, rx_packets, rx_bytes;
+};
+
+/* Counters that change once per flow or socket, not per packet. */
+struct mp_events_stats {
+	atomic64_t flows_started;
+	atomic64_t flows_ended;
+	atomic64_t flows_untracked;
+	atomic64_t socks_tuned;
+	atomic64_t dscp_rewritten;
+};
+
+/*
+ * A rule. Immutable once published except for its counters. Shared by
+ * successive configs; freed with call_rcu() once a published config no
+ * longer holds it.
+ */
+struct mp_rule {
+	struct mp_rule_spec spec;		/* match + id, see classify.h */
+	char name[MIGPRIO_NAME_MAXLEN + 1];
+	char *cgroup_path;			/* NULL when no cgroup match */
+	struct cgroup *cgrp;			/* reference held while set */
+	struct mp_counters __percpu *ctr;
+	atomic64_t flows;
+	struct rcu_head rcu;
+};
+
+/* Parameters of the designated interface. */
+struct mp_dev_params {
+	u32 priority;		/* skb->priority for migration packets */
+	u32 sndbuf;
+	u32 rcvbuf;
+	s16 dscp;		/* -1: leave DSCP alone */
+	u8 queue;		/* enum migprio_queue, recorded for migprioctl */
+	u8 guard;
+	u64 rate;		/* bytes/s, recorded */
+	u32 qdisc_handle;	/* recorded: root qdisc migprio installed */
+	u32 ring_rx, ring_tx, ring_rx_prev, ring_tx_prev;	/* recorded */
+};
+
+/*
+ * One immutable snapshot of a netns' configuration. Every change builds a
+ * new one under mp_net.lock and publishes it with rcu_assign_pointer().
+ */
+struct mp_config {
+	int ifindex;			/* 0: no designated interface */
+	char ifname[IFNAMSIZ];
+	struct mp_dev_params dev;
+	unsigned int nrules;
+	struct mp_rule **rules;		/* sorted by id */
+	struct mp_ctable *ctab;		/* compiled classifier over rules[] */
+	u32 gen;			/* bumped on every publication */
+	struct rcu_head rcu;
+};
+
+struct mp_flow_table;
+
+struct mp_net {
+	struct net *net;
+	struct mutex lock;		/* serialises config changes */
+	struct mp_config __rcu *cfg;	/* never NULL after init */
+	u32 next_rule_id;
+	bool hooks_registered;		/* under lock */
+	struct mp_counters __percpu *ctr;
+	struct mp_events_stats ev;
+	struct mp_flow_table *flows;
+};
+
+/* pernet.c */
+struct mp_net *mp_net(const struct net *net);
+int mp_pernet_init(void);
+void mp_pernet_exit(void);
+
+/* config.c: all under mn->lock unless noted */
+struct mp_config *mp_config_get(struct mp_net *mn);	/* rcu_read_lock held */
+void mp_counters_sum(struct mp_counters __percpu *ctr,
+		     struct mp_counters_sum *sum);
+int mp_config_init(struct mp_net *mn);
+void mp_config_destroy(struct mp_net *mn);	/* netns exit */
+int mp_netdev_notifier_register(void);
+void mp_netdev_notifier_unregister(void);
+
+/* hooks.c: process context, under mn->lock */
+int mp_hooks_register(struct mp_net *mn);
+void mp_hooks_unregister(struct mp_net *mn);
+
+/* flows.c */
+int mp_flows_init(struct mp_net *mn);
+void mp_flows_destroy(struct mp_net *mn);	/* ends all, sends events */
+void mp_flows_flush(struct mp_net *mn, enum migprio_flow_end reason);
+unsigned int mp_flows_active(struct mp_net *mn);
+int mp_flows_dump(struct sk_buff *skb, struct netlink_callback *cb);
+
+/* netlink.c */
+int mp_genl_register(void);
+void mp_genl_unregister(void);
+bool mp_nl_has_listeners(struct net *net);
+struct sk_buff *mp_nl_ntf_new(u8 cmd, void **hdr, gfp_t gfp);
+void mp_nl_ntf_send(struct net *net, struct sk_buff *skb, void *hdr);
+
+#endif /* _MIGPRIO_H */

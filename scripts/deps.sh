@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install everything migprio needs from Debian's registry, idempotently.
+# Kernel versions are resolved from the cloud metapackages at run time;
+# nothing here names an ABI number. The kernel images are unpacked (not
+# installed) into $MIGPRIO_CACHE/kernels/<series>/ so several can coexist;
+# headers are installed normally into /usr/src.
+set -euo pipefail
+
+CACHE=${MIGPRIO_CACHE:-/var/cache/migprio}
+BPO_SUITE=bookworm-backports
+export DEBIAN_FRONTEND=noninteractive
+
+log() { printf 'deps: %s\n' "$*" >&2; }
+
+need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		log "must run as root (apt-get install)"
+		exit 1
+	fi
+}
+
+# Add bookworm-backports from the same mirror the system already uses.
+add_backports() {
+	if grep -rqs "$BPO_SUITE" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+		return 0
+	fi
+	local mirror
+	mirror=$(grep -rhoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list \
+		/etc/apt/sources.list.d/ 2>/dev/null | grep -v security | head -n1 | tr -d ' ' || true)
+	mirror=${mirror:-http://deb.debian.org/debian}
+	log "adding $BPO_SUITE from $mirror"
+	echo "deb ${mirror%/} $BPO_SUITE main" >/etc/apt/sources.list.d/migprio-backports.list
+	APT_UPDATED=
+}
+
+APT_UPDATED=
+apt_update() {
+	[ -n "$APT_UPDATED" ] && return 0
+	apt-get update -qq
+	APT_UPDATED=1
+}
+
+# $1 = "6.1" or "6.12": print the ABI package suffix, e.g. 6.1.0-56-cloud-amd64
+resolve_abi() {
+	local series=$1 ver
+	ver=$(apt-cache madison linux-image-cloud-amd64 | awk -F'|' '{gsub(/ /,"",$2); print $2}' |
+		grep "^${series}\." | sort -V | tail -n1)
+	[ -n "$ver" ] || { log "no linux-image-cloud-amd64 for $series"; return 1; }
+	apt-cache show "linux-image-cloud-amd64=$ver" |
+		sed -n 's/^Depends: .*linux-image-\([^ ]*-cloud-amd64\).*/\1/p' | head -n1
+}
+
+HOST_PKGS=(
+	build-essential bc bison flex libelf-dev libssl-dev dwarves pkg-config
+	qemu-system-x86 busybox-static bash iproute2 iperf3 ethtool cpio gzip xz-utils
+	libmnl-dev sparse cppcheck valgrind python3 python3-yaml python3-jsonschema
+	python3-pyroute2 gnuplot-nox kmod linux-source-6.1 procps
+)
+
+main() {
+	need_root
+	add_backports
+	local missing=()
+	for p in "${HOST_PKGS[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		apt_update
+		log "installing ${missing[*]}"
+		apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	fi
+	apt_update_if_needed_for_kernels
+}
+
+apt_update_if_needed_for_kernels() {
+	mkdir -p "$CACHE/kernels"
+	local series abi dir
+	for series in 6.1 6.12; do
+		dir=$CACHE/kernels/$series
+		if [ -f "$dir/abi" ] && [ -f "$dir/root/boot/vmlinuz-$(cat "$dir/abi")" ] &&
+			[ -d "/usr/src/linux-headers-$(cat "$dir/abi")" ]; then
+			continue
+		fi
+		apt_update
+		abi=$(resolve_abi "$series")
+		log "kernel $series -> $abi"
+		apt-get install -y -qq --no-install-recommends "linux-headers-$abi"
+		rm -rf "$dir" && mkdir -p "$dir/root"
+		(cd "$dir" && apt-get download -qq "linux-image-$abi" &&
+			dpkg -x linux-image-"$abi"_*.deb root && rm -f ./*.deb)
+		echo "$abi" >"$dir/abi"
+	done
+	# linux-source-6.12 (backports) carries the genetlink YNL schema and CLI.
+	if ! ls /usr/src/linux-source-6.12.tar.xz >/dev/null 2>&1; then
+		apt_update
+		apt-get install -y -qq --no-install-recommends -t "$BPO_SUITE" linux-source-6.12
+	fi
+	log "ok"
+}
+
+main "$@"
