@@ -56,7 +56,7 @@ HOST_PKGS=(
 	build-essential bc bison flex libelf-dev libssl-dev dwarves pkg-config
 	qemu-system-x86 busybox-static bash iproute2 iperf3 ethtool cpio gzip xz-utils
 	libmnl-dev sparse cppcheck valgrind python3 python3-yaml python3-jsonschema
-	python3-pyroute2 gnuplot-nox kmod linux-source-6.1 procps
+	python3-pyroute2 gnuplot-nox kmod linux-source-6.1 procps jq
 )
 
 main() {
@@ -101,4 +101,27 @@ apt_update_if_needed_for_kernels() {
 	log "ok"
 }
 
+# --check: status 0 when nothing is missing (fast: no apt, no network)
+check_only() {
+	local p series abi bad=0
+	local installed
+	installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${HOST_PKGS[@]}" 2>/dev/null |
+		awk '/ install ok installed$/ {print $1}')
+	for p in "${HOST_PKGS[@]}"; do
+		grep -qx "$p" <<<"$installed" || { log "missing package $p"; bad=1; }
+	done
+	for series in 6.1 6.12; do
+		abi=$(cat "$CACHE/kernels/$series/abi" 2>/dev/null) &&
+			[ -f "$CACHE/kernels/$series/root/boot/vmlinuz-$abi" ] &&
+			[ -d "/usr/src/linux-headers-$abi" ] ||
+			{ log "missing kernel $series"; bad=1; }
+	done
+	[ -f /usr/src/linux-source-6.12.tar.xz ] || { log "missing linux-source-6.12"; bad=1; }
+	return $bad
+}
+
+if [ "${1:-}" = --check ]; then
+	check_only
+	exit
+fi
 main "$@"
