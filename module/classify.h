@@ -4,15 +4,20 @@
  * rule, if any, does this connection match?" in time that does not grow with
  * the number of rules. It includes no kernel headers so the same source is
  * built into the module and into a userspace test and benchmark
- * (selftests/classify_test.c). classify_types.h supplies the few types and
- * the allocator for each side.
+ * (selftests/classify_unit.c, userspace/classify_bench.c). classify_types.h
+ * supplies the few types and the allocator for each side.
  */
 #ifndef _MIGPRIO_CLASSIFY_H
 #define _MIGPRIO_CLASSIFY_H
 
 #include "classify_types.h"
 
-/* What a rule matches. A zero-width range (min = 0, max = 0xffff) is "any". */
+/*
+ * What a rule matches. The full range (min = 0, max = 0xffff) is "any"; an
+ * empty range (min > max) never matches. family is 0 (any), 4 or 6; any
+ * other value never matches. plen above 32 (v4) or 128 (v6) counts as the
+ * full width.
+ */
 struct mp_rule_spec {
 	u32 id;			/* kernel-assigned; lower id wins on overlap */
 	u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
@@ -58,5 +63,15 @@ int mp_ctable_lookup(const struct mp_ctable *t, const struct mp_pkt *pkt);
 
 /* Does @r match @pkt? The naive reference, also used to verify. */
 bool mp_rule_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt);
+
+/*
+ * Limits of mp_ctable_build(): more than MP_CTABLE_MAX_RULES rules, or a
+ * table that would need more than MP_CTABLE_MAX_BYTES, make it return NULL.
+ */
+#define MP_CTABLE_MAX_RULES	65536U
+#define MP_CTABLE_MAX_BYTES	(16U << 20)
+
+/* Bytes held by a built table (for reports and benchmarks). */
+unsigned long mp_ctable_bytes(const struct mp_ctable *t);
 
 #endif /* _MIGPRIO_CLASSIFY_H */

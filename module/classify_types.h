@@ -11,9 +11,11 @@
 #include <linux/string.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
+#include <linux/sort.h>
 
 #define mp_zalloc(size)	kvzalloc(size, GFP_KERNEL)
 #define mp_free(p)	kvfree(p)
+#define mp_sort(base, num, size, cmp)	sort(base, num, size, cmp, NULL)
 #else
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,8 +27,16 @@ typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
 
-#define mp_zalloc(size)	calloc(1, size)
+/* A test may point this at an allocator that fails on purpose. */
+extern void *(*mp_test_zalloc)(size_t size);
+
+static inline void *mp_zalloc(size_t size)
+{
+	return mp_test_zalloc ? mp_test_zalloc(size) : calloc(1, size);
+}
+
 #define mp_free(p)	free(p)
+#define mp_sort(base, num, size, cmp)	qsort(base, num, size, cmp)
 #endif
 
 #endif /* _MIGPRIO_CLASSIFY_TYPES_H */

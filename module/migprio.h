@@ -15,6 +15,7 @@
 #include <linux/rcupdate.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/netdevice.h>
+#include <linux/refcount.h>
 #include <uapi/linux/migprio.h>
 
 #include "classify.h"
@@ -75,6 +76,19 @@ struct mp_dev_params {
 };
 
 /*
+ * A rule set and its compiled classifier, shared (refcounted) by successive
+ * configs until the rules change, so that a change of the interface or its
+ * parameters needs no rebuild. Control plane only: the data path uses the
+ * copies in struct mp_config.
+ */
+struct mp_ruleset {
+	refcount_t ref;
+	unsigned int nrules;
+	struct mp_rule **rules;		/* sorted by id */
+	struct mp_ctable *ctab;		/* never NULL, even for 0 rules */
+};
+
+/*
  * One immutable snapshot of a netns' configuration. Every change builds a
  * new one under mp_net.lock and publishes it with rcu_assign_pointer().
  */
@@ -84,8 +98,13 @@ struct mp_config {
 	struct mp_dev_params dev;
 	unsigned int nrules;
 	struct mp_rule **rules;		/* sorted by id */
-	struct mp_ctable *ctab;		/* compiled classifier over rules[] */
-	u32 gen;			/* bumped on every publication */
+	/*
+	 * Compiled classifier over rules[]; never NULL: mp_ctable_build() is
+	 * also called with n = 0 and must return an empty table then.
+	 */
+	struct mp_ctable *ctab;
+	u32 gen;			/* bumped on every publication, never 0 */
+	struct mp_ruleset *rs;		/* owner of rules[] and ctab */
 	struct rcu_head rcu;
 };
 
@@ -111,6 +130,7 @@ void mp_pernet_exit(void);
 struct mp_config *mp_config_get(struct mp_net *mn);	/* rcu_read_lock held */
 void mp_counters_sum(struct mp_counters __percpu *ctr,
 		     struct mp_counters_sum *sum);
+struct mp_counters __percpu *mp_counters_alloc(void);	/* free_percpu() */
 int mp_config_init(struct mp_net *mn);
 void mp_config_destroy(struct mp_net *mn);	/* netns exit */
 int mp_netdev_notifier_register(void);
@@ -127,11 +147,22 @@ void mp_flows_flush(struct mp_net *mn, enum migprio_flow_end reason);
 unsigned int mp_flows_active(struct mp_net *mn);
 int mp_flows_dump(struct sk_buff *skb, struct netlink_callback *cb);
 
-/* netlink.c */
+/*
+ * netlink.c. Notifications: check mp_nl_has_listeners() first, then
+ * mp_nl_ntf_new() (NULL when out of memory or the family is gone), put the
+ * attributes, and mp_nl_ntf_send(), which always consumes @skb (freed on
+ * error) and may be called from any context (multicast with GFP_ATOMIC).
+ * On -EMSGSIZE while putting attributes, nlmsg_free() the skb instead.
+ */
 int mp_genl_register(void);
 void mp_genl_unregister(void);
 bool mp_nl_has_listeners(struct net *net);
 struct sk_buff *mp_nl_ntf_new(u8 cmd, void **hdr, gfp_t gfp);
 void mp_nl_ntf_send(struct net *net, struct sk_buff *skb, void *hdr);
+void mp_nl_dev_notify(struct net *net, const struct mp_config *cfg,
+		      enum migprio_dev_change change);
+/* Header of one dump message of this family (NLM_F_MULTI), or NULL. */
+void *mp_genl_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
+		       u8 cmd);
 
 #endif /* _MIGPRIO_H */

@@ -11,7 +11,7 @@
  *   rule-*  commands:                               enum migprio_a_rule
  *   flow-get dump and flow-*-ntf notifications:     enum migprio_a_flow
  *   stats-get:                                      enum migprio_a_stats
- * Multi-byte integers are in host byte order unless named *_IPV4/*_IPV6
+ * Multi-byte integers are in host byte order unless named *_IPV4, *_IPV6
  * (network byte order). Ports are host order.
  */
 #ifndef _UAPI_LINUX_MIGPRIO_H
@@ -26,7 +26,7 @@
 
 #define MIGPRIO_PRIO_MAX		15	/* plain band priority 0..15 */
 #define MIGPRIO_BUF_MIN			(64U << 10)	/* 64 KiB */
-#define MIGPRIO_BUF_MAX			(1U << 30)	/* 1 GiB */
+#define MIGPRIO_BUF_MAX			(1024U << 20)	/* 1 GiB */
 #define MIGPRIO_BUF_DEFAULT		(32U << 20)	/* 32 MiB */
 #define MIGPRIO_PRIO_DEFAULT		7	/* TC_PRIO_CONTROL: band 0 of prio */
 #define MIGPRIO_DSCP_MAX		63

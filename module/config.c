@@ -1,0 +1,579 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-netns configuration: immutable snapshots published with RCU.
+ *
+ * A change never edits the published struct mp_config: it builds a new one
+ * (sharing the rule set when the rules did not change), publishes it with
+ * rcu_assign_pointer() and retires the old one with call_rcu(). A rule
+ * lives in every config from its addition to its removal and is freed by
+ * call_rcu() after the first config without it is published. Everything
+ * that can fail (allocation, classifier build) happens before publication,
+ * so a failed request changes nothing.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cgroup.h>
+#include <linux/netdevice.h>
+#include <linux/percpu.h>
+#include <linux/rtnetlink.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <net/net_namespace.h>
+
+#include "config.h"
+
+struct mp_config *mp_config_get(struct mp_net *mn)
+{
+	return rcu_dereference(mn->cfg);
+}
+
+struct mp_config *mp_config_locked(struct mp_net *mn)
+{
+	return rcu_dereference_protected(mn->cfg, lockdep_is_held(&mn->lock));
+}
+
+void mp_dev_params_default(struct mp_dev_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->priority = MIGPRIO_PRIO_DEFAULT;
+	p->sndbuf = MIGPRIO_BUF_DEFAULT;
+	p->rcvbuf = MIGPRIO_BUF_DEFAULT;
+	p->dscp = -1;
+	p->queue = MIGPRIO_QUEUE_NONE;
+}
+
+/* Counters */
+
+struct mp_counters __percpu *mp_counters_alloc(void)
+{
+	struct mp_counters __percpu *ctr;
+	int cpu;
+
+	ctr = alloc_percpu(struct mp_counters);
+	if (!ctr)
+		return NULL;
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(ctr, cpu)->syncp);
+	return ctr;
+}
+
+void mp_counters_sum(struct mp_counters __percpu *ctr,
+		     struct mp_counters_sum *sum)
+{
+	int cpu;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		const struct mp_counters *c = per_cpu_ptr(ctr, cpu);
+		u64 tx_packets, tx_bytes, rx_packets, rx_bytes;
+		unsigned int start;
+
+		do {
+			start = u64_stats_fetch_begin(&c->syncp);
+			tx_packets = u64_stats_read(&c->tx_packets);
+			tx_bytes = u64_stats_read(&c->tx_bytes);
+			rx_packets = u64_stats_read(&c->rx_packets);
+			rx_bytes = u64_stats_read(&c->rx_bytes);
+		} while (u64_stats_fetch_retry(&c->syncp, start));
+		sum->tx_packets += tx_packets;
+		sum->tx_bytes += tx_bytes;
+		sum->rx_packets += rx_packets;
+		sum->rx_bytes += rx_bytes;
+	}
+}
+
+/* Rules */
+
+struct mp_rule *mp_rule_alloc(void)
+{
+	struct mp_rule *r;
+
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return NULL;
+	r->ctr = mp_counters_alloc();
+	if (!r->ctr) {
+		kfree(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Any context: also called from RCU callbacks. */
+void mp_rule_free(struct mp_rule *r)
+{
+	if (r->cgrp)
+		cgroup_put(r->cgrp);
+	kfree(r->cgroup_path);
+	free_percpu(r->ctr);
+	kfree(r);
+}
+
+static void mp_rule_free_rcu(struct rcu_head *head)
+{
+	mp_rule_free(container_of(head, struct mp_rule, rcu));
+}
+
+/*
+ * Resolve a cgroup v2 path (relative to the caller's cgroup namespace) and
+ * hold the cgroup while the rule lives.
+ */
+int mp_rule_set_cgroup(struct mp_rule *r, const char *path)
+{
+	struct cgroup *cgrp;
+
+	r->cgroup_path = kstrdup(path, GFP_KERNEL);
+	if (!r->cgroup_path)
+		return -ENOMEM;
+	cgrp = cgroup_get_from_path(path);
+	if (IS_ERR(cgrp))
+		return PTR_ERR(cgrp);
+	r->cgrp = cgrp;
+	r->spec.cgroup_id = cgroup_id(cgrp);
+	r->spec.cgroup_level = cgrp->level;
+	return 0;
+}
+
+static bool mp_spec_same(const struct mp_rule_spec *a,
+			 const struct mp_rule_spec *b)
+{
+	return a->proto == b->proto && a->family == b->family &&
+	       a->plen == b->plen &&
+	       a->port_min == b->port_min && a->port_max == b->port_max &&
+	       a->lport_min == b->lport_min && a->lport_max == b->lport_max &&
+	       a->rport_min == b->rport_min && a->rport_max == b->rport_max &&
+	       !memcmp(a->peer, b->peer, sizeof(a->peer)) &&
+	       a->cgroup_id == b->cgroup_id;
+}
+
+/* Index of rule @id in a set sorted by id, or -1. */
+static int mp_rules_find(struct mp_rule * const *rules, unsigned int n, u32 id)
+{
+	unsigned int lo = 0, hi = n;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (rules[mid]->spec.id == id)
+			return mid;
+		if (rules[mid]->spec.id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Rule sets */
+
+static struct mp_ruleset *mp_ruleset_alloc(unsigned int nrules)
+{
+	struct mp_ruleset *rs;
+
+	rs = kzalloc(sizeof(*rs), GFP_KERNEL);
+	if (!rs)
+		return NULL;
+	/* Never NULL, so that an empty set still compiles. */
+	rs->rules = kvcalloc(max(nrules, 1U), sizeof(*rs->rules), GFP_KERNEL);
+	if (!rs->rules) {
+		kfree(rs);
+		return NULL;
+	}
+	rs->nrules = nrules;
+	refcount_set(&rs->ref, 1);
+	return rs;
+}
+
+/* Any context. Does not free the rules: they may live on in a newer set. */
+static void mp_ruleset_put(struct mp_ruleset *rs)
+{
+	if (!refcount_dec_and_test(&rs->ref))
+		return;
+	if (rs->ctab)
+		mp_ctable_free(rs->ctab);
+	kvfree(rs->rules);
+	kfree(rs);
+}
+
+static int mp_ruleset_compile(struct mp_ruleset *rs)
+{
+	struct mp_rule_spec *specs;
+	unsigned int i;
+
+	specs = kvcalloc(max(rs->nrules, 1U), sizeof(*specs), GFP_KERNEL);
+	if (!specs)
+		return -ENOMEM;
+	for (i = 0; i < rs->nrules; i++)
+		specs[i] = rs->rules[i]->spec;
+	rs->ctab = mp_ctable_build(specs, rs->nrules);
+	kvfree(specs);
+	return rs->ctab ? 0 : -ENOMEM;
+}
+
+/* Configs */
+
+static void mp_config_free(struct mp_config *cfg)
+{
+	mp_ruleset_put(cfg->rs);
+	kfree(cfg);
+}
+
+static void mp_config_free_rcu(struct rcu_head *head)
+{
+	mp_config_free(container_of(head, struct mp_config, rcu));
+}
+
+/* A copy of @old (or an empty config) using rule set @rs (ref taken over). */
+static struct mp_config *mp_config_new(const struct mp_config *old,
+				       struct mp_ruleset *rs)
+{
+	struct mp_config *cfg;
+
+	cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
+	if (!cfg)
+		return NULL;
+	if (old) {
+		cfg->ifindex = old->ifindex;
+		strscpy(cfg->ifname, old->ifname, sizeof(cfg->ifname));
+		cfg->dev = old->dev;
+		cfg->gen = old->gen;
+	} else {
+		mp_dev_params_default(&cfg->dev);
+	}
+	cfg->rs = rs;
+	cfg->nrules = rs->nrules;
+	cfg->rules = rs->rules;
+	cfg->ctab = rs->ctab;
+	return cfg;
+}
+
+/* A copy of the current config sharing its rule set. */
+static struct mp_config *mp_config_dup(struct mp_config *old)
+{
+	struct mp_config *cfg;
+
+	refcount_inc(&old->rs->ref);
+	cfg = mp_config_new(old, old->rs);
+	if (!cfg)
+		mp_ruleset_put(old->rs);
+	return cfg;
+}
+
+/* Publish @cfg and return the config it replaces, still to be retired. */
+static struct mp_config *mp_config_swap(struct mp_net *mn,
+					struct mp_config *cfg)
+{
+	struct mp_config *old = mp_config_locked(mn);
+
+	cfg->gen = old->gen + 1 ? : 1;
+	rcu_assign_pointer(mn->cfg, cfg);
+	return old;
+}
+
+/* Free @old once no reader can see it, and its rules too if @with_rules. */
+static void mp_config_retire(struct mp_config *old, bool with_rules)
+{
+	unsigned int i;
+
+	if (with_rules)
+		for (i = 0; i < old->nrules; i++)
+			call_rcu(&old->rules[i]->rcu, mp_rule_free_rcu);
+	call_rcu(&old->rcu, mp_config_free_rcu);
+}
+
+/* Build the classifier for a new rule set and publish it. */
+static int mp_config_commit_rules(struct mp_net *mn, struct mp_ruleset *rs)
+{
+	struct mp_config *cfg;
+	int err;
+
+	err = mp_ruleset_compile(rs);
+	if (err)
+		goto err_put;
+	err = -ENOMEM;
+	cfg = mp_config_new(mp_config_locked(mn), rs);
+	if (!cfg)
+		goto err_put;
+	mp_config_retire(mp_config_swap(mn, cfg), false);
+	return 0;
+
+err_put:
+	mp_ruleset_put(rs);
+	return err;
+}
+
+int mp_config_init(struct mp_net *mn)
+{
+	struct mp_ruleset *rs;
+	struct mp_config *cfg;
+	int err;
+
+	rs = mp_ruleset_alloc(0);
+	if (!rs)
+		return -ENOMEM;
+	err = mp_ruleset_compile(rs);
+	if (err)
+		goto err_put;
+	err = -ENOMEM;
+	cfg = mp_config_new(NULL, rs);
+	if (!cfg)
+		goto err_put;
+	cfg->gen = 1;
+	mn->next_rule_id = 1;
+	RCU_INIT_POINTER(mn->cfg, cfg);
+	return 0;
+
+err_put:
+	mp_ruleset_put(rs);
+	return err;
+}
+
+/* Netns exit: the data path is stopped and the flows are gone. */
+void mp_config_destroy(struct mp_net *mn)
+{
+	struct mp_config *cfg = rcu_dereference_protected(mn->cfg, true);
+
+	RCU_INIT_POINTER(mn->cfg, NULL);
+	if (cfg)
+		mp_config_retire(cfg, true);
+}
+
+/* Rule changes */
+
+static u32 mp_rule_next_id(struct mp_net *mn, const struct mp_config *cfg)
+{
+	u32 id = mn->next_rule_id;
+
+	/* Fewer rules than ids: this ends. */
+	while (!id || mp_rules_find(cfg->rules, cfg->nrules, id) >= 0)
+		id++;
+	return id;
+}
+
+int mp_rule_add_locked(struct mp_net *mn, struct mp_rule *r,
+		       struct netlink_ext_ack *extack)
+{
+	struct mp_config *cfg = mp_config_locked(mn);
+	struct mp_ruleset *rs;
+	unsigned int i, at;
+	int err;
+
+	for (i = 0; i < cfg->nrules; i++) {
+		if (mp_spec_same(&cfg->rules[i]->spec, &r->spec)) {
+			NL_SET_ERR_MSG(extack, "An identical rule exists");
+			return -EEXIST;
+		}
+	}
+	if (cfg->nrules >= mp_max_rules) {
+		NL_SET_ERR_MSG(extack, "Rule limit of this network namespace reached");
+		return -ENOSPC;
+	}
+	r->spec.id = mp_rule_next_id(mn, cfg);
+	rs = mp_ruleset_alloc(cfg->nrules + 1);
+	if (!rs)
+		return -ENOMEM;
+	for (at = 0; at < cfg->nrules && cfg->rules[at]->spec.id < r->spec.id; at++)
+		rs->rules[at] = cfg->rules[at];
+	rs->rules[at] = r;
+	for (i = at; i < cfg->nrules; i++)
+		rs->rules[i + 1] = cfg->rules[i];
+	err = mp_config_commit_rules(mn, rs);
+	if (err)
+		return err;
+	mn->next_rule_id = r->spec.id + 1;
+	return 0;
+}
+
+int mp_rule_del_locked(struct mp_net *mn, u32 id)
+{
+	struct mp_config *cfg = mp_config_locked(mn);
+	struct mp_ruleset *rs;
+	struct mp_rule *r;
+	int at, err;
+
+	at = mp_rules_find(cfg->rules, cfg->nrules, id);
+	if (at < 0)
+		return -ENOENT;
+	r = cfg->rules[at];
+	rs = mp_ruleset_alloc(cfg->nrules - 1);
+	if (!rs)
+		return -ENOMEM;
+	memcpy(rs->rules, cfg->rules, at * sizeof(*rs->rules));
+	memcpy(rs->rules + at, cfg->rules + at + 1,
+	       (cfg->nrules - at - 1) * sizeof(*rs->rules));
+	err = mp_config_commit_rules(mn, rs);
+	if (err)
+		return err;
+	/* Published without @r: free it after the readers of the old one. */
+	call_rcu(&r->rcu, mp_rule_free_rcu);
+	return 0;
+}
+
+int mp_rule_flush_locked(struct mp_net *mn)
+{
+	struct mp_ruleset *rs;
+	struct mp_config *cfg;
+	int err;
+
+	rs = mp_ruleset_alloc(0);
+	if (!rs)
+		return -ENOMEM;
+	err = mp_ruleset_compile(rs);
+	if (err)
+		goto err_put;
+	err = -ENOMEM;
+	cfg = mp_config_new(mp_config_locked(mn), rs);
+	if (!cfg)
+		goto err_put;
+	mp_config_retire(mp_config_swap(mn, cfg), true);
+	return 0;
+
+err_put:
+	mp_ruleset_put(rs);
+	return err;
+}
+
+/* Designation */
+
+static int mp_hooks_ensure(struct mp_net *mn)
+{
+	int err;
+
+	if (mn->hooks_registered)
+		return 0;
+	err = mp_hooks_register(mn);
+	if (!err)
+		mn->hooks_registered = true;
+	return err;
+}
+
+static void mp_hooks_drop(struct mp_net *mn)
+{
+	if (!mn->hooks_registered)
+		return;
+	mp_hooks_unregister(mn);
+	mn->hooks_registered = false;
+}
+
+int mp_dev_set_locked(struct mp_net *mn, const struct net_device *dev,
+		      const struct mp_dev_params *p)
+{
+	struct mp_config *old = mp_config_locked(mn);
+	bool moved = old->ifindex && old->ifindex != dev->ifindex;
+	struct mp_config *cfg;
+	int err;
+
+	ASSERT_RTNL();
+	cfg = mp_config_dup(old);
+	if (!cfg)
+		return -ENOMEM;
+	cfg->ifindex = dev->ifindex;
+	strscpy(cfg->ifname, dev->name, sizeof(cfg->ifname));
+	cfg->dev = *p;
+	err = mp_hooks_ensure(mn);
+	if (err) {
+		mp_config_free(cfg);
+		return err;
+	}
+	mp_config_retire(mp_config_swap(mn, cfg), false);
+	if (moved)
+		mp_flows_flush(mn, MIGPRIO_FLOW_END_FLUSH);
+	mp_nl_dev_notify(mn->net, cfg, MIGPRIO_DEV_CHANGE_SET);
+	return 0;
+}
+
+/*
+ * Clear the designation. This must not fail (the interface may be going
+ * away): without memory for a new config the data path is still stopped.
+ */
+void mp_dev_clear_locked(struct mp_net *mn, enum migprio_dev_change why)
+{
+	struct mp_config *old = mp_config_locked(mn);
+	struct mp_config gone, *cfg;
+
+	if (!old->ifindex)
+		return;
+	gone = *old;
+	cfg = mp_config_dup(old);
+	if (cfg) {
+		cfg->ifindex = 0;
+		cfg->ifname[0] = '\0';
+		mp_dev_params_default(&cfg->dev);
+		mp_config_retire(mp_config_swap(mn, cfg), false);
+	} else {
+		pr_warn("out of memory clearing interface %s\n", gone.ifname);
+	}
+	mp_hooks_drop(mn);
+	mp_flows_flush(mn, MIGPRIO_FLOW_END_FLUSH);
+	mp_nl_dev_notify(mn->net, &gone, why);
+}
+
+static void mp_dev_rename_locked(struct mp_net *mn, const char *name)
+{
+	struct mp_config *cfg;
+
+	cfg = mp_config_dup(mp_config_locked(mn));
+	if (!cfg) {
+		pr_warn("out of memory renaming interface to %s\n", name);
+		return;
+	}
+	strscpy(cfg->ifname, name, sizeof(cfg->ifname));
+	mp_config_retire(mp_config_swap(mn, cfg), false);
+	mp_nl_dev_notify(mn->net, cfg, MIGPRIO_DEV_CHANGE_SET);
+}
+
+void mp_config_quiesce(struct mp_net *mn)
+{
+	mutex_lock(&mn->lock);
+	mp_hooks_drop(mn);
+	mutex_unlock(&mn->lock);
+}
+
+/* Netdevice notifier: follow the designated interface. */
+
+static bool mp_is_designated(struct mp_net *mn, const struct net_device *dev)
+{
+	const struct mp_config *cfg;
+	bool ret;
+
+	rcu_read_lock();
+	cfg = mp_config_get(mn);
+	ret = cfg && cfg->ifindex == dev->ifindex;
+	rcu_read_unlock();
+	return ret;
+}
+
+static int mp_netdev_event(struct notifier_block *nb, unsigned long event,
+			   void *ptr)
+{
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+	struct mp_net *mn;
+
+	if (event != NETDEV_UNREGISTER && event != NETDEV_CHANGENAME)
+		return NOTIFY_DONE;
+	mn = mp_net(dev_net(dev));
+	/* Designation changes under RTNL, which we hold: no race here. */
+	if (!mp_is_designated(mn, dev))
+		return NOTIFY_DONE;
+	mutex_lock(&mn->lock);
+	if (event == NETDEV_UNREGISTER)
+		mp_dev_clear_locked(mn, MIGPRIO_DEV_CHANGE_GONE);
+	else
+		mp_dev_rename_locked(mn, dev->name);
+	mutex_unlock(&mn->lock);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block mp_netdev_nb = {
+	.notifier_call = mp_netdev_event,
+};
+
+int mp_netdev_notifier_register(void)
+{
+	return register_netdevice_notifier(&mp_netdev_nb);
+}
+
+void mp_netdev_notifier_unregister(void)
+{
+	unregister_netdevice_notifier(&mp_netdev_nb);
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The control plane's view of config.c: building, publishing and retiring
+ * configurations and rules. Used by netlink.c and pernet.c only; the data
+ * path reads the published struct mp_config (migprio.h) and nothing else.
+ *
+ * Every *_locked function runs under mn->lock. Functions that change the
+ * designated interface also need RTNL (taken before mn->lock), so that a
+ * device cannot go away between its lookup and its designation.
+ */
+#ifndef _MIGPRIO_CONFIG_H
+#define _MIGPRIO_CONFIG_H
+
+#include "migprio.h"
+
+struct netlink_ext_ack;
+
+/* The designated interface's parameters when a request omits them. */
+void mp_dev_params_default(struct mp_dev_params *p);
+
+/* The current config; the caller holds mn->lock. */
+struct mp_config *mp_config_locked(struct mp_net *mn);
+
+/* Rules: allocated and filled by the caller, then added or freed. */
+struct mp_rule *mp_rule_alloc(void);
+void mp_rule_free(struct mp_rule *r);
+int mp_rule_set_cgroup(struct mp_rule *r, const char *path);
+/* On success @r belongs to the config and has its id. */
+int mp_rule_add_locked(struct mp_net *mn, struct mp_rule *r,
+		       struct netlink_ext_ack *extack);
+int mp_rule_del_locked(struct mp_net *mn, u32 id);
+int mp_rule_flush_locked(struct mp_net *mn);
+
+/* Designation: RTNL and mn->lock held. */
+int mp_dev_set_locked(struct mp_net *mn, const struct net_device *dev,
+		      const struct mp_dev_params *p);
+void mp_dev_clear_locked(struct mp_net *mn, enum migprio_dev_change why);
+
+/* Netns exit, before the devices go: stop the data path. */
+void mp_config_quiesce(struct mp_net *mn);
+
+#endif /* _MIGPRIO_CONFIG_H */

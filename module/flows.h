@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The data path's own view of a tracked flow, shared by hooks.c (per
+ * packet), flows.c (table, events, garbage collection) and sockbuf.c
+ * (socket tuning in process context).
+ */
+#ifndef _MIGPRIO_FLOWS_H
+#define _MIGPRIO_FLOWS_H
+
+#include <linux/rhashtable-types.h>
+#include <linux/workqueue.h>
+#include <linux/atomic.h>
+
+#include "migprio.h"
+
+/* A connection as seen by this host. Zero-filled, then filled. */
+struct mp_flow_key {
+	u8 laddr[16];		/* network order; IPv4 in the first 4 bytes */
+	u8 raddr[16];
+	u16 lport, rport;	/* host order */
+	u8 proto;
+	u8 family;		/* 4 or 6 */
+	u8 pad[2];
+};
+
+/* Bits of mp_flow.flags */
+enum {
+	MP_FLOW_MATCHED,	/* the last classification found a rule */
+	MP_FLOW_TUNED,		/* the local socket has our priority/buffers */
+	MP_FLOW_STARTED,	/* the start event was sent */
+	MP_FLOW_FIN_TX,
+	MP_FLOW_FIN_RX,
+	MP_FLOW_LISTENER,	/* the listener needs tuning from the work */
+};
+
+struct mp_flow {
+	struct rhash_head node;
+	struct mp_flow_key key;
+	struct list_head list;		/* table's list, RCU, for GC and dumps */
+	struct list_head reap;		/* private list of the reaper */
+	struct mp_net *mn;
+	/*
+	 * Start event and socket tuning, run in process context. Queued from
+	 * the hooks; cancelled by the reaper after an RCU grace period, so it
+	 * never runs after the flow is freed. It holds no socket reference
+	 * while pending: it looks the socket up by its tuple when it runs.
+	 */
+	struct work_struct work;
+	/* (config gen << 32) | (rule index + 1): the cached classification */
+	atomic64_t cls;
+	unsigned long flags;
+	u32 rule_id;			/* last matching rule, 0: none */
+	int ifindex;
+	u8 dir;				/* enum migprio_flow_dir */
+	int end;			/* enum migprio_flow_end, 0: live */
+	atomic_t tune_tries;
+	u32 prio_set;			/* priority we gave the socket */
+	u32 prio_saved;			/* its priority before */
+	unsigned long start;		/* jiffies of the first packet */
+	unsigned long last;		/* jiffies of the last packet */
+	atomic64_t tx_packets, tx_bytes, rx_packets, rx_bytes;
+};
+
+#define MP_FLOW_CLS(gen, idx)	(((u64)(gen) << 32) | (u32)((idx) + 1))
+#define MP_FLOW_CLS_GEN(cls)	((u32)((cls) >> 32))
+#define MP_FLOW_CLS_IDX(cls)	((int)(u32)(cls) - 1)
+
+/* flows.c */
+struct mp_flow *mp_flow_lookup(struct mp_net *mn,
+			       const struct mp_flow_key *key);
+struct mp_flow *mp_flow_create(struct mp_net *mn,
+			       const struct mp_flow_key *key, u8 dir,
+			       struct mp_rule *rule, u64 cls, int ifindex);
+void mp_flow_end(struct mp_flow *f, enum migprio_flow_end reason);
+bool mp_flow_kick(struct mp_flow *f);
+
+/* sockbuf.c: process context */
+void mp_sock_sync(struct mp_flow *f);
+void mp_sock_release(struct mp_flow *f);
+/* sockbuf.c: hooks, under RCU */
+bool mp_listener_exists(struct net *net, const struct mp_flow_key *k,
+			int ifindex);
+void mp_listener_tune(struct net *net, const struct mp_flow_key *k,
+		      const struct mp_dev_params *p, int ifindex,
+		      struct mp_flow *f);
+
+#endif /* _MIGPRIO_FLOWS_H */

@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The packet path: netfilter hooks that classify, mark and account the
+ * migration traffic of the designated interface.
+ *
+ * The hooks are registered in a netns only while it has a designated
+ * interface, so other namespaces pay nothing. Per packet: parse the IP and
+ * TCP/UDP headers, find the flow (lock-free), reuse its classification if
+ * the config did not change since, else ask the classifier; mark outgoing
+ * packets (skb->priority, DSCP), count, and create a flow entry for a new
+ * matching connection (the only allocation on this path). Everything that
+ * needs process context (events, socket tuning) goes to the flow's work.
+ *
+ * Where: POST_ROUTING for what leaves through the interface (the final
+ * output device is known there) and LOCAL_IN for what arrives through it
+ * for this host (after early demux, so an established TCP socket is at
+ * hand, and before TCP sees a SYN, so a listener can be tuned before its
+ * SYN-ACK is built). Forwarded traffic is not ours: it has no local end.
+ *
+ * Priority NF_IP_PRI_NAT_SRC - 1: after mangle (our priority and DSCP
+ * win over a mangle rule's), filter and security (dropped packets are not
+ * counted nor start flows), and before source NAT, so the addresses and
+ * ports are the local socket's own, as the rules and flows describe them.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/cgroup.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/dsfield.h>
+#include <net/inet_ecn.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "flows.h"
+
+/* Attempts at finding a flow's full socket (the first is usually early). */
+#define MP_TUNE_TRIES	4
+
+struct mp_skb {
+	struct mp_flow_key key;
+	u8 tcpflags;
+};
+
+static bool mp_parse(const struct sk_buff *skb, u8 pf, bool tx,
+		     struct mp_skb *m)
+{
+	unsigned int nhoff = skb_network_offset(skb), thoff;
+	u8 proto;
+	union {
+		struct iphdr ip;
+		struct ipv6hdr ip6;
+		struct tcphdr tcp;
+		struct udphdr udp;
+	} _h;
+	const __be16 *ports;
+
+	memset(m, 0, sizeof(*m));
+	if (pf == NFPROTO_IPV4) {
+		const struct iphdr *iph;
+
+		iph = skb_header_pointer(skb, nhoff, sizeof(_h.ip), &_h);
+		if (!iph || iph->ihl < 5 || iph->frag_off & htons(IP_OFFSET))
+			return false;
+		proto = iph->protocol;
+		thoff = nhoff + iph->ihl * 4;
+		m->key.family = 4;
+		memcpy(m->key.laddr, tx ? &iph->saddr : &iph->daddr, 4);
+		memcpy(m->key.raddr, tx ? &iph->daddr : &iph->saddr, 4);
+	} else {
+		const struct ipv6hdr *ip6h;
+		__be16 frag_off;
+		int off;
+
+		ip6h = skb_header_pointer(skb, nhoff, sizeof(_h.ip6), &_h);
+		if (!ip6h)
+			return false;
+		memcpy(m->key.laddr, tx ? &ip6h->saddr : &ip6h->daddr, 16);
+		memcpy(m->key.raddr, tx ? &ip6h->daddr : &ip6h->saddr, 16);
+		proto = ip6h->nexthdr;
+		off = ipv6_skip_exthdr(skb, nhoff + sizeof(*ip6h), &proto,
+				       &frag_off);
+		/* Only a first fragment carries the ports. */
+		if (off < 0 || frag_off & htons(IP6_OFFSET))
+			return false;
+		thoff = off;
+		m->key.family = 6;
+	}
+
+	if (proto == IPPROTO_TCP) {
+		const struct tcphdr *th;
+
+		th = skb_header_pointer(skb, thoff, sizeof(_h.tcp), &_h);
+		if (!th)
+			return false;
+		m->tcpflags = tcp_flag_byte(th);
+		ports = &th->source;
+	} else if (proto == IPPROTO_UDP) {
+		const struct udphdr *uh;
+
+		uh = skb_header_pointer(skb, thoff, sizeof(_h.udp), &_h);
+		if (!uh)
+			return false;
+		ports = &uh->source;
+	} else {
+		return false;
+	}
+	m->key.proto = proto;
+	m->key.lport = ntohs(ports[tx ? 0 : 1]);
+	m->key.rport = ntohs(ports[tx ? 1 : 0]);
+	return true;
+}
+
+/*
+ * The local full socket this packet belongs to, if the stack attached it:
+ * the sender on output, the early-demuxed socket on input. Not a request
+ * or timewait socket, nor the per-CPU control socket of TCP resets/ACKs.
+ */
+static struct sock *mp_local_sock(const struct sk_buff *skb,
+				  const struct mp_skb *m)
+{
+	struct sock *sk = skb->sk;
+
+	if (!sk || !sk_fullsock(sk) || sk->sk_protocol != m->key.proto ||
+	    sk->sk_type != (m->key.proto == IPPROTO_TCP ? SOCK_STREAM :
+							   SOCK_DGRAM) ||
+	    inet_sk(sk)->inet_num != m->key.lport)
+		return NULL;
+	return sk;
+}
+
+/* mp_pkt.in_cgroup: is the socket's cgroup v2 @id or below it? */
+static bool mp_in_cgroup(const void *ctx, u64 id, u16 level)
+{
+	struct sock *sk = (struct sock *)ctx;
+	struct cgroup *cgrp = sock_cgroup_ptr(&sk->sk_cgrp_data);
+
+	cgrp = cgroup_ancestor(cgrp, level);
+	return cgrp && cgroup_id(cgrp) == id;
+}
+
+static void mp_flow_set_cls(struct mp_flow *f, const struct mp_config *cfg,
+			    int idx)
+{
+	bool matched = idx >= 0;
+
+	atomic64_set(&f->cls, MP_FLOW_CLS(cfg->gen, idx));
+	if (matched)
+		WRITE_ONCE(f->rule_id, cfg->rules[idx]->spec.id);
+	if (matched != test_bit(MP_FLOW_MATCHED, &f->flags)) {
+		if (matched)
+			set_bit(MP_FLOW_MATCHED, &f->flags);
+		else
+			clear_bit(MP_FLOW_MATCHED, &f->flags);
+		atomic_set(&f->tune_tries, 0);
+	}
+}
+
+/*
+ * Index of the matching rule in cfg->rules, or -1. A flow remembers the
+ * answer for the config generation that gave it, so a config change (a
+ * rule added or deleted mid-transfer) applies from the next packet on.
+ */
+static int mp_classify(const struct mp_config *cfg, struct mp_flow *f,
+		       const struct mp_skb *m, struct sock *sk)
+{
+	struct mp_pkt pkt;
+	int idx;
+
+	if (f) {
+		u64 cls = atomic64_read(&f->cls);
+
+		if (MP_FLOW_CLS_GEN(cls) == cfg->gen)
+			return MP_FLOW_CLS_IDX(cls);
+	}
+	pkt.proto = m->key.proto;
+	pkt.family = m->key.family;
+	pkt.lport = m->key.lport;
+	pkt.rport = m->key.rport;
+	memcpy(pkt.raddr, m->key.raddr, sizeof(pkt.raddr));
+	pkt.in_cgroup = sk ? mp_in_cgroup : NULL;
+	pkt.cg_ctx = sk;
+	idx = mp_ctable_lookup(cfg->ctab, &pkt);
+	/*
+	 * Without a socket, cgroup rules cannot match: do not let such a
+	 * packet (a SYN, a reset) unmatch a flow a socket matched.
+	 */
+	if (f && (idx >= 0 || sk))
+		mp_flow_set_cls(f, cfg, idx);
+	return idx;
+}
+
+static void mp_count(struct mp_counters __percpu *ctr, bool tx,
+		     unsigned int segs, unsigned int len)
+{
+	struct mp_counters *c = get_cpu_ptr(ctr);
+	unsigned long flags;
+
+	/* Output also runs in process context: keep BHs out of syncp. */
+	flags = u64_stats_update_begin_irqsave(&c->syncp);
+	if (tx) {
+		u64_stats_add(&c->tx_packets, segs);
+		u64_stats_add(&c->tx_bytes, len);
+	} else {
+		u64_stats_add(&c->rx_packets, segs);
+		u64_stats_add(&c->rx_bytes, len);
+	}
+	u64_stats_update_end_irqrestore(&c->syncp, flags);
+	put_cpu_ptr(ctr);
+}
+
+/* Rewrite DSCP, keeping ECN; the IPv4 checksum is updated incrementally. */
+static void mp_set_dscp(struct mp_net *mn, struct sk_buff *skb, u8 pf,
+			u8 dscp)
+{
+	unsigned int len = skb_network_offset(skb);
+	u8 dsf = dscp << 2;
+
+	if (pf == NFPROTO_IPV4) {
+		if ((ipv4_get_dsfield(ip_hdr(skb)) & ~INET_ECN_MASK) == dsf)
+			return;
+		if (skb_ensure_writable(skb, len + sizeof(struct iphdr)))
+			return;
+		ipv4_change_dsfield(ip_hdr(skb), INET_ECN_MASK, dsf);
+	} else {
+		if ((ipv6_get_dsfield(ipv6_hdr(skb)) & ~INET_ECN_MASK) == dsf)
+			return;
+		if (skb_ensure_writable(skb, len + sizeof(struct ipv6hdr)))
+			return;
+		ipv6_change_dsfield(ipv6_hdr(skb), INET_ECN_MASK, dsf);
+	}
+	atomic64_inc(&mn->ev.dscp_rewritten);
+}
+
+/*
+ * Direction of a new flow: from the handshake when this is one, else
+ * incoming when a local listener owns the local port.
+ */
+static u8 mp_flow_dir(struct net *net, const struct mp_skb *m, bool tx,
+		      int ifindex)
+{
+	u8 syn = m->tcpflags & (TCPHDR_SYN | TCPHDR_ACK);
+	bool out;
+
+	if (m->key.proto != IPPROTO_TCP)
+		out = tx;
+	else if (syn == TCPHDR_SYN)
+		out = tx;
+	else if (syn == (TCPHDR_SYN | TCPHDR_ACK))
+		out = !tx;
+	else
+		out = !mp_listener_exists(net, &m->key, ifindex);
+	return out ? MIGPRIO_FLOW_DIR_OUT : MIGPRIO_FLOW_DIR_IN;
+}
+
+/* Does @r match every connection to local TCP port @lport? */
+static bool mp_rule_covers_lport(const struct mp_rule_spec *r, u16 lport)
+{
+	return r->proto == IPPROTO_TCP && !r->family && !r->cgroup_id &&
+	       r->rport_min == 0 && r->rport_max == 0xffff &&
+	       lport >= r->lport_min && lport <= r->lport_max &&
+	       ((r->port_min == 0 && r->port_max == 0xffff) ||
+		(lport >= r->port_min && lport <= r->port_max));
+}
+
+static void mp_flow_account(struct mp_flow *f, struct sk_buff *skb, bool tx,
+			    const struct mp_skb *m, struct sock *sk,
+			    bool matched, unsigned int segs)
+{
+	unsigned long now = jiffies;
+
+	if (tx) {
+		atomic64_add(segs, &f->tx_packets);
+		atomic64_add(skb->len, &f->tx_bytes);
+	} else {
+		atomic64_add(segs, &f->rx_packets);
+		atomic64_add(skb->len, &f->rx_bytes);
+	}
+	if (READ_ONCE(f->last) != now)
+		WRITE_ONCE(f->last, now);
+
+	if (m->tcpflags & TCPHDR_RST) {
+		mp_flow_end(f, MIGPRIO_FLOW_END_RST);
+	} else if (m->tcpflags & TCPHDR_FIN) {
+		set_bit(tx ? MP_FLOW_FIN_TX : MP_FLOW_FIN_RX, &f->flags);
+		if (test_bit(MP_FLOW_FIN_TX, &f->flags) &&
+		    test_bit(MP_FLOW_FIN_RX, &f->flags))
+			mp_flow_end(f, MIGPRIO_FLOW_END_FIN);
+	}
+
+	if (m->key.proto != IPPROTO_TCP)
+		return;
+	if (matched) {
+		/* Tune the socket once it exists (an accepted child). */
+		if (sk && !test_bit(MP_FLOW_TUNED, &f->flags) &&
+		    atomic_read(&f->tune_tries) < MP_TUNE_TRIES &&
+		    mp_flow_kick(f))
+			atomic_inc(&f->tune_tries);
+	} else if (test_bit(MP_FLOW_TUNED, &f->flags)) {
+		/*
+		 * The rule went away but the socket still has our priority:
+		 * undo it on this packet and have the work restore it.
+		 */
+		if (tx && skb->priority == f->prio_set)
+			skb->priority = f->prio_saved;
+		mp_flow_kick(f);
+	}
+}
+
+static void mp_packet(struct mp_net *mn, const struct mp_config *cfg,
+		      struct sk_buff *skb, const struct nf_hook_state *state,
+		      const struct mp_skb *m, bool tx)
+{
+	struct sock *sk = mp_local_sock(skb, m);
+	struct mp_flow *f = mp_flow_lookup(mn, &m->key);
+	unsigned int segs = skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1;
+	struct mp_rule *rule = NULL;
+	int idx;
+
+	idx = mp_classify(cfg, f, m, sk);
+	if (idx >= 0) {
+		rule = cfg->rules[idx];
+		if (!f && !(m->tcpflags & TCPHDR_RST))
+			f = mp_flow_create(mn, &m->key,
+					   mp_flow_dir(state->net, m, tx,
+						       cfg->ifindex),
+					   rule, MP_FLOW_CLS(cfg->gen, idx),
+					   cfg->ifindex);
+		if (tx) {
+			skb->priority = cfg->dev.priority;
+			if (cfg->dev.dscp >= 0)
+				mp_set_dscp(mn, skb, state->pf, cfg->dev.dscp);
+		}
+		mp_count(mn->ctr, tx, segs, skb->len);
+		mp_count(rule->ctr, tx, segs, skb->len);
+		if (!tx && (m->tcpflags & (TCPHDR_SYN | TCPHDR_ACK)) ==
+			   TCPHDR_SYN &&
+		    mp_rule_covers_lport(&rule->spec, m->key.lport))
+			mp_listener_tune(state->net, &m->key, &cfg->dev,
+					 cfg->ifindex, f);
+	}
+	if (f)
+		mp_flow_account(f, skb, tx, m, sk, !!rule, segs);
+}
+
+static bool mp_forwarded(const struct sk_buff *skb, u8 pf)
+{
+	if (pf == NFPROTO_IPV4)
+		return IPCB(skb)->flags & IPSKB_FORWARDED;
+	return IP6CB(skb)->flags & IP6SKB_FORWARDED;
+}
+
+static unsigned int mp_hook(void *priv, struct sk_buff *skb,
+			    const struct nf_hook_state *state)
+{
+	bool tx = state->hook == NF_INET_POST_ROUTING;
+	const struct net_device *dev = tx ? state->out : state->in;
+	struct mp_net *mn = mp_net(state->net);
+	const struct mp_config *cfg = mp_config_get(mn);
+	struct mp_skb m;
+
+	if (!dev || !cfg->ifindex || dev->ifindex != cfg->ifindex)
+		return NF_ACCEPT;
+	if (tx && mp_forwarded(skb, state->pf))
+		return NF_ACCEPT;
+	if (mp_parse(skb, state->pf, tx, &m))
+		mp_packet(mn, cfg, skb, state, &m, tx);
+	return NF_ACCEPT;
+}
+
+static const struct nf_hook_ops mp_nf_ops[] = {
+	{
+		.hook		= mp_hook,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_POST_ROUTING,
+		.priority	= NF_IP_PRI_NAT_SRC - 1,
+	},
+	{
+		.hook		= mp_hook,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_IN,
+		.priority	= NF_IP_PRI_NAT_SRC - 1,
+	},
+	{
+		.hook		= mp_hook,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_POST_ROUTING,
+		.priority	= NF_IP6_PRI_NAT_SRC - 1,
+	},
+	{
+		.hook		= mp_hook,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_LOCAL_IN,
+		.priority	= NF_IP6_PRI_NAT_SRC - 1,
+	},
+};
+
+/* Process context, under mn->lock. */
+int mp_hooks_register(struct mp_net *mn)
+{
+	int err;
+
+	if (mn->hooks_registered)
+		return 0;
+	err = nf_register_net_hooks(mn->net, mp_nf_ops, ARRAY_SIZE(mp_nf_ops));
+	if (err)
+		return err;
+	mn->hooks_registered = true;
+	return 0;
+}
+
+/*
+ * Process context, under mn->lock. Hooks already running may still finish
+ * after this returns: what they use is RCU-protected (configs) or freed
+ * after a grace period (flows).
+ */
+void mp_hooks_unregister(struct mp_net *mn)
+{
+	if (!mn->hooks_registered)
+		return;
+	nf_unregister_net_hooks(mn->net, mp_nf_ops, ARRAY_SIZE(mp_nf_ops));
+	mn->hooks_registered = false;
+}

@@ -1,0 +1,893 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "migprio" generic netlink family (Documentation/netlink/specs/
+ * migprio.yaml): strict per-operation policies, request parsing, replies,
+ * dumps and notifications.
+ *
+ * Changes need CAP_NET_ADMIN in the initial user namespace (the priority
+ * lands on a shared NIC); reads need CAP_NET_ADMIN over the netns. A
+ * rejected request gets an errno and an extack message with the offending
+ * attribute, and changes nothing: everything is parsed and checked before
+ * config.c is asked to build and publish a new configuration.
+ */
+#include <linux/netdevice.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <net/genetlink.h>
+#include <net/sock.h>
+
+#include "config.h"
+
+enum mp_mcgrp {
+	MP_MCGRP_EVENTS,
+};
+
+static struct genl_family mp_genl_family;
+
+/* Cleared before the family goes away; see mp_genl_unregister(). */
+static bool mp_genl_live;
+
+/*
+ * Policies and value checks. Ranges that need a message naming the
+ * attribute are checked in the handlers, not by policy validation
+ * functions: on 6.1, a malformed attribute whose policy has a validation
+ * function makes netlink_ack() WARN while it dumps the policy into the
+ * extack (nla_get_range_unsigned() does not know that validation type).
+ */
+
+static int mp_check_priority(const struct nlattr *attr,
+			     struct netlink_ext_ack *extack)
+{
+	u32 prio = nla_get_u32(attr);
+	u32 major = TC_H_MAJ(prio) >> 16;
+
+	if (prio <= MIGPRIO_PRIO_MAX)
+		return 0;
+	if (major >= 1 && major <= 0xfffe && TC_H_MIN(prio))
+		return 0;
+	NL_SET_ERR_MSG_ATTR(extack, attr,
+			    "PRIORITY must be 0..15 or a class id MAJ:MIN (MAJ 1..fffe, MIN 1..ffff)");
+	return -ERANGE;
+}
+
+static int mp_check_buf(const struct nlattr *attr,
+			struct netlink_ext_ack *extack)
+{
+	u32 size = nla_get_u32(attr);
+
+	if (size >= MIGPRIO_BUF_MIN && size <= MIGPRIO_BUF_MAX)
+		return 0;
+	if (nla_type(attr) == MIGPRIO_A_DEV_SNDBUF)
+		NL_SET_ERR_MSG_ATTR(extack, attr, "SNDBUF must be 64 KiB..1 GiB");
+	else
+		NL_SET_ERR_MSG_ATTR(extack, attr, "RCVBUF must be 64 KiB..1 GiB");
+	return -ERANGE;
+}
+
+static int mp_check_u8s(const struct nlattr *attr,
+			struct netlink_ext_ack *extack)
+{
+	u8 val = nla_get_u8(attr);
+
+	switch (nla_type(attr)) {
+	case MIGPRIO_A_DEV_DSCP:
+		if (val <= MIGPRIO_DSCP_MAX)
+			return 0;
+		NL_SET_ERR_MSG_ATTR(extack, attr, "DSCP must be 0..63");
+		break;
+	case MIGPRIO_A_DEV_QUEUE:
+		if (val <= MIGPRIO_QUEUE_MAX)
+			return 0;
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "QUEUE must be none (0), prio (1) or htb (2)");
+		break;
+	default:
+		if (val <= MIGPRIO_GUARD_MAX)
+			return 0;
+		NL_SET_ERR_MSG_ATTR(extack, attr, "GUARD must be 0..100 (percent)");
+		break;
+	}
+	return -ERANGE;
+}
+
+/* Check every dev-set value; the first bad one is reported. */
+static int mp_nl_check_dev(struct genl_info *info)
+{
+	static const int u8s[] = {
+		MIGPRIO_A_DEV_DSCP, MIGPRIO_A_DEV_QUEUE, MIGPRIO_A_DEV_GUARD,
+	};
+	struct nlattr **tb = info->attrs;
+	unsigned int i;
+	int err = 0;
+
+	if (tb[MIGPRIO_A_DEV_PRIORITY])
+		err = mp_check_priority(tb[MIGPRIO_A_DEV_PRIORITY], info->extack);
+	if (!err && tb[MIGPRIO_A_DEV_SNDBUF])
+		err = mp_check_buf(tb[MIGPRIO_A_DEV_SNDBUF], info->extack);
+	if (!err && tb[MIGPRIO_A_DEV_RCVBUF])
+		err = mp_check_buf(tb[MIGPRIO_A_DEV_RCVBUF], info->extack);
+	for (i = 0; !err && i < ARRAY_SIZE(u8s); i++)
+		if (tb[u8s[i]])
+			err = mp_check_u8s(tb[u8s[i]], info->extack);
+	return err;
+}
+
+static int mp_check_proto(const struct nlattr *attr,
+			  struct netlink_ext_ack *extack)
+{
+	u8 proto = nla_get_u8(attr);
+
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
+		return 0;
+	NL_SET_ERR_MSG_ATTR(extack, attr, "PROTO must be tcp (6) or udp (17)");
+	return -EINVAL;
+}
+
+static const struct nla_policy mp_dev_set_policy[MIGPRIO_A_DEV_MAX + 1] = {
+	[MIGPRIO_A_DEV_IFINDEX]		= { .type = NLA_U32 },
+	[MIGPRIO_A_DEV_IFNAME]		= { .type = NLA_NUL_STRING,
+					    .len = IFNAMSIZ - 1 },
+	[MIGPRIO_A_DEV_PRIORITY]	= { .type = NLA_U32 },
+	[MIGPRIO_A_DEV_SNDBUF]		= { .type = NLA_U32 },
+	[MIGPRIO_A_DEV_RCVBUF]		= { .type = NLA_U32 },
+	[MIGPRIO_A_DEV_DSCP]		= { .type = NLA_U8 },
+	[MIGPRIO_A_DEV_QUEUE]		= { .type = NLA_U8 },
+	[MIGPRIO_A_DEV_RATE]		= { .type = NLA_U64 },
+	[MIGPRIO_A_DEV_GUARD]		= { .type = NLA_U8 },
+	[MIGPRIO_A_DEV_QDISC_HANDLE]	= { .type = NLA_U32 },
+	[MIGPRIO_A_DEV_RING_RX]		= { .type = NLA_U32 },
+	[MIGPRIO_A_DEV_RING_TX]		= { .type = NLA_U32 },
+	[MIGPRIO_A_DEV_RING_RX_PREV]	= { .type = NLA_U32 },
+	[MIGPRIO_A_DEV_RING_TX_PREV]	= { .type = NLA_U32 },
+};
+
+static const struct nla_policy mp_rule_add_policy[MIGPRIO_A_RULE_MAX + 1] = {
+	[MIGPRIO_A_RULE_PROTO]		= { .type = NLA_U8 },
+	[MIGPRIO_A_RULE_PORT_MIN]	= { .type = NLA_U16 },
+	[MIGPRIO_A_RULE_PORT_MAX]	= { .type = NLA_U16 },
+	[MIGPRIO_A_RULE_LPORT_MIN]	= { .type = NLA_U16 },
+	[MIGPRIO_A_RULE_LPORT_MAX]	= { .type = NLA_U16 },
+	[MIGPRIO_A_RULE_RPORT_MIN]	= { .type = NLA_U16 },
+	[MIGPRIO_A_RULE_RPORT_MAX]	= { .type = NLA_U16 },
+	[MIGPRIO_A_RULE_PEER_IPV4]	= { .type = NLA_BE32 },
+	[MIGPRIO_A_RULE_PEER_IPV6]	= NLA_POLICY_EXACT_LEN(16),
+	[MIGPRIO_A_RULE_PEER_PREFIXLEN]	= { .type = NLA_U8 },
+	[MIGPRIO_A_RULE_CGROUP]		= { .type = NLA_NUL_STRING,
+					    .len = MIGPRIO_CGROUP_MAXLEN },
+	[MIGPRIO_A_RULE_NAME]		= { .type = NLA_NUL_STRING,
+					    .len = MIGPRIO_NAME_MAXLEN },
+};
+
+static const struct nla_policy mp_rule_del_policy[MIGPRIO_A_RULE_ID + 1] = {
+	[MIGPRIO_A_RULE_ID]		= { .type = NLA_U32 },
+};
+
+/* Messages */
+
+static int mp_nl_put_dev_id(struct sk_buff *skb, const struct mp_config *cfg)
+{
+	if (nla_put_u32(skb, MIGPRIO_A_DEV_IFINDEX, cfg->ifindex) ||
+	    nla_put_string(skb, MIGPRIO_A_DEV_IFNAME, cfg->ifname))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int mp_nl_put_dev_params(struct sk_buff *skb,
+				const struct mp_dev_params *p)
+{
+	if (nla_put_u32(skb, MIGPRIO_A_DEV_PRIORITY, p->priority) ||
+	    nla_put_u32(skb, MIGPRIO_A_DEV_SNDBUF, p->sndbuf) ||
+	    nla_put_u32(skb, MIGPRIO_A_DEV_RCVBUF, p->rcvbuf) ||
+	    (p->dscp >= 0 && nla_put_u8(skb, MIGPRIO_A_DEV_DSCP, p->dscp)) ||
+	    nla_put_u8(skb, MIGPRIO_A_DEV_QUEUE, p->queue) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_DEV_RATE, p->rate,
+			      MIGPRIO_A_DEV_PAD) ||
+	    nla_put_u8(skb, MIGPRIO_A_DEV_GUARD, p->guard) ||
+	    nla_put_u32(skb, MIGPRIO_A_DEV_QDISC_HANDLE, p->qdisc_handle) ||
+	    nla_put_u32(skb, MIGPRIO_A_DEV_RING_RX, p->ring_rx) ||
+	    nla_put_u32(skb, MIGPRIO_A_DEV_RING_TX, p->ring_tx) ||
+	    nla_put_u32(skb, MIGPRIO_A_DEV_RING_RX_PREV, p->ring_rx_prev) ||
+	    nla_put_u32(skb, MIGPRIO_A_DEV_RING_TX_PREV, p->ring_tx_prev))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* The designated interface and its parameters; nothing when there is none. */
+static int mp_nl_put_dev(struct sk_buff *skb, const struct mp_config *cfg)
+{
+	if (!cfg->ifindex)
+		return 0;
+	if (mp_nl_put_dev_id(skb, cfg))
+		return -EMSGSIZE;
+	return mp_nl_put_dev_params(skb, &cfg->dev);
+}
+
+static int mp_nl_put_range(struct sk_buff *skb, int type_min, u16 min, u16 max)
+{
+	if (!min && max == U16_MAX)	/* any port */
+		return 0;
+	if (nla_put_u16(skb, type_min, min) ||
+	    nla_put_u16(skb, type_min + 1, max))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int mp_nl_put_peer(struct sk_buff *skb, const struct mp_rule_spec *s)
+{
+	int err;
+
+	if (!s->family)
+		return 0;
+	if (s->family == 4)
+		err = nla_put_in_addr(skb, MIGPRIO_A_RULE_PEER_IPV4,
+				      *(const __be32 *)s->peer);
+	else
+		err = nla_put(skb, MIGPRIO_A_RULE_PEER_IPV6, 16, s->peer);
+	if (err || nla_put_u8(skb, MIGPRIO_A_RULE_PEER_PREFIXLEN, s->plen))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int mp_nl_put_rule_stats(struct sk_buff *skb, const struct mp_rule *r)
+{
+	struct mp_counters_sum sum;
+
+	mp_counters_sum(r->ctr, &sum);
+	if (nla_put_u64_64bit(skb, MIGPRIO_A_RULE_TX_PACKETS, sum.tx_packets,
+			      MIGPRIO_A_RULE_PAD) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_RULE_TX_BYTES, sum.tx_bytes,
+			      MIGPRIO_A_RULE_PAD) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_RULE_RX_PACKETS, sum.rx_packets,
+			      MIGPRIO_A_RULE_PAD) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_RULE_RX_BYTES, sum.rx_bytes,
+			      MIGPRIO_A_RULE_PAD) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_RULE_FLOWS,
+			      atomic64_read(&r->flows), MIGPRIO_A_RULE_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int mp_nl_put_rule(struct sk_buff *skb, const struct mp_rule *r)
+{
+	const struct mp_rule_spec *s = &r->spec;
+
+	if (nla_put_u32(skb, MIGPRIO_A_RULE_ID, s->id) ||
+	    nla_put_u8(skb, MIGPRIO_A_RULE_PROTO, s->proto) ||
+	    mp_nl_put_range(skb, MIGPRIO_A_RULE_PORT_MIN,
+			    s->port_min, s->port_max) ||
+	    mp_nl_put_range(skb, MIGPRIO_A_RULE_LPORT_MIN,
+			    s->lport_min, s->lport_max) ||
+	    mp_nl_put_range(skb, MIGPRIO_A_RULE_RPORT_MIN,
+			    s->rport_min, s->rport_max) ||
+	    mp_nl_put_peer(skb, s) ||
+	    (r->cgroup_path &&
+	     (nla_put_string(skb, MIGPRIO_A_RULE_CGROUP, r->cgroup_path) ||
+	      nla_put_u64_64bit(skb, MIGPRIO_A_RULE_CGROUP_ID, s->cgroup_id,
+				MIGPRIO_A_RULE_PAD))) ||
+	    (r->name[0] && nla_put_string(skb, MIGPRIO_A_RULE_NAME, r->name)))
+		return -EMSGSIZE;
+	return mp_nl_put_rule_stats(skb, r);
+}
+
+/* Upper bound of a rule message, whatever its strings. */
+static size_t mp_nl_rule_size(void)
+{
+	return genlmsg_total_size(512 + nla_total_size(MIGPRIO_CGROUP_MAXLEN + 1));
+}
+
+/* Notifications */
+
+bool mp_nl_has_listeners(struct net *net)
+{
+	return READ_ONCE(mp_genl_live) &&
+	       genl_has_listeners(&mp_genl_family, net, MP_MCGRP_EVENTS);
+}
+
+struct sk_buff *mp_nl_ntf_new(u8 cmd, void **hdr, gfp_t gfp)
+{
+	struct sk_buff *skb;
+
+	if (!READ_ONCE(mp_genl_live))
+		return NULL;
+	skb = genlmsg_new(NLMSG_GOODSIZE, gfp);
+	if (!skb)
+		return NULL;
+	*hdr = genlmsg_put(skb, 0, 0, &mp_genl_family, 0, cmd);
+	if (!*hdr) {
+		nlmsg_free(skb);
+		return NULL;
+	}
+	return skb;
+}
+
+void mp_nl_ntf_send(struct net *net, struct sk_buff *skb, void *hdr)
+{
+	genlmsg_end(skb, hdr);
+	rcu_read_lock();
+	if (READ_ONCE(mp_genl_live))
+		genlmsg_multicast_netns(&mp_genl_family, net, skb, 0,
+					MP_MCGRP_EVENTS, GFP_ATOMIC);
+	else
+		nlmsg_free(skb);
+	rcu_read_unlock();
+}
+
+void mp_nl_dev_notify(struct net *net, const struct mp_config *cfg,
+		      enum migprio_dev_change change)
+{
+	struct sk_buff *skb;
+	void *hdr;
+	int err;
+
+	if (!mp_nl_has_listeners(net))
+		return;
+	skb = mp_nl_ntf_new(MIGPRIO_CMD_DEV_CHANGE_NTF, &hdr, GFP_KERNEL);
+	if (!skb)
+		return;
+	if (change == MIGPRIO_DEV_CHANGE_SET)
+		err = mp_nl_put_dev(skb, cfg);
+	else
+		err = mp_nl_put_dev_id(skb, cfg);
+	if (err || nla_put_u8(skb, MIGPRIO_A_DEV_CHANGE, change)) {
+		nlmsg_free(skb);
+		return;
+	}
+	mp_nl_ntf_send(net, skb, hdr);
+}
+
+/* dev-* */
+
+static struct mp_net *mp_nl_net(struct genl_info *info)
+{
+	return mp_net(genl_info_net(info));
+}
+
+static int mp_nl_dev_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	void *hdr;
+	int err;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &mp_genl_family, 0,
+				MIGPRIO_CMD_DEV_GET);
+	if (!hdr) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	rcu_read_lock();
+	err = mp_nl_put_dev(msg, mp_config_get(mp_nl_net(info)));
+	rcu_read_unlock();
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static u32 mp_nl_get_u32(struct nlattr **tb, int type, u32 def)
+{
+	return tb[type] ? nla_get_u32(tb[type]) : def;
+}
+
+static u8 mp_nl_get_u8(struct nlattr **tb, int type, u8 def)
+{
+	return tb[type] ? nla_get_u8(tb[type]) : def;
+}
+
+/* Omitted parameters take their defaults: dev-set replaces, not merges. */
+static void mp_nl_parse_dev_params(struct nlattr **tb, struct mp_dev_params *p)
+{
+	mp_dev_params_default(p);
+	p->priority = mp_nl_get_u32(tb, MIGPRIO_A_DEV_PRIORITY, p->priority);
+	p->sndbuf = mp_nl_get_u32(tb, MIGPRIO_A_DEV_SNDBUF, p->sndbuf);
+	p->rcvbuf = mp_nl_get_u32(tb, MIGPRIO_A_DEV_RCVBUF, p->rcvbuf);
+	if (tb[MIGPRIO_A_DEV_DSCP])
+		p->dscp = nla_get_u8(tb[MIGPRIO_A_DEV_DSCP]);
+	p->queue = mp_nl_get_u8(tb, MIGPRIO_A_DEV_QUEUE, p->queue);
+	if (tb[MIGPRIO_A_DEV_RATE])
+		p->rate = nla_get_u64(tb[MIGPRIO_A_DEV_RATE]);
+	p->guard = mp_nl_get_u8(tb, MIGPRIO_A_DEV_GUARD, p->guard);
+	p->qdisc_handle = mp_nl_get_u32(tb, MIGPRIO_A_DEV_QDISC_HANDLE, 0);
+	p->ring_rx = mp_nl_get_u32(tb, MIGPRIO_A_DEV_RING_RX, 0);
+	p->ring_tx = mp_nl_get_u32(tb, MIGPRIO_A_DEV_RING_TX, 0);
+	p->ring_rx_prev = mp_nl_get_u32(tb, MIGPRIO_A_DEV_RING_RX_PREV, 0);
+	p->ring_tx_prev = mp_nl_get_u32(tb, MIGPRIO_A_DEV_RING_TX_PREV, 0);
+}
+
+/* The interface named by IFINDEX and/or IFNAME in the caller's netns. */
+static struct net_device *mp_nl_dev_lookup(struct genl_info *info)
+{
+	struct nlattr *idx = info->attrs[MIGPRIO_A_DEV_IFINDEX];
+	struct nlattr *name = info->attrs[MIGPRIO_A_DEV_IFNAME];
+	struct net *net = genl_info_net(info);
+	struct net_device *dev;
+
+	ASSERT_RTNL();
+	if (!idx) {
+		dev = __dev_get_by_name(net, nla_data(name));
+		if (dev)
+			return dev;
+		NL_SET_ERR_MSG_ATTR(info->extack, name,
+				    "IFNAME: no such interface in this network namespace");
+		return ERR_PTR(-ENODEV);
+	}
+	dev = __dev_get_by_index(net, nla_get_u32(idx));
+	if (!dev) {
+		NL_SET_ERR_MSG_ATTR(info->extack, idx,
+				    "IFINDEX: no such interface in this network namespace");
+		return ERR_PTR(-ENODEV);
+	}
+	if (name && nla_strcmp(name, dev->name)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, name,
+				    "IFNAME and IFINDEX name different interfaces");
+		return ERR_PTR(-EINVAL);
+	}
+	return dev;
+}
+
+static int mp_nl_dev_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct mp_net *mn = mp_nl_net(info);
+	struct mp_dev_params p;
+	struct net_device *dev;
+	int err;
+
+	if (!info->attrs[MIGPRIO_A_DEV_IFINDEX] &&
+	    GENL_REQ_ATTR_CHECK(info, MIGPRIO_A_DEV_IFNAME)) {
+		GENL_SET_ERR_MSG(info, "IFINDEX or IFNAME required");
+		return -EINVAL;
+	}
+	err = mp_nl_check_dev(info);
+	if (err)
+		return err;
+	mp_nl_parse_dev_params(info->attrs, &p);
+	rtnl_lock();
+	dev = mp_nl_dev_lookup(info);
+	if (IS_ERR(dev)) {
+		err = PTR_ERR(dev);
+	} else {
+		mutex_lock(&mn->lock);
+		err = mp_dev_set_locked(mn, dev, &p);
+		mutex_unlock(&mn->lock);
+	}
+	rtnl_unlock();
+	return err;
+}
+
+static int mp_nl_dev_clear(struct sk_buff *skb, struct genl_info *info)
+{
+	struct mp_net *mn = mp_nl_net(info);
+
+	rtnl_lock();
+	mutex_lock(&mn->lock);
+	mp_dev_clear_locked(mn, MIGPRIO_DEV_CHANGE_CLEAR);
+	mutex_unlock(&mn->lock);
+	rtnl_unlock();
+	return 0;
+}
+
+/* rule-* */
+
+static int mp_nl_bad_range(struct netlink_ext_ack *extack,
+			   const struct nlattr *max)
+{
+	switch (nla_type(max)) {
+	case MIGPRIO_A_RULE_PORT_MAX:
+		NL_SET_ERR_MSG_ATTR(extack, max, "PORT_MAX is below PORT_MIN");
+		break;
+	case MIGPRIO_A_RULE_LPORT_MAX:
+		NL_SET_ERR_MSG_ATTR(extack, max, "LPORT_MAX is below LPORT_MIN");
+		break;
+	default:
+		NL_SET_ERR_MSG_ATTR(extack, max, "RPORT_MAX is below RPORT_MIN");
+		break;
+	}
+	return -EINVAL;
+}
+
+/*
+ * A port range: MIN alone is a single port, MAX alone a range from 0,
+ * neither is any port.
+ */
+static int mp_nl_parse_range(struct genl_info *info, int type_min,
+			     u16 *min, u16 *max)
+{
+	struct nlattr *amin = info->attrs[type_min];
+	struct nlattr *amax = info->attrs[type_min + 1];
+
+	*min = amin ? nla_get_u16(amin) : 0;
+	*max = amax ? nla_get_u16(amax) : amin ? *min : U16_MAX;
+	if (*min > *max)
+		return mp_nl_bad_range(info->extack, amax);
+	return 0;
+}
+
+static void mp_prefix_mask(u8 *addr, unsigned int width, unsigned int plen)
+{
+	unsigned int i;
+
+	for (i = plen; i < width; i++)
+		addr[i / 8] &= ~(0x80 >> (i % 8));
+}
+
+static int mp_nl_parse_peer(struct genl_info *info, struct mp_rule_spec *s)
+{
+	struct nlattr *v4 = info->attrs[MIGPRIO_A_RULE_PEER_IPV4];
+	struct nlattr *v6 = info->attrs[MIGPRIO_A_RULE_PEER_IPV6];
+	struct nlattr *plen = info->attrs[MIGPRIO_A_RULE_PEER_PREFIXLEN];
+	unsigned int width = v4 ? 32 : 128;
+
+	if (v4 && v6) {
+		NL_SET_ERR_MSG_ATTR(info->extack, v6,
+				    "PEER_IPV4 and PEER_IPV6 are exclusive");
+		return -EINVAL;
+	}
+	if (!v4 && !v6) {
+		if (!plen)
+			return 0;
+		NL_SET_ERR_MSG_ATTR(info->extack, plen,
+				    "PEER_PREFIXLEN without PEER_IPV4 or PEER_IPV6");
+		return -EINVAL;
+	}
+	s->plen = plen ? nla_get_u8(plen) : width;
+	if (s->plen > 128) {
+		NL_SET_ERR_MSG_ATTR(info->extack, plen,
+				    "PEER_PREFIXLEN must be 0..128");
+		return -ERANGE;
+	}
+	if (s->plen > width) {
+		NL_SET_ERR_MSG_ATTR(info->extack, plen,
+				    "PEER_PREFIXLEN is longer than the address");
+		return -EINVAL;
+	}
+	s->family = v4 ? 4 : 6;
+	nla_memcpy(s->peer, v4 ? v4 : v6, width / 8);
+	mp_prefix_mask(s->peer, width, s->plen);
+	return 0;
+}
+
+static int mp_nl_parse_cgroup(struct genl_info *info, struct mp_rule *r)
+{
+	struct nlattr *attr = info->attrs[MIGPRIO_A_RULE_CGROUP];
+	const char *path;
+	int err;
+
+	if (!attr)
+		return 0;
+	path = nla_data(attr);
+	if (path[0] != '/') {
+		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+				    "CGROUP must be an absolute cgroup v2 path");
+		return -EINVAL;
+	}
+	err = mp_rule_set_cgroup(r, path);
+	if (err == -ENOMEM)
+		return err;
+	if (err) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+				    "CGROUP: no such cgroup v2 directory");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int mp_nl_parse_rule(struct genl_info *info, struct mp_rule *r)
+{
+	struct mp_rule_spec *s = &r->spec;
+	int err;
+
+	if (info->attrs[MIGPRIO_A_RULE_PROTO]) {
+		err = mp_check_proto(info->attrs[MIGPRIO_A_RULE_PROTO],
+				     info->extack);
+		if (err)
+			return err;
+	}
+	s->proto = mp_nl_get_u8(info->attrs, MIGPRIO_A_RULE_PROTO, IPPROTO_TCP);
+	err = mp_nl_parse_range(info, MIGPRIO_A_RULE_PORT_MIN,
+				&s->port_min, &s->port_max);
+	if (!err)
+		err = mp_nl_parse_range(info, MIGPRIO_A_RULE_LPORT_MIN,
+					&s->lport_min, &s->lport_max);
+	if (!err)
+		err = mp_nl_parse_range(info, MIGPRIO_A_RULE_RPORT_MIN,
+					&s->rport_min, &s->rport_max);
+	if (!err)
+		err = mp_nl_parse_peer(info, s);
+	if (err)
+		return err;
+	if (info->attrs[MIGPRIO_A_RULE_NAME])
+		nla_strscpy(r->name, info->attrs[MIGPRIO_A_RULE_NAME],
+			    sizeof(r->name));
+	/* Last: it takes a reference. */
+	return mp_nl_parse_cgroup(info, r);
+}
+
+static int mp_nl_rule_add(struct sk_buff *skb, struct genl_info *info)
+{
+	struct mp_net *mn = mp_nl_net(info);
+	struct sk_buff *msg;
+	struct mp_rule *r;
+	void *hdr;
+	int err;
+
+	r = mp_rule_alloc();
+	if (!r)
+		return -ENOMEM;
+	err = mp_nl_parse_rule(info, r);
+	if (err)
+		goto err_rule;
+	err = -ENOMEM;
+	msg = genlmsg_new(mp_nl_rule_size(), GFP_KERNEL);
+	if (!msg)
+		goto err_rule;
+	hdr = genlmsg_put_reply(msg, info, &mp_genl_family, 0,
+				MIGPRIO_CMD_RULE_ADD);
+	if (!hdr)
+		goto err_msg;
+	mutex_lock(&mn->lock);
+	err = mp_rule_add_locked(mn, r, info->extack);
+	/* Sized for any rule: cannot fail. Under the lock: @r is published. */
+	if (!err)
+		WARN_ON_ONCE(mp_nl_put_rule(msg, r));
+	mutex_unlock(&mn->lock);
+	if (err)
+		goto err_msg;
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+err_msg:
+	nlmsg_free(msg);
+err_rule:
+	mp_rule_free(r);
+	return err;
+}
+
+static int mp_nl_rule_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct mp_net *mn = mp_nl_net(info);
+	struct nlattr *id = info->attrs[MIGPRIO_A_RULE_ID];
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, MIGPRIO_A_RULE_ID)) {
+		GENL_SET_ERR_MSG(info, "ID required");
+		return -EINVAL;
+	}
+	mutex_lock(&mn->lock);
+	err = mp_rule_del_locked(mn, nla_get_u32(id));
+	mutex_unlock(&mn->lock);
+	if (err == -ENOENT)
+		NL_SET_ERR_MSG_ATTR(info->extack, id, "ID: no such rule");
+	return err;
+}
+
+static int mp_nl_rule_flush(struct sk_buff *skb, struct genl_info *info)
+{
+	struct mp_net *mn = mp_nl_net(info);
+	int err;
+
+	mutex_lock(&mn->lock);
+	err = mp_rule_flush_locked(mn);
+	mutex_unlock(&mn->lock);
+	return err;
+}
+
+static int mp_nl_rule_dump_start(struct netlink_callback *cb)
+{
+	cb->min_dump_alloc = mp_nl_rule_size();
+	return 0;
+}
+
+void *mp_genl_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
+		       u8 cmd)
+{
+	return genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			   &mp_genl_family, NLM_F_MULTI, cmd);
+}
+
+static int mp_nl_rule_dump_one(struct sk_buff *skb, struct netlink_callback *cb,
+			       const struct mp_rule *r)
+{
+	void *hdr;
+
+	hdr = mp_genl_dump_put(skb, cb, MIGPRIO_CMD_RULE_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	genl_dump_check_consistent(cb, hdr);
+	if (mp_nl_put_rule(skb, r)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/*
+ * cb->args[0]: the lowest rule id not dumped yet. cb->seq is the config
+ * generation, so a change between two parts sets NLM_F_DUMP_INTR.
+ */
+static int mp_nl_rule_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct mp_net *mn = mp_net(sock_net(skb->sk));
+	unsigned long next = cb->args[0];
+	const struct mp_config *cfg;
+	unsigned int i;
+	int err = 0;
+
+	rcu_read_lock();
+	cfg = mp_config_get(mn);
+	cb->seq = cfg->gen;
+	for (i = 0; i < cfg->nrules; i++) {
+		const struct mp_rule *r = cfg->rules[i];
+
+		if (r->spec.id < next)
+			continue;
+		err = mp_nl_rule_dump_one(skb, cb, r);
+		if (err)
+			break;
+		next = (unsigned long)r->spec.id + 1;
+	}
+	rcu_read_unlock();
+	cb->args[0] = next;
+	/* A full message per part; an error only if not even one fit. */
+	return err && !skb->len ? err : skb->len;
+}
+
+/* stats-get */
+
+static int mp_nl_put_stats(struct sk_buff *skb, struct mp_net *mn)
+{
+	struct mp_events_stats *ev = &mn->ev;
+	struct mp_counters_sum sum;
+	unsigned int nrules;
+
+	mp_counters_sum(mn->ctr, &sum);
+	rcu_read_lock();
+	nrules = mp_config_get(mn)->nrules;
+	rcu_read_unlock();
+	if (nla_put_u64_64bit(skb, MIGPRIO_A_STATS_TX_PACKETS, sum.tx_packets,
+			      MIGPRIO_A_STATS_PAD) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_STATS_TX_BYTES, sum.tx_bytes,
+			      MIGPRIO_A_STATS_PAD) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_STATS_RX_PACKETS, sum.rx_packets,
+			      MIGPRIO_A_STATS_PAD) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_STATS_RX_BYTES, sum.rx_bytes,
+			      MIGPRIO_A_STATS_PAD) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_STATS_DSCP_REWRITTEN,
+			      atomic64_read(&ev->dscp_rewritten),
+			      MIGPRIO_A_STATS_PAD) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_STATS_FLOWS_STARTED,
+			      atomic64_read(&ev->flows_started),
+			      MIGPRIO_A_STATS_PAD) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_STATS_FLOWS_ENDED,
+			      atomic64_read(&ev->flows_ended),
+			      MIGPRIO_A_STATS_PAD) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_STATS_FLOWS_UNTRACKED,
+			      atomic64_read(&ev->flows_untracked),
+			      MIGPRIO_A_STATS_PAD) ||
+	    nla_put_u32(skb, MIGPRIO_A_STATS_FLOWS_ACTIVE, mp_flows_active(mn)) ||
+	    nla_put_u32(skb, MIGPRIO_A_STATS_FLOWS_MAX, mp_max_flows) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_STATS_SOCKS_TUNED,
+			      atomic64_read(&ev->socks_tuned),
+			      MIGPRIO_A_STATS_PAD) ||
+	    nla_put_u32(skb, MIGPRIO_A_STATS_RULES, nrules) ||
+	    nla_put_u32(skb, MIGPRIO_A_STATS_RULES_MAX, mp_max_rules))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int mp_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &mp_genl_family, 0,
+				MIGPRIO_CMD_STATS_GET);
+	if (!hdr || mp_nl_put_stats(msg, mp_nl_net(info))) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+/* The family */
+
+static const struct genl_ops mp_genl_ops[] = {
+	{
+		.cmd = MIGPRIO_CMD_DEV_GET,
+		.doit = mp_nl_dev_get,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = MIGPRIO_CMD_DEV_SET,
+		.doit = mp_nl_dev_set,
+		.policy = mp_dev_set_policy,
+		.maxattr = ARRAY_SIZE(mp_dev_set_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = MIGPRIO_CMD_DEV_CLEAR,
+		.doit = mp_nl_dev_clear,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = MIGPRIO_CMD_RULE_ADD,
+		.doit = mp_nl_rule_add,
+		.policy = mp_rule_add_policy,
+		.maxattr = ARRAY_SIZE(mp_rule_add_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = MIGPRIO_CMD_RULE_DEL,
+		.doit = mp_nl_rule_del,
+		.policy = mp_rule_del_policy,
+		.maxattr = ARRAY_SIZE(mp_rule_del_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = MIGPRIO_CMD_RULE_GET,
+		.start = mp_nl_rule_dump_start,
+		.dumpit = mp_nl_rule_dump,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = MIGPRIO_CMD_RULE_FLUSH,
+		.doit = mp_nl_rule_flush,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = MIGPRIO_CMD_FLOW_GET,
+		.dumpit = mp_flows_dump,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = MIGPRIO_CMD_STATS_GET,
+		.doit = mp_nl_stats_get,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+};
+
+static const struct genl_multicast_group mp_mcgrps[] = {
+	[MP_MCGRP_EVENTS] = { .name = MIGPRIO_MCGRP_EVENTS },
+};
+
+static struct genl_family mp_genl_family __ro_after_init = {
+	.name = MIGPRIO_FAMILY_NAME,
+	.version = MIGPRIO_FAMILY_VERSION,
+	.netnsok = true,
+	/* Own locking: RTNL and mp_net.lock for changes, RCU for reads. */
+	.parallel_ops = true,
+	.module = THIS_MODULE,
+	.ops = mp_genl_ops,
+	.n_ops = ARRAY_SIZE(mp_genl_ops),
+	.mcgrps = mp_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(mp_mcgrps),
+};
+
+int __init mp_genl_register(void)
+{
+	int err;
+
+	err = genl_register_family(&mp_genl_family);
+	if (!err)
+		WRITE_ONCE(mp_genl_live, true);
+	return err;
+}
+
+/*
+ * Notifications can still be sent (flows ending by timer, pernet exit)
+ * after the family is gone: stop them first and wait for the senders.
+ */
+void mp_genl_unregister(void)
+{
+	WRITE_ONCE(mp_genl_live, false);
+	synchronize_rcu();
+	genl_unregister_family(&mp_genl_family);
+}
