@@ -1,0 +1,458 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn the "@@MP <json>" lines of a benchmark VM log into results.json,
+results.md and the gnuplot data of the throughput plot.
+
+    bench-report.py VMLOG OUTDIR [--classify FILE] [--machine TEXT]
+                    [--demo]
+
+With --demo, print the short side-by-side table of scripts/demo.sh instead.
+Every figure is a ratio of runs made in the same boot; absolute times
+depend on the (emulated, shared) machine.
+"""
+import argparse
+import datetime
+import json
+import os
+import statistics
+import sys
+
+CONFIG_NAMES = {
+    "a": "alone (physical limit)",
+    "b": "4 bulk flows, no migprio",
+    "c": "4 bulk flows, migprio",
+    "d": "4 bulk flows, expert tc setup",
+}
+
+
+def load(path):
+    recs = []
+    with open(path, errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\r\n")
+            i = line.find("@@MP ")
+            if i < 0:
+                continue
+            try:
+                recs.append(json.loads(line[i + 5:]))
+            except json.JSONDecodeError as e:
+                print(f"bench-report: bad result line ({e}): {line[:120]}",
+                      file=sys.stderr)
+    return recs
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, f="{:.2f}", none="n/a"):
+    return none if x is None else f.format(x)
+
+
+def bulk_in_window(r):
+    """Bytes the bulk flows sent while the migration ran: the receiver's
+    timeline bounds the migration (first hello to final summary); the bulk
+    flows' 0.5 s iperf3 intervals are summed over that window, prorated."""
+    tl = (r.get("recv") or {}).get("timeline") or []
+    iv = r.get("bulk_intervals") or []
+    if len(tl) < 2 or not iv:
+        return None, None
+    ws, we = tl[0][0], tl[-1][0]
+    tot = 0.0
+    for a, b, mbit in iv:
+        ov = min(b, we) - max(a, ws)
+        if ov > 0 and b > a:
+            tot += mbit * 1e6 / 8 * ov
+    return tot, we - ws
+
+
+def mig_summary(r):
+    """Migration record -> flat dict (None if it failed)."""
+    s = r.get("send")
+    if not isinstance(s, dict):
+        return None
+    mig = s.get("bytes_sent", 0)
+    bulk, window = bulk_in_window(r)
+    share = bulk / (bulk + mig) if bulk is not None and bulk + mig > 0 else None
+    return {
+        "rc": r.get("rc"),
+        "total_time_s": s.get("total_time_s"),
+        "rounds": s.get("rounds"),
+        "converged": s.get("converged"),
+        "downtime_ms": s.get("downtime_ms"),
+        "bandwidth_mbit_s": s.get("bandwidth_mbit_s"),
+        "bytes_sent": mig,
+        "verified": s.get("verified") and (r.get("recv") or {}).get("verified"),
+        "bulk_bytes": bulk,
+        "window_s": window,
+        "bulk_share": share,
+        "mem_mib": s.get("mem_bytes", 0) / 1048576,
+        "dirty_mib_s": s.get("dirty_rate_bytes_per_s", 0) / 1048576,
+    }
+
+
+def iperf_mbit(r):
+    j = r.get("iperf")
+    try:
+        return j["end"]["sum_received"]["bits_per_second"] / 1e6
+    except (KeyError, TypeError):
+        return None
+
+
+def iperf_steady_mbit(r):
+    """Mean of the second half of the 1 s intervals (after slow start)."""
+    j = r.get("iperf")
+    try:
+        iv = [i["sum"]["bits_per_second"] for i in j["intervals"]]
+    except (KeyError, TypeError):
+        return None
+    if len(iv) < 2:
+        return None
+    half = iv[len(iv) // 2:]
+    return sum(half) / len(half) / 1e6
+
+
+def analyse(recs, classify_text=None, classify_json=None, machine=None):
+    res = {"date": datetime.datetime.now(datetime.timezone.utc)
+           .strftime("%Y-%m-%d %H:%M UTC"), "machine": machine}
+    for r in recs:
+        if r.get("scenario") == "env":
+            res["env"] = r
+        elif r.get("scenario") == "calibrate":
+            res["calibrate"] = r
+    link = (res.get("calibrate") or {}).get("link_mbit")
+    res["link_mbit"] = link
+
+    # ---- P1
+    p1 = {"runs": {}, "skipped": {}}
+    for r in recs:
+        if r.get("scenario") != "p1":
+            continue
+        if "skipped" in r:
+            p1["skipped"][r["config"]] = r["skipped"]
+            continue
+        m = mig_summary(r)
+        if m:
+            p1["runs"].setdefault(r["config"], {})[r["rep"]] = m
+    summ = {}
+    alone = p1["runs"].get("a", {})
+    for cfg, runs in sorted(p1["runs"].items()):
+        ratios = [runs[k]["total_time_s"] / alone[k]["total_time_s"]
+                  for k in runs if k in alone and alone[k]["total_time_s"]]
+        summ[cfg] = {
+            "name": CONFIG_NAMES.get(cfg, cfg),
+            "reps": len(runs),
+            "mem_mib": next(iter(runs.values()))["mem_mib"],
+            "time_s_median": med([x["total_time_s"] for x in runs.values()]),
+            "t_over_alone": med(ratios) if cfg != "a" else 1.0,
+            "t_over_alone_runs": ratios,
+            "bulk_share": med([x["bulk_share"] for x in runs.values()])
+            if cfg != "a" else None,
+            "bandwidth_mbit_s": med([x["bandwidth_mbit_s"] for x in runs.values()]),
+            "all_verified": all(x["verified"] for x in runs.values()),
+        }
+    p1["summary"] = summ
+    res["p1"] = p1
+
+    # ---- P1b
+    p1b = {}
+    for r in recs:
+        if r.get("scenario") != "p1b":
+            continue
+        if "skipped" in r:
+            p1b[r["config"]] = {"skipped": r["skipped"]}
+            continue
+        m = mig_summary(r)
+        if m:
+            m["name"] = CONFIG_NAMES.get(r["config"], r["config"])
+            m["max_rounds"] = r["send"].get("max_rounds")
+            m["round_detail"] = r["send"].get("round_detail")
+            p1b[r["config"]] = m
+    res["p1b"] = p1b
+
+    # ---- P2
+    p2 = {}
+    for r in recs:
+        sc = r.get("scenario", "")
+        if sc == "p2" and "skipped" in r:
+            p2["skipped"] = r["skipped"]
+        if sc not in ("p2-other", "p2-mig"):
+            continue
+        if "skipped" in r:
+            continue
+        d = p2.setdefault(sc[3:], {"off": [], "on": [], "unloaded": []})
+        d[r["config"]].append(iperf_mbit(r))
+    for k, d in p2.items():
+        if not isinstance(d, dict):
+            continue
+        on, off, un = med(d["on"]), med(d["off"]), med(d["unloaded"])
+        d["median_on_mbit"], d["median_off_mbit"] = on, off
+        d["median_unloaded_mbit"] = un
+        d["ratio"] = on / off if on and off else None
+        d["ratio_unloaded"] = on / un if on and un else None
+    res["p2"] = p2
+
+    # ---- P2b
+    res["p2b"] = {"text": classify_text, "data": classify_json}
+
+    # ---- P3
+    p3 = {}
+    for r in recs:
+        if r.get("scenario") != "p3":
+            continue
+        if "skipped" in r:
+            p3[r["config"]] = {"skipped": r["skipped"]}
+            continue
+        mb, st = iperf_mbit(r), iperf_steady_mbit(r)
+        lk = r.get("link_mbit") or link
+        p3[r["config"]] = {
+            "mbit": mb, "steady_mbit": st,
+            "fraction": mb / lk if mb and lk else None,
+            "steady_fraction": st / lk if st and lk else None,
+            "seconds": len((r.get("iperf") or {}).get("intervals", [])),
+            "error": (r.get("iperf") or {}).get("error"),
+        }
+    res["p3"] = p3
+
+    # ---- P4
+    p4 = {}
+    for r in recs:
+        if r.get("scenario") == "p4" and "skipped" in r:
+            p4["skipped"] = r["skipped"]
+        elif r.get("scenario") == "p4-rules":
+            p4["rules"] = r
+        elif r.get("scenario") == "p2-apply":
+            p4["apply_1024"] = r
+        elif r.get("scenario") == "p4-flows":
+            p4["flows"] = r
+    res["p4"] = p4
+    res["raw"] = recs
+    return res
+
+
+def timeline(r):
+    """(migration [(t, mbit)], bulk [(t, mbit)]) relative to migration start."""
+    t0 = r["t_start"]
+    mig, bulk = [], []
+    tl = (r.get("recv") or {}).get("timeline") or []
+    for (ta, ba), (tb, bb) in zip(tl, tl[1:]):
+        if tb > ta:
+            mig.append(((ta + tb) / 2 - t0, (bb - ba) * 8 / (tb - ta) / 1e6))
+    if mig:
+        mig.insert(0, (mig[0][0] - 0.25, 0.0))
+        mig.append((mig[-1][0] + 0.25, 0.0))
+    for a, b, v in r.get("bulk_intervals") or []:
+        bulk.append(((a + b) / 2 - t0, v))
+    return mig, bulk
+
+
+def write_plot_data(res, out):
+    made = []
+    for r in res["raw"]:
+        if r.get("scenario") != "p1" or r.get("rep") != 1 or \
+                r.get("config") not in ("b", "c") or "skipped" in r:
+            continue
+        mig, bulk = timeline(r)
+        for name, pts in (("mig", mig), ("bulk", bulk)):
+            with open(os.path.join(out, f"tl-{r['config']}-{name}.dat"), "w") as f:
+                f.write("# t_s mbit\n")
+                for t, v in pts:
+                    f.write(f"{t:.3f} {v:.2f}\n")
+        made.append(r["config"])
+    return made
+
+
+def markdown(res):
+    env = res.get("env", {})
+    cal = res.get("calibrate", {})
+    link = res.get("link_mbit")
+    L = []
+    L.append(f"Measured {res['date']} on {res.get('machine') or 'unknown machine'}; "
+             f"guest kernel {env.get('kernel', '?')} under QEMU TCG "
+             f"({env.get('nproc', '?')} vCPUs), mode `{env.get('mode', '?')}`, "
+             f"{env.get('migprioctl_version') or 'migprioctl not present'}.")
+    L.append(f"Bare veth capacity inside the VM: {cal.get('capacity_mbit', '?')} Mbit/s "
+             f"(4 flows); link emulated at **{link} Mbit/s**.")
+    L.append("")
+    L.append("### P1 contention (D = 0)")
+    L.append("")
+    L.append("| config | M (MiB) | runs | time (s, median) | T/T_alone | bulk share | migration Mbit/s |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|")
+    for cfg in "abcd":
+        s = res["p1"]["summary"].get(cfg)
+        if not s:
+            why = res["p1"]["skipped"].get(cfg, "not run")
+            L.append(f"| {cfg}: {CONFIG_NAMES[cfg]} | | | | skipped: {why} | | |")
+            continue
+        L.append(f"| {cfg}: {s['name']} | {s['mem_mib']:.0f} | {s['reps']} | "
+                 f"{fmt(s['time_s_median'])} | {fmt(s['t_over_alone'])} | "
+                 f"{fmt(s['bulk_share'], '{:.0%}', '-')} | {fmt(s['bandwidth_mbit_s'], '{:.1f}')} |")
+    L.append("")
+    L.append("### P1b convergence (D = 60% of the link, 4 bulk flows)")
+    L.append("")
+    pr = next((r for r in res["raw"] if r.get("scenario") == "p1b-rate"), None)
+    if pr and pr["effective_mbit"] < pr["link_mbit"]:
+        L.append(f"The migration reached only {pr['effective_mbit']} Mbit/s alone on the "
+                 f"{pr['link_mbit']} Mbit/s link (P1 a, CPU-bound), so D is 60% of that.")
+        L.append("")
+    L.append("| config | M (MiB) | D (MiB/s) | converged | live rounds (max) | total time (s) | downtime (ms) | migration Mbit/s |")
+    L.append("|---|---:|---:|---|---:|---:|---:|---:|")
+    for cfg in "bcd":
+        m = res["p1b"].get(cfg)
+        if not m:
+            continue
+        if "skipped" in m:
+            L.append(f"| {cfg}: {CONFIG_NAMES[cfg]} | | | skipped: {m['skipped']} | | | | |")
+            continue
+        L.append(f"| {cfg}: {m['name']} | {m['mem_mib']:.0f} | {m['dirty_mib_s']:.2f} | "
+                 f"{'yes' if m['converged'] else '**no**'} | {m['rounds']} ({m['max_rounds']}) | "
+                 f"{fmt(m['total_time_s'])} | {fmt(m['downtime_ms'], '{:.0f}')}"
+                 f"{'' if m['converged'] else ' (forced)'} | {fmt(m['bandwidth_mbit_s'], '{:.1f}')} |")
+    L.append("")
+    L.append("### P2 overhead (bare veth, CPU-bound, alternating runs)")
+    L.append("")
+    p2 = res["p2"]
+    if "skipped" in p2:
+        L.append(f"Skipped: {p2['skipped']}.")
+    else:
+        L.append("| flow | module unloaded | loaded, no designated dev | designated (on) | on/off | on/unloaded | runs on+off+unloaded |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|")
+        for k, name in (("other", "non-migration flow, 1024 rules loaded"),
+                        ("mig", "migration flow (preset qemu)")):
+            d = p2.get(k)
+            if d:
+                L.append(f"| {name} | {fmt(d['median_unloaded_mbit'], '{:.0f}')} | "
+                         f"{fmt(d['median_off_mbit'], '{:.0f}')} | "
+                         f"{fmt(d['median_on_mbit'], '{:.0f}')} | {fmt(d['ratio'], '{:.3f}')} | "
+                         f"{fmt(d['ratio_unloaded'], '{:.3f}')} | "
+                         f"{len(d['on'])}+{len(d['off'])}+{len(d['unloaded'])} |")
+        L.append("")
+        L.append("Throughput in Mbit/s (medians of iperf3 receiver rates).")
+    L.append("")
+    L.append("### P2b classifier (host, userspace build of module/classify.c)")
+    L.append("")
+    if res["p2b"]["text"]:
+        L.append("```")
+        L.append(res["p2b"]["text"].rstrip())
+        L.append("```")
+    else:
+        L.append("Not run (build/userspace/classify_bench missing).")
+    L.append("")
+    L.append(f"### P3 long fat pipe (400 ms RTT, {link} Mbit/s, one migration-port flow)")
+    L.append("")
+    L.append("| buffers | Mbit/s (whole run) | fraction of link | Mbit/s (2nd half) | fraction (2nd half) | seconds |")
+    L.append("|---|---:|---:|---:|---:|---:|")
+    for cfg, name in (("off", "kernel defaults"), ("on", "migprio")):
+        d = res["p3"].get(cfg)
+        if not d:
+            continue
+        if "skipped" in d:
+            L.append(f"| {name} | skipped: {d['skipped']} | | | | |")
+            continue
+        L.append(f"| {name} | {fmt(d['mbit'], '{:.1f}')} | {fmt(d['fraction'], '{:.0%}')} | "
+                 f"{fmt(d['steady_mbit'], '{:.1f}')} | {fmt(d['steady_fraction'], '{:.0%}')} | {d['seconds']} |")
+    L.append("")
+    L.append("### P4 control plane")
+    L.append("")
+    p4 = res["p4"]
+    if "skipped" in p4:
+        L.append(f"Skipped: {p4['skipped']}.")
+    else:
+        r = p4.get("apply_1024")
+        if r:
+            L.append(f"- `migprioctl apply` of {r['rules']} rules (during P2): "
+                     f"**{r['apply_s']:.1f} s** ({r['listed']} listed after).")
+        r = p4.get("rules")
+        if r and r.get("timed_out"):
+            L.append(f"- `migprioctl apply` of {r['rules']} rules: **not finished after "
+                     f"{r['limit_s']} s** (stopped; {r['listed']} rules were in place).")
+        elif r:
+            L.append(f"- `migprioctl apply` of {r['rules']} rules: **{r['apply_s']:.1f} s** "
+                     f"(exit {r['rc']}); `rule list` {r['list_s']:.2f} s ({r['listed']} listed); "
+                     f"`rule flush` {r['flush_s']:.2f} s.")
+        f = p4.get("flows")
+        if f:
+            L.append(f"- {f['flows_opened']} connections held open (ready: {f['ready']}, "
+                     f"{f['connect_s']:.1f} s to open): `flow list` **{f['list_text_s']:.2f} s** "
+                     f"({f['listed_text']} flows listed, {f['list_bytes']} bytes), "
+                     f"`-j flow list` {f['list_json_s']:.2f} s.")
+    L.append("")
+    return "\n".join(L)
+
+
+def demo_table(res):
+    s = res["p1"]["summary"]
+    rows = [("", "without migprio", "with migprio")]
+    b, c = s.get("b"), s.get("c")
+    rb = res["p1"]["runs"].get("b", {}).get(1)
+    rc = res["p1"]["runs"].get("c", {}).get(1)
+    a = s.get("a")
+
+    def col(x, key, f):
+        return f.format(x[key]) if x and x.get(key) is not None else "n/a"
+    rows.append(("migration time (s)", col(rb, "total_time_s", "{:.1f}"),
+                 col(rc, "total_time_s", "{:.1f}")))
+    rows.append(("  vs. link all to itself", col(b, "t_over_alone", "{:.2f}x"),
+                 col(c, "t_over_alone", "{:.2f}x")))
+    rows.append(("rounds", col(rb, "rounds", "{}"), col(rc, "rounds", "{}")))
+    rows.append(("converged", "yes" if rb and rb["converged"] else "no",
+                 "yes" if rc and rc["converged"] else "no"))
+    rows.append(("migration bandwidth (Mbit/s)", col(rb, "bandwidth_mbit_s", "{:.1f}"),
+                 col(rc, "bandwidth_mbit_s", "{:.1f}")))
+    rows.append(("bulk flows' share of the link", col(rb, "bulk_share", "{:.0%}"),
+                 col(rc, "bulk_share", "{:.0%}")))
+    w = [max(len(r[i]) for r in rows) for i in range(3)]
+    out = []
+    for i, r in enumerate(rows):
+        out.append(f"  {r[0]:<{w[0]}}   {r[1]:>{w[1]}}   {r[2]:>{w[2]}}")
+        if i == 0:
+            out.append("  " + "-" * (w[0] + w[1] + w[2] + 6))
+    if a and a.get("time_s_median"):
+        out.append(f"  (the same migration alone on the link took {a['time_s_median']:.1f} s)")
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("vmlog")
+    ap.add_argument("outdir")
+    ap.add_argument("--classify")
+    ap.add_argument("--machine")
+    ap.add_argument("--demo", action="store_true")
+    a = ap.parse_args()
+    recs = load(a.vmlog)
+    if a.demo:
+        for r in recs:
+            if r.get("scenario") == "demo":
+                r["scenario"] = "p1"
+    ctext = cjson = None
+    if a.classify and os.path.exists(a.classify):
+        with open(a.classify) as f:
+            ctext = f.read()
+        jpath = a.classify.replace(".txt", ".json")
+        if os.path.exists(jpath):
+            try:
+                with open(jpath) as f:
+                    cjson = json.load(f)
+            except json.JSONDecodeError:
+                pass
+    res = analyse(recs, ctext, cjson, a.machine)
+    if a.demo:
+        print(demo_table(res))
+        return 0
+    os.makedirs(a.outdir, exist_ok=True)
+    with open(os.path.join(a.outdir, "results.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    md = markdown(res)
+    with open(os.path.join(a.outdir, "results.md"), "w") as f:
+        f.write(md + "\n")
+    made = write_plot_data(res, a.outdir)
+    with open(os.path.join(a.outdir, "plot-configs"), "w") as f:
+        f.write(" ".join(made) + "\n")
+    print(md)
+    return 0 if recs else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+# SPDX-License-Identifier: GPL-2.0
+# Benchmarks (included by the top-level Makefile). Results and the plot go
+# to $(BUILD)/bench/ (quick: $(BUILD)/bench/quick/); see
+# Documentation/benchmarks.md.
+#   make bench          all scenarios, < 20 min
+#   make bench-quick    P1/P1b with small memory, P2, P4: < 3 min
+bench:
+	@scripts/bench.sh full
+
+bench-quick:
+	@scripts/bench.sh quick
+
+.PHONY: bench bench-quick

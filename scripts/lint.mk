@@ -1,0 +1,24 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Included by the top-level Makefile.
+#
+#   make lint          checkpatch --strict, sparse (C=2) and W=1 on both
+#                      kernels, cppcheck and gcc -fanalyzer on userspace/
+#                      (scripts/lint.sh; LINT_ONLY="checkpatch sparse ..."
+#                      runs a subset)
+#   make check-debug   the VM suite on the debug kernel (KASAN, UBSAN,
+#                      lockdep, kmemleak, ...; selftests/debug/), built and
+#                      cached on first use; last line "N passed, N failed,
+#                      N skipped"
+#   make debug-kernel  only build (or find) the cached debug kernel
+
+lint: ksrc
+	@scripts/lint.sh
+
+check-debug: deps ksrc
+	@selftests/debug/check-debug
+
+debug-kernel:
+	@selftests/debug/build-kernel
+
+.PHONY: lint check-debug debug-kernel

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# lint.sh - static checks of migprio (`make lint`).
+#
+#   scripts/lint.sh [checkpatch] [kernel] [cppcheck] [analyzer]
+#
+# With no argument every check runs (LINT_ONLY="..." selects too):
+#   checkpatch  checkpatch.pl --strict (linux-source-6.1) on module/, uapi/,
+#               userspace/
+#   kernel      migprio.ko with sparse (C=2) and W=1 against the headers of
+#               both Debian kernels (6.1, 6.12); any warning in our sources
+#               fails
+#   cppcheck    cppcheck on userspace/
+#   analyzer    gcc -fanalyzer on userspace/
+# Findings are printed per file; the last line is "lint: N findings" and the
+# exit status is 1 when N > 0.  A finding can only be silenced by a
+# suppression below, each with the reason next to it.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+CACHE=${MIGPRIO_CACHE:-/var/cache/migprio}
+KSRC=${KSRC:-$CACHE/src/linux-source-6.1}
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+CHECKPATCH=$KSRC/scripts/checkpatch.pl
+SERIES=${LINT_KERNELS:-6.1 6.12}
+
+# ------------------------------------------------------------ suppressions
+# checkpatch message types ignored for all of userspace/ (--ignore), each
+# because the kernel rule does not apply to a C program built against libc:
+CP_USER_IGNORE=(
+	PREFER_KERNEL_TYPES		# u8/u32... do not exist in userspace; stdint types are the norm
+	PREFER_DEFINED_ATTRIBUTE_MACRO	# __printf/__packed are kernel-only macros (compiler.h)
+	BIT_MACRO			# BIT() is kernel-only
+	SPLIT_STRING			# usage/help text of the tool is split at its own line breaks
+	LONG_LINE_STRING		# same: user-visible strings are kept greppable
+)
+# Per-file suppressions: "FILE TYPE reason".
+CP_SUPPRESS=(
+	"module/classify_types.h PREFER_KERNEL_TYPES it defines u8..u64 from stdint for the userspace build of the classifier core"
+	"userspace/migsim.c VOLATILE volatile sig_atomic_t is the C type for a flag set by a signal handler"
+	"userspace/monitor.c VOLATILE volatile sig_atomic_t is the C type for a flag set by a signal handler"
+	"userspace/classify_bench.c VOLATILE a volatile sink keeps the benchmarked call from being optimised away"
+	"userspace/migsim.c CAMELCASE _Static_assert is the C11 keyword, not an identifier"
+)
+# cppcheck: --suppress=ID[:FILE[:LINE]] with the reason as a comment.
+CPPCHECK_SUPPRESS=(
+	missingIncludeSystem	# libc/libmnl headers are not given to cppcheck on purpose
+	variableScope		# kernel style (checkpatch) declares locals at the top of a block
+	unusedStructMember	# netlink attribute structs mirror the uapi layout
+	checkersReport		# informational summary, not a finding
+)
+# gcc -fanalyzer warnings to ignore: "FILE WARNING-OPTION reason".
+ANALYZER_SUPPRESS=(
+)
+
+FINDINGS=0
+declare -A PERFILE=()
+
+finding() { # FILE LINE...: count one finding and print it
+	local file=$1; shift
+	FINDINGS=$((FINDINGS + 1))
+	PERFILE[$file]=$(( ${PERFILE[$file]:-0} + 1 ))
+	printf '%s\n' "$*"
+}
+
+section() { printf '\n== %s\n' "$*"; }
+
+want() {
+	local sel=${LINT_ONLY:-$ARGS}
+	[ -z "$sel" ] || [[ " $sel " == *" $1 "* ]]
+}
+
+ARGS="$*"
+
+# ------------------------------------------------------------ checkpatch
+run_checkpatch() {
+	local f out line type ignore s sfile stype skip
+	section "checkpatch --strict ($CHECKPATCH)"
+	if [ ! -f "$CHECKPATCH" ]; then
+		finding checkpatch "checkpatch.pl missing: run make ksrc"
+		return
+	fi
+	for f in module/*.[ch] uapi/linux/*.h userspace/*.[ch]; do
+		[ -f "$f" ] || continue
+		ignore=
+		case $f in userspace/*)
+			ignore=$(IFS=,; echo "${CP_USER_IGNORE[*]}") ;;
+		esac
+		# run outside the git tree: checkpatch would leave a
+		# .checkpatch-camelcase.git.* cache file in it
+		out=$(cd / && perl "$CHECKPATCH" --strict --no-tree --terse --show-types \
+			--no-summary ${ignore:+--ignore "$ignore"} -f "$ROOT/$f" 2>&1)
+		out=${out//"$ROOT/"/}
+		# --strict looks for camelCase in <tree>/include: none with --no-tree
+		out=$(grep -v "^find: '/include': No such file or directory" <<<"$out")
+		while IFS= read -r line; do
+			[ -n "$line" ] || continue
+			type=$(sed -nE 's/^[^:]+:[0-9]+: [A-Z]+:([A-Z0-9_]+):.*/\1/p' <<<"$line")
+			skip=0
+			for s in "${CP_SUPPRESS[@]}"; do
+				read -r sfile stype _ <<<"$s"
+				[ "$sfile" = "$f" ] && [ "$stype" = "$type" ] && skip=1
+			done
+			[ $skip = 1 ] || finding "$f" "$line"
+		done <<<"$out"
+	done
+}
+
+# ------------------------------------------------------- sparse + W=1
+run_kernel() {
+	local series abi kdir tree out n
+	for series in $SERIES; do
+		abi=$(cat "$CACHE/kernels/$series/abi" 2>/dev/null)
+		kdir=/usr/src/linux-headers-$abi
+		section "sparse (C=2) + W=1 against $series ($kdir)"
+		if [ -z "$abi" ] || [ ! -d "$kdir" ]; then
+			finding "kernel-$series" "headers for $series missing (make deps)"
+			continue
+		fi
+		command -v sparse >/dev/null || { finding sparse "sparse not installed"; return; }
+		# own symlink tree: never touches build/<kver>/ of `make module`
+		tree=$BUILD/lint/$series
+		rm -rf "$tree" && mkdir -p "$tree/module"
+		ln -s "$ROOT/Kbuild" "$tree/Kbuild"
+		ln -s "$ROOT/uapi" "$tree/uapi"
+		for f in "$ROOT"/module/*.[ch]; do ln -s "$f" "$tree/module/"; done
+		out=$(make -C "$kdir" M="$tree" C=2 W=1 -j"${JOBS:-2}" modules 2>&1)
+		n=$?
+		# our files only: kernel headers' own sparse noise is not ours to fix
+		while IFS= read -r line; do
+			f=$(sed -nE "s#^($tree/)?([^:]+):[0-9]+(:[0-9]+)?: .*#\2#p" <<<"$line")
+			finding "${f:-kernel-$series}" "[$series] ${line#"$tree/"}"
+		done < <(grep -E "^($tree/)?(module|uapi)/[^:]+:[0-9]+(:[0-9]+)?: (warning|error|note)" <<<"$out" |
+			grep -v ': note:' | sort -u)
+		if [ $n != 0 ]; then
+			finding "kernel-$series" "[$series] build failed:"
+			grep -E 'error|Error' <<<"$out" | head -20
+		fi
+	done
+}
+
+# ------------------------------------------------------------- cppcheck
+run_cppcheck() {
+	local args=() s out line f
+	section "cppcheck (userspace/)"
+	command -v cppcheck >/dev/null || { finding cppcheck "cppcheck not installed"; return; }
+	for s in "${CPPCHECK_SUPPRESS[@]}"; do args+=("--suppress=$s"); done
+	out=$(cppcheck --quiet --enable=warning,style,performance,portability \
+		--std=c11 --inline-suppr -I uapi -I userspace -D__linux__ \
+		--template='{file}:{line}: {severity}:{id}: {message}' \
+		"${args[@]}" userspace/*.c 2>&1)
+	while IFS= read -r line; do
+		[ -n "$line" ] || continue
+		f=${line%%:*}
+		finding "$f" "$line"
+	done <<<"$out"
+}
+
+# ------------------------------------------------------------- analyzer
+run_analyzer() {
+	local f out line s sfile sopt skip mnl
+	section "gcc -fanalyzer (userspace/)"
+	mnl=$(pkg-config --cflags libmnl 2>/dev/null)
+	for f in userspace/*.c; do
+		# shellcheck disable=SC2086
+		out=$(gcc -std=gnu11 -O1 -fanalyzer -Wall -Wextra -Iuapi -Iuserspace $mnl \
+			-DMIGPRIOCTL_VERSION='"lint"' -c -o /dev/null "$f" 2>&1)
+		while IFS= read -r line; do
+			skip=0
+			for s in "${ANALYZER_SUPPRESS[@]}"; do
+				read -r sfile sopt _ <<<"$s"
+				[ "$sfile" = "$f" ] && [[ $line == *"[$sopt]"* ]] && skip=1
+			done
+			[ $skip = 1 ] || finding "$f" "$line"
+		done < <(grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error)' <<<"$out")
+	done
+}
+
+want checkpatch && run_checkpatch
+want kernel && run_kernel
+want cppcheck && run_cppcheck
+want analyzer && run_analyzer
+
+section "findings per file"
+for f in $(printf '%s\n' "${!PERFILE[@]}" | sort); do
+	printf '%5d  %s\n' "${PERFILE[$f]}" "$f"
+done
+echo "lint: $FINDINGS findings"
+[ "$FINDINGS" = 0 ]

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The data path under stress and teardown: the designated interface deleted,
+# the module unloaded and the netns deleted while a migration transfer runs
+# (no splat: vm-run fails the run on any; the state is gone), and a SYN
+# flood against the migration port with a small flow table (the table stays
+# within its bound, the untracked counter grows).
+source "$(dirname "$0")/lib.sh"
+
+mp_require
+ktap_plan 8
+
+PORT=49160
+FLOOD_PORT=49152
+MAX_FLOWS=1024
+SYNS=100000
+SYNFLOOD=${SYNFLOOD:-$(dirname "$0")/synflood}
+T=$(mktemp -d)
+defer rm -rf "$T"
+
+mp() { "$IP" netns exec "$1" "$MIGPRIOCTL" "${@:2}"; }
+stat_of() { mp "$1" -j stats | "$JQ" ".$2"; }
+class_sent() {
+	"$TC" -n "$1" -s class show dev "$2" |
+		awk -v c="$3" '$1 == "class" && $3 == c { f = 1; next }
+			       f && $1 == "Sent" { print $2; exit }'
+}
+nconn() { "$SS" -N "$1" -tnH state established "( dport = :$2 )" | wc -l; }
+
+# pair NS1 NS2: veth, prio qdisc and designation on NS1's end, preset rule,
+# an iperf3 server in NS2 on PORT
+pair() {
+	veth_pair "$1" "$2" &&
+	"$TC" -n "$1" qdisc add dev "$VETH_A" root handle 1: prio &&
+	mp "$1" dev set "$VETH_A" queue none &&
+	mp "$1" rule add preset qemu >/dev/null || return 1
+	"$IP" netns exec "$2" "$IPERF3" -s -p $PORT >/dev/null 2>&1 &
+	defer kill $!
+	wait_listen "$2" $PORT
+}
+
+# transfer NS: start a long iperf3 to the peer, wait until its flows exist
+transfer() {
+	local ns=$1
+	"$IP" netns exec "$ns" "$IPERF3" -c "$ADDR_B" -p $PORT -t 30 -b 50M \
+		>/dev/null 2>&1 &
+	TPID=$!
+	defer kill $TPID
+	busywait 15000 eval '[ "$(nconn "$ns" $PORT)" -ge 2 ]' &&
+		busywait 3000 eval '[ "$(stat_of "$ns" flows_active)" -ge 2 ]'
+}
+
+no_splat() {
+	! dmesg | grep -E 'BUG:|WARNING:|Oops|refcount_t:|suspicious RCU|circular locking|inconsistent lock'
+}
+
+mp_load || ktap_skip_all "cannot load migprio"
+
+# ---- the designated interface deleted during a transfer
+setup_ns A B
+pair "$A" "$B" || ktap_skip_all "cannot set up the link"
+mp "$A" -j monitor >"$T/mon" 2>&1 &
+defer kill $!
+has_event() { [ -n "$("$JQ" -c "select($1)" "$T/mon" 2>/dev/null)" ]; }
+ifdel() {
+	transfer "$A" || { echo "no transfer"; return 1; }
+	"$IP" -n "$A" link del "$VETH_A" || return 1
+	busywait 3000 eval '[ "$(stat_of "$A" flows_active)" = 0 ]' || {
+		echo "flows still active: $(stat_of "$A" flows_active)"
+		return 1
+	}
+	busywait 2000 has_event '.reason == "flush"' || {
+		echo "no flush end event:"; cat "$T/mon"; return 1
+	}
+	busywait 2000 has_event '.change == "gone"' || {
+		echo "no dev-change gone event:"; cat "$T/mon"; return 1
+	}
+	mp "$A" -j dev show
+	# no designation is left: no ifindex in dev show
+	! mp "$A" -j dev show | "$JQ" -e '.ifindex // empty' >/dev/null
+}
+ktap_test "interface deleted during a transfer: designation and flows gone, events sent" ifdel
+kill $TPID 2>/dev/null
+ktap_test "no splat after the interface deletion" no_splat
+
+# ---- rmmod during a transfer: the socket's priority is given back
+setup_ns C D
+pair "$C" "$D" || ktap_skip_all "cannot set up the second link"
+unload() {
+	local x y
+	transfer "$C" || { echo "no transfer"; return 1; }
+	busywait 3000 eval '[ "$(stat_of "$C" socks_tuned)" -ge 1 ]' || return 1
+	mp_unload || { echo "rmmod failed"; return 1; }
+	# still running, now in band 1:2: nothing of migprio is left behind
+	x=$(class_sent "$C" "$VETH_A" 1:1)
+	y=$(class_sent "$C" "$VETH_A" 1:2)
+	sleep 1
+	echo "after rmmod, 1 s: 1:1 +$(($(class_sent "$C" "$VETH_A" 1:1) - x)) 1:2 +$(($(class_sent "$C" "$VETH_A" 1:2) - y))"
+	[ "$(nconn "$C" $PORT)" -ge 2 ] &&
+		[ $(($(class_sent "$C" "$VETH_A" 1:2) - y)) -gt 500000 ] &&
+		[ $(($(class_sent "$C" "$VETH_A" 1:1) - x)) -lt 100000 ]
+}
+ktap_test "rmmod during a transfer: unloads, the flow keeps running unmarked" unload
+kill $TPID 2>/dev/null
+ktap_test "no splat after rmmod" no_splat
+
+# ---- netns deleted during a transfer
+mp_load || ktap_skip_all "cannot reload migprio"
+nsdel() {
+	local N
+	N=mp-rb-$$-e
+	"$IP" netns add $N && "$IP" -n $N link set lo up || return 1
+	setup_ns F
+	pair $N "$F" || return 1
+	transfer $N || { echo "no transfer"; return 1; }
+	"$IP" netns pids $N | xargs -r kill -9
+	"$IP" netns del $N || return 1
+	# the netns is really gone once its veth end is: the peer vanishes
+	busywait 10000 eval '! "$IP" -n "$F" link show "$VETH_B" >/dev/null 2>&1' || {
+		echo "netns not destroyed"; return 1
+	}
+	mp_loaded
+}
+ktap_test "netns deleted during a transfer: destroyed, module fine" nsdel
+ktap_test "no splat after the netns deletion" no_splat
+
+# ---- SYN flood with a small table
+flood() {
+	local m=0 v u0 u1 pid
+	mp_unload && mp_load max_flows=$MAX_FLOWS || return 1
+	setup_ns G H
+	veth_pair "$G" "$H" &&
+	mp "$G" dev set "$VETH_A" queue none &&
+	mp "$G" rule add preset qemu >/dev/null || return 1
+	"$IP" netns exec "$G" "$IPERF3" -s -p $FLOOD_PORT >/dev/null 2>&1 &
+	defer kill $!
+	wait_listen "$G" $FLOOD_PORT
+	u0=$(stat_of "$G" flows_untracked)
+	"$IP" netns exec "$H" "$SYNFLOOD" "$ADDR_B" "$ADDR_A" $FLOOD_PORT $SYNS \
+		>"$T/flood" 2>&1 &
+	pid=$!
+	while kill -0 $pid 2>/dev/null; do
+		v=$(stat_of "$G" flows_active)
+		[ "$v" -le $m ] || m=$v
+		sleep 0.1
+	done
+	wait $pid || { echo "synflood: $(cat "$T/flood")"; return 1; }
+	v=$(stat_of "$G" flows_active)
+	[ "$v" -le $m ] || m=$v
+	u1=$(stat_of "$G" flows_untracked)
+	echo "sent $(cat "$T/flood") SYNs: flows_active max $m (bound $MAX_FLOWS), flows_untracked $u0 -> $u1, started $(stat_of "$G" flows_started)"
+	[ "$m" -le $MAX_FLOWS ] && [ "$m" -ge $((MAX_FLOWS / 2)) ] &&
+		[ "$u1" -gt "$u0" ] && [ "$(stat_of "$G" flows_max)" = $MAX_FLOWS ]
+}
+if [ -x "$SYNFLOOD" ]; then
+	ktap_test "SYN flood ($SYNS SYNs): flow table within $MAX_FLOWS, untracked counted" flood
+else
+	ktap_skip "SYN flood" "no $SYNFLOOD (make -C selftests)"
+fi
+ktap_test "no splat after the SYN flood" no_splat
+ktap_finish

@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * migprioctl: configure migprio, the live-migration traffic prioritiser.
+ *
+ *   migprioctl [-j] [-p] OBJECT COMMAND [ARGS]
+ *
+ * main() and the dispatch table; each object lives in its own file.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/migprio.h>
+
+#include "migprioctl.h"
+#include "print.h"
+
+static const struct mp_object *const objects[] = {
+	&dev_object, &rule_object, &flow_object, &stats_object,
+	&monitor_object, &apply_object,
+};
+
+/* "Usage: migprioctl ..." for each line of an object's usage text. */
+static void object_usage(FILE *fp, const struct mp_object *o)
+{
+	const char *line = o->usage, *nl;
+	bool first = true;
+
+	for (; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (!nl)
+			break;
+		if (*line == ' ')	/* continuation: under the arguments */
+			fprintf(fp, "%*s%.*s\n", 24, "", (int)(nl - line), line);
+		else
+			fprintf(fp, "%s migprioctl [-j] [-p] %.*s\n",
+				first ? "Usage:" : "      ", (int)(nl - line), line);
+		first = false;
+	}
+}
+
+static void usage(FILE *fp)
+{
+	const char *line, *nl;
+	size_t i;
+
+	fprintf(fp,
+		"Usage: migprioctl [-j] [-p] OBJECT COMMAND [ARGS]\n"
+		"       migprioctl -V | --version\n"
+		"       migprioctl -h | --help\n"
+		"       migprioctl OBJECT help\n"
+		"Options: -j, --json    JSON output\n"
+		"         -p, --pretty  indented JSON output (implies -j)\n"
+		"Objects:\n");
+	for (i = 0; i < ARRAY_SIZE(objects); i++) {
+		for (line = objects[i]->usage; (nl = strchr(line, '\n'));
+		     line = nl + 1)
+			fprintf(fp, "  %.*s\n", (int)(nl - line), line);
+	}
+}
+
+int usage_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: ", mp_where);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
+int parse_noargs(int argc, char **argv, union mp_args *a)
+{
+	(void)a;
+	if (argc > 0)
+		return usage_err("unexpected argument \"%s\"", argv[0]);
+	return 0;
+}
+
+void mp_kernel_err(struct mp_ctx *ctx, __u8 cmd)
+{
+	mp_nl_perror(&ctx->nl.err, cmd);
+}
+
+void print_done(struct mp_ctx *ctx)
+{
+	if (ctx->quiet || !is_json())
+		return;
+	open_json_object(NULL);
+	close_json_object();
+}
+
+static const char *const *object_names(void)
+{
+	static const char *names[ARRAY_SIZE(objects) + 1];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(objects); i++)
+		names[i] = objects[i]->name;
+	return names;
+}
+
+int mp_resolve(int argc, char **argv, const struct mp_object **obj,
+	       const struct mp_cmd **cmd, int *used)
+{
+	const char *names[16];
+	const struct mp_object *o;
+	const char *word;
+	int i, n;
+
+	if (argc < 1)
+		return usage_err("missing object");
+	i = kw_lookup(argv[0], object_names());
+	if (i < 0)
+		return usage_err("%s object \"%s\"",
+				 i == -2 ? "ambiguous" : "unknown", argv[0]);
+	o = objects[i];
+	*obj = o;
+	if (!o->cmds[0].name) {
+		*cmd = &o->cmds[0];
+		*used = 1;
+		return 0;
+	}
+	for (n = 0; n < 15 && o->cmds[n].name; n++)
+		names[n] = o->cmds[n].name;
+	names[n] = NULL;
+	word = argc > 1 ? argv[1] : o->dflt;
+	*used = argc > 1 ? 2 : 1;
+	if (!word)
+		return usage_err("missing %s command", o->name);
+	i = kw_lookup(word, names);
+	if (i < 0)
+		return usage_err("%s %s command \"%s\"",
+				 i == -2 ? "ambiguous" : "unknown", o->name, word);
+	*cmd = &o->cmds[i];
+	return 0;
+}
+
+static bool is_help(const char *arg)
+{
+	return !strcmp(arg, "help") || !strcmp(arg, "-h") ||
+	       !strcmp(arg, "--help");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "pretty", no_argument, NULL, 'p' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool json = false, pretty = false;
+	const struct mp_object *obj = NULL;
+	const struct mp_cmd *cmd;
+	struct mp_ctx ctx = { 0 };
+	union mp_args args;
+	int c, used, ret;
+
+	while ((c = getopt_long(argc, argv, "+jpVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'p':
+			json = pretty = true;
+			break;
+		case 'V':
+			printf("migprioctl %s (generic netlink family %s version %d)\n",
+			       MIGPRIOCTL_VERSION, MIGPRIO_FAMILY_NAME,
+			       MIGPRIO_FAMILY_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[0], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc > 1 && is_help(argv[1])) {
+		int i = kw_lookup(argv[0], object_names());
+
+		if (i >= 0) {
+			object_usage(stdout, objects[i]);
+			return 0;
+		}
+	}
+	if (mp_resolve(argc, argv, &obj, &cmd, &used)) {
+		if (obj)
+			object_usage(stderr, obj);
+		else
+			usage(stderr);
+		return 2;
+	}
+	memset(&args, 0, sizeof(args));
+	ret = cmd->parse(argc - used, argv + used, &args);
+	if (ret) {
+		if (ret == -1)
+			object_usage(stderr, obj);
+		ret = ret == -3 ? 1 : 2;
+		goto out;
+	}
+
+	ret = mp_nl_open(&ctx.nl);
+	if (ret == -ENOENT) {
+		pr_err("migprio module not loaded");
+		ret = 1;
+		goto out;
+	} else if (ret) {
+		pr_err("cannot open generic netlink socket: %s", strerror(-ret));
+		ret = 1;
+		goto out;
+	}
+	print_init(json, pretty);
+	ret = cmd->run(&ctx, &args);
+	print_flush();
+	mp_nl_close(&ctx.nl);
+out:
+	if (cmd->cleanup)
+		cmd->cleanup(&args);
+	return ret;
+}

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * migprioctl internals: the command table shared by main (migprioctl.c),
+ * the objects (dev.c, rule.c, flow.c, stats.c, monitor.c) and apply.c.
+ *
+ * Every command is split in two: parse() validates its arguments locally
+ * (no kernel involved) into union mp_args, run() talks to the kernel. apply
+ * parses a whole file before it runs anything.
+ */
+#ifndef MIGPRIOCTL_H
+#define MIGPRIOCTL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <net/if.h>
+#include <linux/types.h>
+
+#include <linux/genetlink.h>
+
+#include "nl.h"
+#include "utils.h"
+
+#ifndef MIGPRIOCTL_VERSION
+#define MIGPRIOCTL_VERSION "0.1"
+#endif
+
+struct mp_ctx {
+	struct mp_nl nl;
+	bool quiet;		/* apply: no per-command output */
+};
+
+enum mp_rings_mode { RINGS_KEEP, RINGS_MAX, RINGS_N };
+
+struct dev_set_args {
+	const char *ifname;
+	bool has_priority;
+	__u32 priority;
+	__u32 sndbuf, rcvbuf;	/* 0: kernel default */
+	int dscp;		/* -1: off */
+	int queue;		/* enum migprio_queue */
+	__u64 rate;		/* bytes/s, htb */
+	unsigned int guard;	/* percent, htb */
+	enum mp_rings_mode rings;
+	__u32 rings_n;
+	bool force;
+};
+
+struct rule_add_args {
+	__u8 proto;
+	bool has_port, has_lport, has_rport, has_peer;
+	__u16 port[2], lport[2], rport[2];
+	struct mp_prefix peer;
+	const char *cgroup;
+	const char *name;
+};
+
+union mp_args {
+	struct dev_set_args dev_set;
+	struct rule_add_args rule_add;
+	__u32 rule_id;
+	struct apply_prog *prog;
+};
+
+#define CMD_APPLY	0x1	/* allowed in apply files */
+#define CMD_RULE_ADD	0x2	/* batched by apply */
+
+struct mp_cmd {
+	const char *name;	/* NULL: the object's only command */
+	/*
+	 * 0, or after printing why: -1 usage error (the caller adds the
+	 * usage, exit 2), -2 other invalid input (exit 2), -3 the system is
+	 * not as the command needs, e.g. no such device (exit 1). Nothing is
+	 * sent to the kernel.
+	 */
+	int (*parse)(int argc, char **argv, union mp_args *a);
+	/* exit status: 0 done, 1 failed (reported) */
+	int (*run)(struct mp_ctx *ctx, const union mp_args *a);
+	unsigned int flags;
+	void (*cleanup)(union mp_args *a);	/* optional, always called */
+};
+
+struct mp_object {
+	const char *name;
+	const struct mp_cmd *cmds;	/* NULL-run terminated */
+	const char *dflt;		/* command when none is given */
+	const char *usage;
+};
+
+extern const struct mp_object dev_object, rule_object, flow_object,
+	stats_object, monitor_object, apply_object;
+
+/* migprioctl.c: find object and command from argv; -1 after an error. */
+int mp_resolve(int argc, char **argv, const struct mp_object **obj,
+	       const struct mp_cmd **cmd, int *used);
+/* Parse helpers that print "<where>: ..." and return -1. */
+int parse_noargs(int argc, char **argv, union mp_args *a);
+int usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print a kernel error of the last request. */
+void mp_kernel_err(struct mp_ctx *ctx, __u8 cmd);
+/* {} in JSON mode for commands without output. */
+void print_done(struct mp_ctx *ctx);
+
+/* dev.c: designated interface state (dev get reply, dev-change event). */
+struct dev_state {
+	bool set;
+	__u32 ifindex;
+	char ifname[IF_NAMESIZE];
+	__u32 priority, sndbuf, rcvbuf;
+	int dscp;		/* -1: off */
+	__u8 queue, guard, change;
+	bool has_rate, has_guard, has_rings;
+	__u64 rate;
+	__u32 qdisc_handle;
+	__u32 ring_rx, ring_tx, ring_rx_prev, ring_tx_prev;
+};
+int dev_state_parse(const struct nlmsghdr *nlh, void *data);
+const char *queue_name(int queue);
+
+/* rule.c */
+int rule_build_add(struct nlmsghdr *nlh, const struct rule_add_args *a);
+/*
+ * Add n rules with batched requests. Returns -1 when all were added, else
+ * the index of the first failure (err filled); rules after it in the same
+ * batch are deleted again so nothing past the failure stays applied.
+ */
+int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
+		  unsigned int n, struct mp_nl_err *err);
+
+/* flow.c: one flow (dump entry or event). */
+struct mp_flow {
+	__u8 proto, dir, end_reason;
+	int family;
+	__u8 laddr[16], raddr[16];
+	__u16 lport, rport;
+	__u32 rule_id;
+	__u64 tx_packets, tx_bytes, rx_packets, rx_bytes;
+	__u64 age_ms, idle_ms, rate;
+	bool has_age, has_idle, has_rate;
+};
+int flow_parse(const struct nlmsghdr *nlh, struct mp_flow *f);
+void flow_print_event(const struct mp_flow *f, bool end);
+
+#endif /* MIGPRIOCTL_H */

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * migprioctl monitor: print flow start/end and dev change events from the
+ * "events" multicast group, one per line, until SIGINT or SIGTERM.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <linux/genetlink.h>
+#include <linux/migprio.h>
+
+#include "migprioctl.h"
+#include "print.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static const char *change_name(__u8 change)
+{
+	switch (change) {
+	case MIGPRIO_DEV_CHANGE_SET:
+		return "set";
+	case MIGPRIO_DEV_CHANGE_CLEAR:
+		return "clear";
+	case MIGPRIO_DEV_CHANGE_GONE:
+		return "gone";
+	default:
+		return "?";
+	}
+}
+
+static void dev_event_print(const struct nlmsghdr *nlh)
+{
+	struct dev_state st;
+	char b[32];
+
+	dev_state_parse(nlh, &st);
+	open_json_object(NULL);
+	print_string(PRINT_ANY, "event", "%s", "dev-change");
+	print_string(PRINT_ANY, "change", " %s", change_name(st.change));
+	print_string(PRINT_ANY, "ifname", " %s", st.ifname);
+	print_uint(PRINT_ANY, "ifindex", " (ifindex %u)", st.ifindex);
+	if (st.change == MIGPRIO_DEV_CHANGE_SET) {
+		print_uint(PRINT_JSON, "priority", NULL, st.priority);
+		print_string(PRINT_FP, NULL, " priority %s",
+			     fmt_priority(b, sizeof(b), st.priority));
+		print_string(PRINT_ANY, "queue", " queue %s",
+			     queue_name(st.queue));
+	}
+	print_nl();
+	close_json_object();
+}
+
+static int handle(struct mp_nl *nl, const struct nlmsghdr *nlh)
+{
+	const struct genlmsghdr *genl;
+	struct mp_flow f;
+
+	if (nlh->nlmsg_type != nl->family ||
+	    mnl_nlmsg_get_payload_len(nlh) < GENL_HDRLEN)
+		return 0;
+	genl = mnl_nlmsg_get_payload(nlh);
+	switch (genl->cmd) {
+	case MIGPRIO_CMD_FLOW_START_NTF:
+	case MIGPRIO_CMD_FLOW_END_NTF:
+		flow_parse(nlh, &f);
+		flow_print_event(&f, genl->cmd == MIGPRIO_CMD_FLOW_END_NTF);
+		break;
+	case MIGPRIO_CMD_DEV_CHANGE_NTF:
+		dev_event_print(nlh);
+		break;
+	default:
+		return 0;
+	}
+	print_flush();
+	return 0;
+}
+
+static int monitor_run(struct mp_ctx *ctx, const union mp_args *u)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct pollfd pfd = { .events = POLLIN };
+	sigset_t block, orig;
+	int ret, rc = 0;
+
+	(void)u;
+	ret = mp_nl_join_events(&ctx->nl);
+	if (ret) {
+		pr_err("cannot listen to %s events: %s", MIGPRIO_FAMILY_NAME,
+		       ret == -ENOENT ? "the family has no events group" :
+		       strerror(-ret));
+		return 1;
+	}
+	/* signals only interrupt ppoll(): no event is lost half-printed */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	pfd.fd = mnl_socket_get_fd(ctx->nl.sk);
+	while (!stop) {
+		const struct nlmsghdr *nlh;
+		ssize_t len;
+		int n;
+
+		if (ppoll(&pfd, 1, NULL, &orig) < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_err("poll: %s", strerror(errno));
+			rc = 1;
+			break;
+		}
+		len = recv(pfd.fd, ctx->nl.rbuf, ctx->nl.rlen, MSG_DONTWAIT);
+		if (len < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) {
+				pr_warn("receive queue overflow: events were lost");
+				continue;
+			}
+			pr_err("receive: %s", strerror(errno));
+			rc = 1;
+			break;
+		}
+		n = len;
+		for (nlh = (const void *)ctx->nl.rbuf; mnl_nlmsg_ok(nlh, n);
+		     nlh = mnl_nlmsg_next(nlh, &n))
+			handle(&ctx->nl, nlh);
+	}
+	sigprocmask(SIG_SETMASK, &orig, NULL);
+	return rc;
+}
+
+static const struct mp_cmd monitor_cmds[] = {
+	{ NULL, parse_noargs, monitor_run, 0, NULL },
+};
+
+const struct mp_object monitor_object = {
+	.name = "monitor",
+	.cmds = monitor_cmds,
+	.usage = "monitor\n",
+};

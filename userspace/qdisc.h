@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Root qdisc setup on the migration interface over rtnetlink.
+ * Implemented in qdisc.c; used by dev.c (migprioctl dev set / dev clear).
+ */
+#ifndef MIGPRIOCTL_QDISC_H
+#define MIGPRIOCTL_QDISC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+struct mp_qdisc_req {
+	int ifindex;
+	const char *ifname;
+	int mode;		/* enum migprio_queue */
+	__u64 rate;		/* bytes/s (htb) */
+	unsigned int guard;	/* percent of rate kept for other traffic (htb) */
+	bool force;		/* replace a foreign root qdisc */
+};
+
+struct mp_qdisc_state {
+	__u32 handle;		/* root handle installed, 0 none */
+	__u32 priority;		/* skb->priority migration must use for this layout */
+};
+
+/*
+ * Install the root qdisc layout for req->mode. prev_handle is the root
+ * handle migprio installed before on this ifindex (0 none): it may be
+ * replaced without force. Returns 0 or -errno; on error err holds a message
+ * for the user.
+ */
+int mp_qdisc_setup(const struct mp_qdisc_req *req, __u32 prev_handle,
+		   struct mp_qdisc_state *out, char *err, size_t errlen);
+
+/*
+ * Delete the root qdisc of ifindex only if its handle equals handle,
+ * leaving the kernel's default qdisc. Returns 0 or -errno.
+ */
+int mp_qdisc_teardown(int ifindex, __u32 handle, char *err, size_t errlen);
+
+#endif /* MIGPRIOCTL_QDISC_H */

@@ -1,0 +1,653 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * migprioctl rule add | del | list | flush: which connections are
+ * migration traffic.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <linux/migprio.h>
+
+#include "migprioctl.h"
+#include "print.h"
+
+/* Requests per sendmsg: the answers must fit the socket receive buffer. */
+#define RULE_BATCH	16
+
+static const struct {
+	const char *name;
+	__u16 min, max;
+} presets[] = {
+	{ "qemu", 49152, 49215 },	/* libvirt migration + NBD port pool */
+	{ "proxmox", 60000, 60050 },
+	{ "nbd", 10809, 10809 },
+};
+
+/* ---- rule add ---- */
+
+static int parse_range(const char *kw, const char *val, __u16 r[2])
+{
+	if (parse_port_range(val, &r[0], &r[1]))
+		return usage_err("invalid %s \"%s\" (a port P or a range P-Q, 0-65535)",
+				 kw, val);
+	return 0;
+}
+
+static int rule_add_parse(int argc, char **argv, union mp_args *u)
+{
+	static const char *const kws[] = {
+		"proto", "port", "lport", "rport", "peer", "cgroup", "name",
+		"preset", NULL,
+	};
+	struct rule_add_args *a = &u->rule_add;
+	const char *preset = NULL;
+	unsigned int seen = 0;
+	int i, k, ret;
+
+	a->proto = IPPROTO_TCP;
+	for (i = 0; i < argc; i++) {
+		const char *kw = argv[i], *val;
+
+		k = kw_lookup(kw, kws);
+		if (k < 0)
+			return usage_err("%s rule add argument \"%s\"",
+					 k == -2 ? "ambiguous" : "unknown", kw);
+		kw = kws[k];
+		if (seen & (1U << k))
+			return usage_err("%s given twice", kw);
+		seen |= 1U << k;
+		if (++i >= argc)
+			return usage_err("%s needs a value", kw);
+		val = argv[i];
+		if (!strcmp(kw, "proto")) {
+			if (!strcmp(val, "tcp"))
+				a->proto = IPPROTO_TCP;
+			else if (!strcmp(val, "udp"))
+				a->proto = IPPROTO_UDP;
+			else
+				return usage_err("invalid proto \"%s\" (tcp or udp)", val);
+		} else if (!strcmp(kw, "port")) {
+			if (parse_range(kw, val, a->port))
+				return -1;
+			a->has_port = true;
+		} else if (!strcmp(kw, "lport")) {
+			if (parse_range(kw, val, a->lport))
+				return -1;
+			a->has_lport = true;
+		} else if (!strcmp(kw, "rport")) {
+			if (parse_range(kw, val, a->rport))
+				return -1;
+			a->has_rport = true;
+		} else if (!strcmp(kw, "peer")) {
+			ret = parse_prefix(val, &a->peer);
+			if (ret == -2)
+				return usage_err("peer %s has host bits set beyond the prefix length",
+						 val);
+			if (ret)
+				return usage_err("invalid peer \"%s\" (ADDR or ADDR/LEN, IPv4 or IPv6)",
+						 val);
+			a->has_peer = true;
+		} else if (!strcmp(kw, "cgroup")) {
+			if (val[0] != '/')
+				return usage_err("cgroup \"%s\" must be an absolute cgroup v2 path",
+						 val);
+			if (strlen(val) > MIGPRIO_CGROUP_MAXLEN)
+				return usage_err("cgroup path longer than %d bytes",
+						 MIGPRIO_CGROUP_MAXLEN);
+			a->cgroup = val;
+		} else if (!strcmp(kw, "name")) {
+			const char *c;
+
+			if (!*val || strlen(val) > MIGPRIO_NAME_MAXLEN)
+				return usage_err("name must be 1-%d characters",
+						 MIGPRIO_NAME_MAXLEN);
+			for (c = val; *c; c++) {
+				if (!isgraph((unsigned char)*c))
+					return usage_err("name \"%s\": printable characters without spaces only",
+							 val);
+			}
+			a->name = val;
+		} else if (!strcmp(kw, "preset")) {
+			size_t p;
+
+			for (p = 0; p < ARRAY_SIZE(presets); p++) {
+				if (!strcmp(val, presets[p].name))
+					break;
+			}
+			if (p == ARRAY_SIZE(presets))
+				return usage_err("unknown preset \"%s\" (qemu, proxmox or nbd)",
+						 val);
+			preset = presets[p].name;
+			a->port[0] = presets[p].min;
+			a->port[1] = presets[p].max;
+			a->has_port = true;
+		}
+	}
+	if (preset) {
+		/* kws[0..3]: proto, port, lport, rport */
+		if (seen & 0xf)
+			return usage_err("preset %s sets proto and port itself; add peer, cgroup or name only",
+					 preset);
+		if (!a->name)
+			a->name = preset;
+	}
+	if (!a->has_port && !a->has_lport && !a->has_rport && !a->has_peer &&
+	    !a->cgroup)
+		return usage_err("a rule needs at least one of port, lport, rport, peer, cgroup or preset");
+	return 0;
+}
+
+int rule_build_add(struct nlmsghdr *nlh, const struct rule_add_args *a)
+{
+	mnl_attr_put_u8(nlh, MIGPRIO_A_RULE_PROTO, a->proto);
+	if (a->has_port) {
+		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_PORT_MIN, a->port[0]);
+		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_PORT_MAX, a->port[1]);
+	}
+	if (a->has_lport) {
+		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_LPORT_MIN, a->lport[0]);
+		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_LPORT_MAX, a->lport[1]);
+	}
+	if (a->has_rport) {
+		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_RPORT_MIN, a->rport[0]);
+		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_RPORT_MAX, a->rport[1]);
+	}
+	if (a->has_peer) {
+		if (a->peer.family == AF_INET)
+			mnl_attr_put(nlh, MIGPRIO_A_RULE_PEER_IPV4, 4,
+				     &a->peer.addr.v4);
+		else
+			mnl_attr_put(nlh, MIGPRIO_A_RULE_PEER_IPV6, 16,
+				     &a->peer.addr.v6);
+		mnl_attr_put_u8(nlh, MIGPRIO_A_RULE_PEER_PREFIXLEN, a->peer.plen);
+	}
+	if (a->cgroup)
+		mnl_attr_put_strz(nlh, MIGPRIO_A_RULE_CGROUP, a->cgroup);
+	if (a->name)
+		mnl_attr_put_strz(nlh, MIGPRIO_A_RULE_NAME, a->name);
+	return 0;
+}
+
+static int rule_id_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, GENL_HDRLEN) {
+		if (mnl_attr_get_type(a) == MIGPRIO_A_RULE_ID &&
+		    mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
+			*(__u32 *)data = mnl_attr_get_u32(a);
+	}
+	return 0;
+}
+
+static int rule_add_run(struct mp_ctx *ctx, const union mp_args *u)
+{
+	char buf[MP_NL_REQ_SIZE];
+	struct nlmsghdr *req;
+	__u32 id = 0;
+
+	req = mp_nl_req(&ctx->nl, buf, MIGPRIO_CMD_RULE_ADD, 0);
+	rule_build_add(req, &u->rule_add);
+	if (mp_nl_do(&ctx->nl, req, rule_id_cb, &id)) {
+		mp_kernel_err(ctx, MIGPRIO_CMD_RULE_ADD);
+		return 1;
+	}
+	if (ctx->quiet)
+		return 0;
+	open_json_object(NULL);
+	print_uint(PRINT_ANY, "id", "rule %u\n", id);
+	close_json_object();
+	return 0;
+}
+
+static int rule_del_ids(struct mp_ctx *ctx, const __u32 *ids, unsigned int n)
+{
+	struct mp_nl_err errs[RULE_BATCH];
+	struct mp_nl_batch b;
+	unsigned int i, j;
+	int rc = 0;
+
+	if (mp_nl_batch_init(&b, RULE_BATCH))
+		return -ENOMEM;
+	for (i = 0; i < n; i += b.n) {
+		mp_nl_batch_reset(&b);
+		for (j = i; j < n; j++) {
+			void *room = mp_nl_batch_room(&b);
+			struct nlmsghdr *req;
+
+			if (!room)
+				break;
+			req = mp_nl_req(&ctx->nl, room, MIGPRIO_CMD_RULE_DEL, 0);
+			mnl_attr_put_u32(req, MIGPRIO_A_RULE_ID, ids[j]);
+			mp_nl_batch_add(&b, req);
+		}
+		rc = mp_nl_batch_run(&ctx->nl, &b, NULL, NULL, errs);
+		if (rc)
+			break;
+		for (j = 0; j < b.n; j++) {
+			if (errs[j].code) {
+				pr_warn("could not delete rule %u again", ids[i + j]);
+				rc = errs[j].code;
+			}
+		}
+	}
+	mp_nl_batch_free(&b);
+	return rc;
+}
+
+int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
+		  unsigned int n, struct mp_nl_err *err)
+{
+	struct mp_nl_err errs[RULE_BATCH];
+	__u32 ids[RULE_BATCH], undo[RULE_BATCH];
+	void *data[RULE_BATCH];
+	struct mp_nl_batch b;
+	unsigned int i, j, nundo;
+	int ret, failed = -1;
+
+	if (mp_nl_batch_init(&b, RULE_BATCH)) {
+		err->code = -ENOMEM;
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		return 0;
+	}
+	for (i = 0; i < RULE_BATCH; i++)
+		data[i] = &ids[i];
+	for (i = 0; i < n && failed < 0; i += b.n) {
+		mp_nl_batch_reset(&b);
+		for (j = i; j < n; j++) {
+			void *room = mp_nl_batch_room(&b);
+			struct nlmsghdr *req;
+
+			if (!room)
+				break;
+			req = mp_nl_req(&ctx->nl, room, MIGPRIO_CMD_RULE_ADD, 0);
+			rule_build_add(req, a[j]);
+			mp_nl_batch_add(&b, req);
+		}
+		memset(ids, 0, sizeof(ids));
+		ret = mp_nl_batch_run(&ctx->nl, &b, rule_id_cb, data, errs);
+		if (ret) {
+			/* lost track of the answers: report at the batch start */
+			memset(err, 0, sizeof(*err));
+			err->code = ret;
+			err->attr = err->missing = -1;
+			failed = i;
+			break;
+		}
+		nundo = 0;
+		for (j = 0; j < b.n; j++) {
+			if (failed < 0 && errs[j].code) {
+				failed = i + j;
+				*err = errs[j];
+			} else if (failed >= 0 && !errs[j].code && ids[j]) {
+				undo[nundo++] = ids[j];
+			}
+		}
+		/* the kernel went on after the failure: take those back */
+		if (nundo)
+			rule_del_ids(ctx, undo, nundo);
+	}
+	mp_nl_batch_free(&b);
+	return failed;
+}
+
+/* ---- rule del, flush ---- */
+
+static int rule_del_parse(int argc, char **argv, union mp_args *u)
+{
+	if (argc < 1)
+		return usage_err("rule del needs a rule id");
+	if (argc > 1)
+		return usage_err("unexpected argument \"%s\"", argv[1]);
+	if (parse_u32(argv[0], &u->rule_id, 1, UINT32_MAX))
+		return usage_err("invalid rule id \"%s\"", argv[0]);
+	return 0;
+}
+
+static int rule_del_run(struct mp_ctx *ctx, const union mp_args *u)
+{
+	char buf[MP_NL_REQ_SIZE];
+	struct nlmsghdr *req;
+
+	req = mp_nl_req(&ctx->nl, buf, MIGPRIO_CMD_RULE_DEL, 0);
+	mnl_attr_put_u32(req, MIGPRIO_A_RULE_ID, u->rule_id);
+	if (mp_nl_do(&ctx->nl, req, NULL, NULL)) {
+		mp_kernel_err(ctx, MIGPRIO_CMD_RULE_DEL);
+		return 1;
+	}
+	print_done(ctx);
+	return 0;
+}
+
+static int rule_flush_run(struct mp_ctx *ctx, const union mp_args *u)
+{
+	char buf[MP_NL_REQ_SIZE];
+	struct nlmsghdr *req;
+
+	(void)u;
+	req = mp_nl_req(&ctx->nl, buf, MIGPRIO_CMD_RULE_FLUSH, 0);
+	if (mp_nl_do(&ctx->nl, req, NULL, NULL)) {
+		mp_kernel_err(ctx, MIGPRIO_CMD_RULE_FLUSH);
+		return 1;
+	}
+	print_done(ctx);
+	return 0;
+}
+
+/* ---- rule list ---- */
+
+struct rule_row {
+	__u32 id;
+	__u8 proto;
+	bool has_port, has_lport, has_rport;
+	__u16 port[2], lport[2], rport[2];
+	int family;
+	__u8 peer[16], plen;
+	bool has_plen;
+	char *cgroup;
+	__u64 cgroup_id;
+	char name[MIGPRIO_NAME_MAXLEN + 1];
+	__u64 tx_packets, tx_bytes, rx_packets, rx_bytes, flows;
+	char match[64 + MIGPRIO_CGROUP_MAXLEN];
+};
+
+struct rule_list {
+	struct rule_row *rows;
+	unsigned int n, size;
+};
+
+static void rule_list_reset(void *data)
+{
+	struct rule_list *l = data;
+	unsigned int i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->rows[i].cgroup);
+	l->n = 0;
+}
+
+static int rule_row_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct rule_list *l = data;
+	const struct nlattr *a;
+	struct rule_row *r;
+
+	if (l->n == l->size) {
+		unsigned int size = l->size ? 2 * l->size : 64;
+		struct rule_row *rows = realloc(l->rows, size * sizeof(*rows));
+
+		if (!rows)
+			return -ENOMEM;
+		l->rows = rows;
+		l->size = size;
+	}
+	r = &l->rows[l->n];
+	memset(r, 0, sizeof(*r));
+	mnl_attr_for_each(a, nlh, GENL_HDRLEN) {
+		int type = mnl_attr_get_type(a);
+
+		switch (type) {
+		case MIGPRIO_A_RULE_ID:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
+				r->id = mnl_attr_get_u32(a);
+			break;
+		case MIGPRIO_A_RULE_PROTO:
+			if (mnl_attr_validate(a, MNL_TYPE_U8) >= 0)
+				r->proto = mnl_attr_get_u8(a);
+			break;
+		case MIGPRIO_A_RULE_PEER_PREFIXLEN:
+			if (mnl_attr_validate(a, MNL_TYPE_U8) >= 0) {
+				r->plen = mnl_attr_get_u8(a);
+				r->has_plen = true;
+			}
+			break;
+		case MIGPRIO_A_RULE_PORT_MIN ... MIGPRIO_A_RULE_RPORT_MAX: {
+			unsigned int k = type - MIGPRIO_A_RULE_PORT_MIN;
+			__u16 *pr[] = { r->port, r->lport, r->rport };
+			bool *has[] = { &r->has_port, &r->has_lport, &r->has_rport };
+
+			if (mnl_attr_validate(a, MNL_TYPE_U16) < 0)
+				break;
+			pr[k / 2][k % 2] = mnl_attr_get_u16(a);
+			*has[k / 2] = true;
+			break;
+		}
+		case MIGPRIO_A_RULE_PEER_IPV4:
+			if (mnl_attr_get_payload_len(a) == 4) {
+				r->family = AF_INET;
+				memcpy(r->peer, mnl_attr_get_payload(a), 4);
+			}
+			break;
+		case MIGPRIO_A_RULE_PEER_IPV6:
+			if (mnl_attr_get_payload_len(a) == 16) {
+				r->family = AF_INET6;
+				memcpy(r->peer, mnl_attr_get_payload(a), 16);
+			}
+			break;
+		case MIGPRIO_A_RULE_CGROUP:
+			if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0 &&
+			    !r->cgroup) {
+				r->cgroup = strdup(mnl_attr_get_str(a));
+				if (!r->cgroup)
+					return -ENOMEM;
+			}
+			break;
+		case MIGPRIO_A_RULE_NAME:
+			if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
+				snprintf(r->name, sizeof(r->name), "%s",
+					 mnl_attr_get_str(a));
+			break;
+		case MIGPRIO_A_RULE_CGROUP_ID:
+		case MIGPRIO_A_RULE_TX_PACKETS ... MIGPRIO_A_RULE_FLOWS: {
+			__u64 v;
+
+			if (mnl_attr_validate(a, MNL_TYPE_U64) < 0)
+				break;
+			v = mnl_attr_get_u64(a);
+			if (type == MIGPRIO_A_RULE_CGROUP_ID)
+				r->cgroup_id = v;
+			else if (type == MIGPRIO_A_RULE_TX_PACKETS)
+				r->tx_packets = v;
+			else if (type == MIGPRIO_A_RULE_TX_BYTES)
+				r->tx_bytes = v;
+			else if (type == MIGPRIO_A_RULE_RX_PACKETS)
+				r->rx_packets = v;
+			else if (type == MIGPRIO_A_RULE_RX_BYTES)
+				r->rx_bytes = v;
+			else
+				r->flows = v;
+			break;
+		}
+		}
+	}
+	l->n++;
+	return 0;
+}
+
+static char *fmt_range(char *buf, size_t len, const __u16 r[2])
+{
+	if (r[0] == r[1])
+		snprintf(buf, len, "%u", r[0]);
+	else
+		snprintf(buf, len, "%u-%u", r[0], r[1]);
+	return buf;
+}
+
+static char *fmt_peer(char *buf, size_t len, const struct rule_row *r)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(r->family, r->peer, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	snprintf(buf, len, "%s/%u", a,
+		 r->has_plen ? r->plen : r->family == AF_INET ? 32 : 128);
+	return buf;
+}
+
+/* The text MATCH column. */
+static void rule_match_text(struct rule_row *r)
+{
+	char b[64], p[64];
+	size_t n = 0, len = sizeof(r->match);
+
+	r->match[0] = '\0';
+	if (r->has_port)
+		n += snprintf(r->match + n, len - n, " port %s",
+			      fmt_range(b, sizeof(b), r->port));
+	if (r->has_lport)
+		n += snprintf(r->match + n, len - n, " lport %s",
+			      fmt_range(b, sizeof(b), r->lport));
+	if (r->has_rport)
+		n += snprintf(r->match + n, len - n, " rport %s",
+			      fmt_range(b, sizeof(b), r->rport));
+	if (r->family)
+		n += snprintf(r->match + n, len - n, " peer %s",
+			      fmt_peer(p, sizeof(p), r));
+	if (r->cgroup)
+		snprintf(r->match + n, len - n, " cgroup %s", r->cgroup);
+	if (!r->match[0])
+		snprintf(r->match, len, " any");
+	memmove(r->match, r->match + 1, strlen(r->match));
+}
+
+static void print_range(const char *key, bool has, const __u16 r[2])
+{
+	if (!has) {
+		print_null(PRINT_JSON, key, NULL, NULL);
+		return;
+	}
+	open_json_object(key);
+	print_uint(PRINT_JSON, "min", NULL, r[0]);
+	print_uint(PRINT_JSON, "max", NULL, r[1]);
+	close_json_object();
+}
+
+enum { C_ID, C_NAME, C_PROTO, C_MATCH, C_TXP, C_TXB, C_RXP, C_RXB, C_FLOWS, C_N };
+
+static void rule_print(const struct rule_row *r, const int *w)
+{
+	char b[C_N][32], p[64];
+
+	snprintf(b[C_ID], sizeof(b[0]), "%u", r->id);
+	snprintf(b[C_TXP], sizeof(b[0]), "%llu", (unsigned long long)r->tx_packets);
+	fmt_bytes(b[C_TXB], sizeof(b[0]), r->tx_bytes);
+	snprintf(b[C_RXP], sizeof(b[0]), "%llu", (unsigned long long)r->rx_packets);
+	fmt_bytes(b[C_RXB], sizeof(b[0]), r->rx_bytes);
+	snprintf(b[C_FLOWS], sizeof(b[0]), "%llu", (unsigned long long)r->flows);
+
+	open_json_object(NULL);
+	print_uint(PRINT_JSON, "id", NULL, r->id);
+	print_cell(PRINT_FP, NULL, -w[C_ID], b[C_ID]);
+	if (r->name[0])
+		print_string(PRINT_JSON, "name", NULL, r->name);
+	else
+		print_null(PRINT_JSON, "name", NULL, NULL);
+	print_cell(PRINT_FP, NULL, w[C_NAME], r->name[0] ? r->name : "-");
+	print_cell(PRINT_ANY, "proto", w[C_PROTO], proto_name(r->proto));
+	print_cell(PRINT_FP, NULL, w[C_MATCH], r->match);
+	print_range("port", r->has_port, r->port);
+	print_range("lport", r->has_lport, r->lport);
+	print_range("rport", r->has_rport, r->rport);
+	if (r->family)
+		print_string(PRINT_JSON, "peer", NULL, fmt_peer(p, sizeof(p), r));
+	else
+		print_null(PRINT_JSON, "peer", NULL, NULL);
+	if (r->cgroup) {
+		print_string(PRINT_JSON, "cgroup", NULL, r->cgroup);
+		print_u64(PRINT_JSON, "cgroup_id", NULL, r->cgroup_id);
+	} else {
+		print_null(PRINT_JSON, "cgroup", NULL, NULL);
+		print_null(PRINT_JSON, "cgroup_id", NULL, NULL);
+	}
+	print_u64(PRINT_JSON, "tx_packets", NULL, r->tx_packets);
+	print_cell(PRINT_FP, NULL, -w[C_TXP], b[C_TXP]);
+	print_u64(PRINT_JSON, "tx_bytes", NULL, r->tx_bytes);
+	print_cell(PRINT_FP, NULL, -w[C_TXB], b[C_TXB]);
+	print_u64(PRINT_JSON, "rx_packets", NULL, r->rx_packets);
+	print_cell(PRINT_FP, NULL, -w[C_RXP], b[C_RXP]);
+	print_u64(PRINT_JSON, "rx_bytes", NULL, r->rx_bytes);
+	print_cell(PRINT_FP, NULL, -w[C_RXB], b[C_RXB]);
+	print_u64(PRINT_JSON, "flows", NULL, r->flows);
+	print_cell(PRINT_FP, NULL, -w[C_FLOWS], b[C_FLOWS]);
+	print_nl();
+	close_json_object();
+}
+
+static int rule_list_run(struct mp_ctx *ctx, const union mp_args *u)
+{
+	static const char *const head[C_N] = {
+		"ID", "NAME", "PROTO", "MATCH", "TX-PKTS", "TX-BYTES",
+		"RX-PKTS", "RX-BYTES", "FLOWS",
+	};
+	struct rule_list l = { 0 };
+	int w[C_N], i, rc = 0;
+	unsigned int r;
+	char b[32];
+
+	(void)u;
+	if (mp_nl_dump(&ctx->nl, MIGPRIO_CMD_RULE_GET, rule_row_cb,
+		       rule_list_reset, &l)) {
+		mp_kernel_err(ctx, MIGPRIO_CMD_RULE_GET);
+		rc = 1;
+		goto out;
+	}
+	for (i = 0; i < C_N; i++)
+		w[i] = strlen(head[i]);
+	for (r = 0; r < l.n; r++) {
+		const struct rule_row *x = &l.rows[r];
+		int len[C_N] = {
+			snprintf(b, sizeof(b), "%u", x->id),
+			x->name[0] ? (int)strlen(x->name) : 1,
+			3, 0,
+			snprintf(b, sizeof(b), "%llu", (unsigned long long)x->tx_packets),
+			(int)strlen(fmt_bytes(b, sizeof(b), x->tx_bytes)),
+			snprintf(b, sizeof(b), "%llu", (unsigned long long)x->rx_packets),
+			(int)strlen(fmt_bytes(b, sizeof(b), x->rx_bytes)),
+			snprintf(b, sizeof(b), "%llu", (unsigned long long)x->flows),
+		};
+
+		rule_match_text(&l.rows[r]);
+		len[C_MATCH] = strlen(x->match);
+		for (i = 0; i < C_N; i++)
+			if (len[i] > w[i])
+				w[i] = len[i];
+	}
+	open_json_array(NULL);
+	if (l.n) {
+		for (i = 0; i < C_N; i++)
+			print_cell(PRINT_FP, NULL, i == C_ID || i >= C_TXP ?
+				   -w[i] : w[i], head[i]);
+		print_nl();
+	}
+	for (r = 0; r < l.n; r++)
+		rule_print(&l.rows[r], w);
+	close_json_array();
+out:
+	rule_list_reset(&l);
+	free(l.rows);
+	return rc;
+}
+
+static const struct mp_cmd rule_cmds[] = {
+	{ "add", rule_add_parse, rule_add_run, CMD_APPLY | CMD_RULE_ADD, NULL },
+	{ "del", rule_del_parse, rule_del_run, CMD_APPLY, NULL },
+	{ "list", parse_noargs, rule_list_run, 0, NULL },
+	{ "flush", parse_noargs, rule_flush_run, CMD_APPLY, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+
+const struct mp_object rule_object = {
+	.name = "rule",
+	.cmds = rule_cmds,
+	.dflt = "list",
+	.usage =
+	"rule add [proto tcp|udp] [port P[-Q]] [lport P[-Q]] [rport P[-Q]]\n"
+	"          [peer PREFIX] [cgroup PATH] [name NAME]\n"
+	"rule add preset qemu|proxmox|nbd [peer PREFIX] [cgroup PATH] [name NAME]\n"
+	"rule del ID\n"
+	"rule list\n"
+	"rule flush\n",
+};
