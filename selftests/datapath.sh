@@ -78,19 +78,19 @@ for ns in "$A:$VETH_A" "$B:$VETH_B"; do
 	"$IP" netns exec "${ns%:*}" "$MIGPRIOCTL" rule add preset qemu >/dev/null
 done
 for p in $PORT $FPORT $OTHER $CGPORT; do
-	b "$IPERF3" -s -p $p >/dev/null 2>&1 &
+	"$IP" netns exec "$B" "$IPERF3" -s -p $p >/dev/null 2>&1 &
 	defer kill $!
 	wait_listen "$B" $p
 done
-a "$MIGPRIOCTL" -j monitor >"$T/monitor" 2>&1 &
+"$IP" netns exec "$A" "$MIGPRIOCTL" -j monitor >"$T/monitor" 2>&1 &
 defer kill $!
 sleep 0.3
 
 # ---- IPv4, client to server, with a non-migration flow alongside
 s0=$(snap "$A" "$VETH_A")
-a "$IPERF3" -J -c "$ADDR_B" -p $OTHER -t 15 -b 50M >"$T/other.json" 2>&1 &
+"$IP" netns exec "$A" "$IPERF3" -J -c "$ADDR_B" -p $OTHER -t 15 -b 50M >"$T/other.json" 2>&1 &
 opid=$!
-a "$IPERF3" -J -c "$ADDR_B" -p $PORT -t 15 -b 100M >"$T/mig.json" 2>&1 &
+"$IP" netns exec "$A" "$IPERF3" -J -c "$ADDR_B" -p $PORT -t 15 -b 100M >"$T/mig.json" 2>&1 &
 mpid=$!
 # connected: iperf3 data connections (the second one on each port)
 nconn() { "$SS" -N "$A" -tnH state established "( dport = :$1 )" | wc -l; }
@@ -167,7 +167,7 @@ ktap_test "IPv4 reverse (-R): server's data in class 1:1" rev4
 fwd6() {
 	local s0 s1 n m
 	s0=$(snap "$A" "$VETH_A")
-	a "$IPERF3" -J -c "$ADDR6_B" -p $OTHER -t 2 -b 50M >"$T/o6.json" 2>&1 &
+	"$IP" netns exec "$A" "$IPERF3" -J -c "$ADDR6_B" -p $OTHER -t 2 -b 50M >"$T/o6.json" 2>&1 &
 	n=$(client "$A" "$T/f6.json" -c "$ADDR6_B" -p $PORT -t 2 -b 100M)
 	wait $!
 	m=$("$JQ" '.end.sum_received.bytes' "$T/o6.json")
@@ -226,7 +226,7 @@ c11() { class_sent "$A" "$VETH_A" 1:1; }
 c12() { class_sent "$A" "$VETH_A" 1:2; }
 # grows CLASSFN FROM BYTES: the class carried BYTES more than FROM
 grows() { [ $(($($1) - $2)) -ge "$3" ]; }
-a "$IPERF3" -c "$ADDR_B" -p $FPORT -t 25 -b 50M >/dev/null 2>&1 &
+"$IP" netns exec "$A" "$IPERF3" -c "$ADDR_B" -p $FPORT -t 25 -b 50M >/dev/null 2>&1 &
 ipid=$!
 flip_on() {
 	local x t0 t1

@@ -60,7 +60,7 @@ mp_load || ktap_skip_all "cannot load migprio"
 # ---- the designated interface deleted during a transfer
 setup_ns A B
 pair "$A" "$B" || ktap_skip_all "cannot set up the link"
-mp "$A" -j monitor >"$T/mon" 2>&1 &
+"$IP" netns exec "$A" "$MIGPRIOCTL" -j monitor >"$T/mon" 2>&1 &
 defer kill $!
 has_event() { [ -n "$("$JQ" -c "select($1)" "$T/mon" 2>/dev/null)" ]; }
 ifdel() {
