@@ -9,6 +9,14 @@
  * call_rcu() after the first config without it is published. Everything
  * that can fail (allocation, classifier build) happens before publication,
  * so a failed request changes nothing.
+ *
+ * Building the classifier table costs time linear in the rule count, so a
+ * rule added or deleted after the last built one (the usual case: ids only
+ * grow) reuses the current table, and the data path matches the few rules
+ * beyond it one by one. A delayed work builds the whole set once the
+ * changes pause (build_delay_ms), or a change builds it at once when
+ * MP_RULES_UNBUILT_MAX rules are waiting: adding n rules one request at a
+ * time costs n / MP_RULES_UNBUILT_MAX builds instead of n.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -166,6 +174,23 @@ static int mp_rules_find(struct mp_rule * const *rules, unsigned int n, u32 id)
 
 /* Rule sets */
 
+/*
+ * A built classifier table, shared by the rule sets that only add rules
+ * after (or remove rules from) the ones it was built over.
+ */
+struct mp_ctab {
+	refcount_t ref;
+	struct mp_ctable *t;
+};
+
+static void mp_ctab_put(struct mp_ctab *ct)
+{
+	if (!ct || !refcount_dec_and_test(&ct->ref))
+		return;
+	mp_ctable_free(ct->t);
+	kfree(ct);
+}
+
 static struct mp_ruleset *mp_ruleset_alloc(unsigned int nrules)
 {
 	struct mp_ruleset *rs;
@@ -173,7 +198,7 @@ static struct mp_ruleset *mp_ruleset_alloc(unsigned int nrules)
 	rs = kzalloc(sizeof(*rs), GFP_KERNEL);
 	if (!rs)
 		return NULL;
-	/* Never NULL, so that an empty set still compiles. */
+	/* Never NULL, so that an empty set still builds. */
 	rs->rules = kvcalloc(max(nrules, 1U), sizeof(*rs->rules), GFP_KERNEL);
 	if (!rs->rules) {
 		kfree(rs);
@@ -189,25 +214,54 @@ static void mp_ruleset_put(struct mp_ruleset *rs)
 {
 	if (!refcount_dec_and_test(&rs->ref))
 		return;
-	if (rs->ctab)
-		mp_ctable_free(rs->ctab);
+	mp_ctab_put(rs->ct);
 	kvfree(rs->rules);
 	kfree(rs);
 }
 
-static int mp_ruleset_compile(struct mp_ruleset *rs)
+/* Build the classifier table over all rules of @rs. */
+static int mp_ruleset_build(struct mp_ruleset *rs)
 {
 	struct mp_rule_spec *specs;
+	struct mp_ctab *ct;
 	unsigned int i;
 
+	ct = kzalloc(sizeof(*ct), GFP_KERNEL);
 	specs = kvcalloc(max(rs->nrules, 1U), sizeof(*specs), GFP_KERNEL);
-	if (!specs)
-		return -ENOMEM;
+	if (!ct || !specs)
+		goto err;
 	for (i = 0; i < rs->nrules; i++)
 		specs[i] = rs->rules[i]->spec;
-	rs->ctab = mp_ctable_build(specs, rs->nrules);
+	ct->t = mp_ctable_build(specs, rs->nrules);
+	if (!ct->t)
+		goto err;
 	kvfree(specs);
-	return rs->ctab ? 0 : -ENOMEM;
+	refcount_set(&ct->ref, 1);
+	rs->ct = ct;
+	rs->nbuilt = rs->nrules;
+	return 0;
+
+err:
+	kvfree(specs);
+	kfree(ct);
+	return -ENOMEM;
+}
+
+/*
+ * Let @rs use the table of @old when that is cheaper than a build and
+ * still right: @rs has the same first old->nbuilt rules (a change after
+ * them) and at most MP_RULES_UNBUILT_MAX rules beyond. The build work
+ * catches up later. With build_delay_ms = 0 every change builds at once.
+ */
+static void mp_ruleset_reuse(struct mp_ruleset *rs,
+			     const struct mp_ruleset *old, unsigned int at)
+{
+	if (!READ_ONCE(mp_build_delay_ms) || at < old->nbuilt ||
+	    rs->nrules - old->nbuilt > MP_RULES_UNBUILT_MAX)
+		return;
+	refcount_inc(&old->ct->ref);
+	rs->ct = old->ct;
+	rs->nbuilt = old->nbuilt;
 }
 
 /* Configs */
@@ -243,7 +297,8 @@ static struct mp_config *mp_config_new(const struct mp_config *old,
 	cfg->rs = rs;
 	cfg->nrules = rs->nrules;
 	cfg->rules = rs->rules;
-	cfg->ctab = rs->ctab;
+	cfg->nbuilt = rs->nbuilt;
+	cfg->ctab = rs->ct->t;
 	return cfg;
 }
 
@@ -259,15 +314,26 @@ static struct mp_config *mp_config_dup(struct mp_config *old)
 	return cfg;
 }
 
-/* Publish @cfg and return the config it replaces, still to be retired. */
-static struct mp_config *mp_config_swap(struct mp_net *mn,
-					struct mp_config *cfg)
+/*
+ * Publish @cfg and return the config it replaces, still to be retired.
+ * A new generation makes flows classify again; @same_rules (the same rules
+ * in the same order, only built differently) keeps their answers valid.
+ */
+static struct mp_config *mp_config_publish(struct mp_net *mn,
+					   struct mp_config *cfg,
+					   bool same_rules)
 {
 	struct mp_config *old = mp_config_locked(mn);
 
-	cfg->gen = old->gen + 1 ? : 1;
+	cfg->gen = same_rules ? old->gen : old->gen + 1 ? : 1;
 	rcu_assign_pointer(mn->cfg, cfg);
 	return old;
+}
+
+static struct mp_config *mp_config_swap(struct mp_net *mn,
+					struct mp_config *cfg)
+{
+	return mp_config_publish(mn, cfg, false);
 }
 
 /* Free @old once no reader can see it, and its rules too if @with_rules. */
@@ -281,25 +347,64 @@ static void mp_config_retire(struct mp_config *old, bool with_rules)
 	call_rcu(&old->rcu, mp_config_free_rcu);
 }
 
-/* Build the classifier for a new rule set and publish it. */
-static int mp_config_commit_rules(struct mp_net *mn, struct mp_ruleset *rs)
+static void mp_build_schedule(struct mp_net *mn, unsigned long delay)
 {
+	queue_delayed_work(system_wq, &mn->build_work, delay);
+}
+
+/*
+ * Publish rule set @rs (its reference is taken over), building its table
+ * unless it reuses the current one; rules it leaves unbuilt are built by
+ * the work after build_delay_ms.
+ */
+static int mp_config_commit_rules(struct mp_net *mn, struct mp_ruleset *rs,
+				  bool same_rules)
+{
+	unsigned int delay = min(READ_ONCE(mp_build_delay_ms), 10000U);
 	struct mp_config *cfg;
 	int err;
 
-	err = mp_ruleset_compile(rs);
-	if (err)
-		goto err_put;
+	if (!rs->ct) {
+		err = mp_ruleset_build(rs);
+		if (err)
+			goto err_put;
+	}
 	err = -ENOMEM;
 	cfg = mp_config_new(mp_config_locked(mn), rs);
 	if (!cfg)
 		goto err_put;
-	mp_config_retire(mp_config_swap(mn, cfg), false);
+	mp_config_retire(mp_config_publish(mn, cfg, same_rules), false);
+	if (cfg->nbuilt < cfg->nrules)
+		mp_build_schedule(mn, msecs_to_jiffies(delay));
 	return 0;
 
 err_put:
 	mp_ruleset_put(rs);
 	return err;
+}
+
+/* Build the table over the rules added since the last build. */
+static void mp_build_work(struct work_struct *work)
+{
+	struct mp_net *mn = container_of(to_delayed_work(work), struct mp_net,
+					 build_work);
+	struct mp_config *cfg;
+	struct mp_ruleset *rs;
+
+	mutex_lock(&mn->lock);
+	cfg = mp_config_locked(mn);
+	if (cfg->nbuilt == cfg->nrules)
+		goto out;
+	rs = mp_ruleset_alloc(cfg->nrules);
+	if (rs) {
+		memcpy(rs->rules, cfg->rules, cfg->nrules * sizeof(*rs->rules));
+		if (!mp_config_commit_rules(mn, rs, true))
+			goto out;
+	}
+	/* Out of memory: the unbuilt rules still match, try again later. */
+	mp_build_schedule(mn, HZ);
+out:
+	mutex_unlock(&mn->lock);
 }
 
 int mp_config_init(struct mp_net *mn)
@@ -308,10 +413,11 @@ int mp_config_init(struct mp_net *mn)
 	struct mp_config *cfg;
 	int err;
 
+	INIT_DELAYED_WORK(&mn->build_work, mp_build_work);
 	rs = mp_ruleset_alloc(0);
 	if (!rs)
 		return -ENOMEM;
-	err = mp_ruleset_compile(rs);
+	err = mp_ruleset_build(rs);
 	if (err)
 		goto err_put;
 	err = -ENOMEM;
@@ -331,8 +437,10 @@ err_put:
 /* Netns exit: the data path is stopped and the flows are gone. */
 void mp_config_destroy(struct mp_net *mn)
 {
-	struct mp_config *cfg = rcu_dereference_protected(mn->cfg, true);
+	struct mp_config *cfg;
 
+	cancel_delayed_work_sync(&mn->build_work);
+	cfg = rcu_dereference_protected(mn->cfg, true);
 	RCU_INIT_POINTER(mn->cfg, NULL);
 	if (cfg)
 		mp_config_retire(cfg, true);
@@ -377,7 +485,8 @@ int mp_rule_add_locked(struct mp_net *mn, struct mp_rule *r,
 	rs->rules[at] = r;
 	for (i = at; i < cfg->nrules; i++)
 		rs->rules[i + 1] = cfg->rules[i];
-	err = mp_config_commit_rules(mn, rs);
+	mp_ruleset_reuse(rs, cfg->rs, at);
+	err = mp_config_commit_rules(mn, rs, false);
 	if (err)
 		return err;
 	mn->next_rule_id = r->spec.id + 1;
@@ -401,7 +510,8 @@ int mp_rule_del_locked(struct mp_net *mn, u32 id)
 	memcpy(rs->rules, cfg->rules, at * sizeof(*rs->rules));
 	memcpy(rs->rules + at, cfg->rules + at + 1,
 	       (cfg->nrules - at - 1) * sizeof(*rs->rules));
-	err = mp_config_commit_rules(mn, rs);
+	mp_ruleset_reuse(rs, cfg->rs, at);
+	err = mp_config_commit_rules(mn, rs, false);
 	if (err)
 		return err;
 	/* Published without @r: free it after the readers of the old one. */
@@ -418,7 +528,7 @@ int mp_rule_flush_locked(struct mp_net *mn)
 	rs = mp_ruleset_alloc(0);
 	if (!rs)
 		return -ENOMEM;
-	err = mp_ruleset_compile(rs);
+	err = mp_ruleset_build(rs);
 	if (err)
 		goto err_put;
 	err = -ENOMEM;

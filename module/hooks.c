@@ -164,6 +164,22 @@ static void mp_flow_set_cls(struct mp_flow *f, const struct mp_config *cfg,
 }
 
 /*
+ * The rule with the lowest id that @pkt matches: the table's answer, else
+ * the first of the rules added since it was built (their ids are higher).
+ */
+static int mp_rules_lookup(const struct mp_config *cfg,
+			   const struct mp_pkt *pkt)
+{
+	int idx = mp_ctable_lookup(cfg->ctab, pkt);
+	unsigned int i;
+
+	for (i = cfg->nbuilt; idx < 0 && i < cfg->nrules; i++)
+		if (mp_rule_match(&cfg->rules[i]->spec, pkt))
+			idx = i;
+	return idx;
+}
+
+/*
  * Index of the matching rule in cfg->rules, or -1. A flow remembers the
  * answer for the config generation that gave it, so a config change (a
  * rule added or deleted mid-transfer) applies from the next packet on.
@@ -187,7 +203,7 @@ static int mp_classify(const struct mp_config *cfg, struct mp_flow *f,
 	memcpy(pkt.raddr, m->key.raddr, sizeof(pkt.raddr));
 	pkt.in_cgroup = sk ? mp_in_cgroup : NULL;
 	pkt.cg_ctx = sk;
-	idx = mp_ctable_lookup(cfg->ctab, &pkt);
+	idx = mp_rules_lookup(cfg, &pkt);
 	/*
 	 * Without a socket, cgroup rules cannot match: do not let such a
 	 * packet (a SYN, a reset) unmatch a flow a socket matched.

@@ -27,6 +27,11 @@ unsigned int mp_flow_idle_secs = 30;
 module_param_named(flow_idle_secs, mp_flow_idle_secs, uint, 0444);
 MODULE_PARM_DESC(flow_idle_secs, "Seconds without packets after which a flow ends");
 
+unsigned int mp_build_delay_ms = 100;
+module_param_named(build_delay_ms, mp_build_delay_ms, uint, 0644);
+MODULE_PARM_DESC(build_delay_ms,
+		 "Milliseconds after a rule change before the classifier is rebuilt (0-10000)");
+
 static int __init mp_init(void)
 {
 	int err;

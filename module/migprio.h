@@ -16,6 +16,7 @@
 #include <linux/u64_stats_sync.h>
 #include <linux/netdevice.h>
 #include <linux/refcount.h>
+#include <linux/workqueue.h>
 #include <uapi/linux/migprio.h>
 
 #include "classify.h"
@@ -24,6 +25,14 @@
 extern unsigned int mp_max_rules;	/* per netns, default 4096 */
 extern unsigned int mp_max_flows;	/* per netns, default 65536 */
 extern unsigned int mp_flow_idle_secs;	/* default 30 */
+extern unsigned int mp_build_delay_ms;	/* default 100, see config.c */
+
+/*
+ * Rules added at the end of the set since the last classifier build are
+ * matched one by one (mp_rule_match()) until the next build; at most this
+ * many, so a burst of additions costs one build per MP_RULES_UNBUILT_MAX.
+ */
+#define MP_RULES_UNBUILT_MAX	64
 
 /* Per-rule and per-netns counters: per-CPU, summed when read. */
 struct mp_counters {
@@ -84,8 +93,9 @@ struct mp_dev_params {
 struct mp_ruleset {
 	refcount_t ref;
 	unsigned int nrules;
+	unsigned int nbuilt;		/* rules[0..nbuilt) are in the table */
 	struct mp_rule **rules;		/* sorted by id */
-	struct mp_ctable *ctab;		/* never NULL, even for 0 rules */
+	struct mp_ctab *ct;		/* table; never NULL, even for 0 rules */
 };
 
 /*
@@ -99,9 +109,13 @@ struct mp_config {
 	unsigned int nrules;
 	struct mp_rule **rules;		/* sorted by id */
 	/*
-	 * Compiled classifier over rules[]; never NULL: mp_ctable_build() is
-	 * also called with n = 0 and must return an empty table then.
+	 * Compiled classifier over rules[0..nbuilt); never NULL:
+	 * mp_ctable_build() is also called with n = 0 and must return an
+	 * empty table then. rules[nbuilt..nrules), fewer than
+	 * MP_RULES_UNBUILT_MAX, were added since and have higher ids: they
+	 * are matched one by one when the table finds nothing.
 	 */
+	unsigned int nbuilt;
 	struct mp_ctable *ctab;
 	u32 gen;			/* bumped on every publication, never 0 */
 	struct mp_ruleset *rs;		/* owner of rules[] and ctab */
@@ -115,6 +129,7 @@ struct mp_net {
 	struct mutex lock;		/* serialises config changes */
 	struct mp_config __rcu *cfg;	/* never NULL after init */
 	u32 next_rule_id;
+	struct delayed_work build_work;	/* builds rules added meanwhile */
 	bool hooks_registered;		/* under lock */
 	struct mp_counters __percpu *ctr;
 	struct mp_events_stats ev;
