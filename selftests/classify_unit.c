@@ -14,29 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "classify.h"
+#include "classify_gen.h"
 
-#define TCP 6
-#define UDP 17
 #define CG_DEPTH 6
 
-static unsigned long long rng_state;
 static int verbose;
-
-static unsigned long long rnd64(void)
-{
-	/* splitmix64 */
-	unsigned long long z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static unsigned int rnd(unsigned int n)
-{
-	return n ? (unsigned int)(rnd64() % n) : 0;
-}
 
 static int chance(unsigned int pct)
 {
@@ -190,13 +172,6 @@ static void rnd_rule(struct mp_rule_spec *r, u32 id)
 	}
 }
 
-static u16 in_range(u16 min, u16 max)
-{
-	if (min > max)
-		return (u16)rnd(65536);
-	return (u16)(min + rnd((unsigned int)max - min + 1));
-}
-
 /* A packet, often built to hit (or nearly hit) a rule of @rules. */
 static void rnd_pkt(struct mp_pkt *p, struct cg *cg,
 		    const struct mp_rule_spec *rules, unsigned int n)
@@ -243,19 +218,6 @@ static void rnd_pkt(struct mp_pkt *p, struct cg *cg,
 	}
 	if (p->family == 4)
 		memset(p->raddr + 4, 0, 12);
-}
-
-static int ref_lookup(const struct mp_rule_spec *rules, unsigned int n,
-		      const struct mp_pkt *p)
-{
-	int best = -1;
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		if (mp_rule_match(&rules[i], p) &&
-		    (best < 0 || rules[i].id < rules[best].id))
-			best = i;
-	return best;
 }
 
 static void print_pkt(const struct mp_pkt *p)
@@ -370,16 +332,6 @@ static void test_random(unsigned int n, unsigned long count)
 	       (!n || (hits > per * rounds / 10 &&
 		       hits < per * rounds - per * rounds / 10)), name);
 	free(rules);
-}
-
-static struct mp_rule_spec any_rule(u32 id, u8 proto)
-{
-	struct mp_rule_spec r = {
-		.id = id, .proto = proto,
-		.port_max = 0xffff, .lport_max = 0xffff, .rport_max = 0xffff,
-	};
-
-	return r;
 }
 
 static struct mp_pkt pkt4(u16 lport, u16 rport, u32 addr)
@@ -660,16 +612,16 @@ int main(int argc, char **argv)
 			return opt == 'h' ? 0 : 2;
 		}
 	}
-	rng_state = seed;
+	rnd_seed(seed);
 	printf("TAP version 13\n");
-	printf("1..%zu\n", sizeof(sizes) / sizeof(sizes[0]) + 9);
+	printf("1..%zu\n", ARRAY_SIZE(sizes) + 9);
 	printf("# seed 0x%llx, %lu packets per rule-set size\n", seed, count);
 	test_empty();
 	test_edges();
 	test_cgroup();
 	test_limits();
 	test_alloc_failures();
-	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(sizes); i++)
 		test_random(sizes[i], count);
 	test_patho("nested_port_ranges", 0, count / 4);
 	test_patho("staggered_either_port_ranges", 1, count / 4);

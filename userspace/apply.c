@@ -129,30 +129,23 @@ static void apply_free(union mp_args *u)
 	u->prog = NULL;
 }
 
-static int apply_parse(int argc, char **argv, union mp_args *u)
+/* Read and parse the file (path, or - for stdin) into p: 0 or -2 (reported). */
+static int apply_load(struct apply_prog *p, const char *path)
 {
-	struct apply_prog *p;
 	unsigned int lineno = 0, nlines = 1, errors = 0;
+	bool use_stdin = !strcmp(path, "-");
 	size_t len = 0, i;
 	char *line, *next;
 	FILE *fp;
 
-	if (argc < 1)
-		return usage_err("apply needs a file (or - for standard input)");
-	if (argc > 1)
-		return usage_err("unexpected argument \"%s\"", argv[1]);
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return usage_err("out of memory");
-	u->prog = p;
-	p->name = strcmp(argv[0], "-") ? argv[0] : "<stdin>";
-	fp = strcmp(argv[0], "-") ? fopen(argv[0], "r") : stdin;
+	p->name = use_stdin ? "<stdin>" : path;
+	fp = use_stdin ? stdin : fopen(path, "r");
 	if (!fp) {
-		usage_err("cannot open %s: %s", argv[0], strerror(errno));
+		usage_err("cannot open %s: %s", path, strerror(errno));
 		return -2;
 	}
 	p->text = read_all(fp, &len);
-	if (fp != stdin)
+	if (!use_stdin)
 		fclose(fp);
 	if (!p->text) {
 		usage_err("cannot read %s", p->name);
@@ -186,6 +179,23 @@ static int apply_parse(int argc, char **argv, union mp_args *u)
 		return -2;
 	}
 	return 0;
+}
+
+static int apply_parse(int argc, char **argv, union mp_args *u)
+{
+	struct apply_prog *p;
+	int ret;
+
+	if (argc < 1)
+		return usage_err("apply needs a file (or - for standard input)");
+	if (argc > 1)
+		return usage_err("unexpected argument \"%s\"", argv[1]);
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return usage_err("out of memory");
+	ret = apply_load(p, argv[0]);
+	u->prog = p;	/* apply_free() frees it, after a failure too */
+	return ret;
 }
 
 static int apply_run(struct mp_ctx *ctx, const union mp_args *u)

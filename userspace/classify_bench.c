@@ -20,27 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "classify.h"
+#include "classify_gen.h"
 
-#define TCP 6
-#define UDP 17
 #define NRANGES 32
-
-static unsigned long long rng_state;
-
-static unsigned long long rnd64(void)
-{
-	unsigned long long z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static unsigned int rnd(unsigned int n)
-{
-	return (unsigned int)(rnd64() % n);
-}
 
 static u16 rmin[NRANGES], rmax[NRANGES];
 
@@ -54,7 +36,7 @@ static void ranges_init(void)
 	unsigned int i, w;
 
 	for (i = 0; i < NRANGES; i++) {
-		if (i < sizeof(fixed) / sizeof(fixed[0])) {
+		if (i < ARRAY_SIZE(fixed)) {
 			rmin[i] = fixed[i][0];
 			rmax[i] = fixed[i][1];
 			continue;
@@ -69,12 +51,7 @@ static void gen_rule(struct mp_rule_spec *r, u32 id)
 {
 	unsigned int k = rnd(NRANGES), d = rnd(4), f = rnd(100), i;
 
-	memset(r, 0, sizeof(*r));
-	r->id = id;
-	r->proto = rnd(10) ? TCP : UDP;
-	r->port_max = 0xffff;
-	r->lport_max = 0xffff;
-	r->rport_max = 0xffff;
+	*r = any_rule(id, rnd(10) ? TCP : UDP);
 	if (d < 2) {
 		r->port_min = rmin[k];
 		r->port_max = rmax[k];
@@ -98,11 +75,6 @@ static void gen_rule(struct mp_rule_spec *r, u32 id)
 		r->peer[0] = 0x20;
 		r->peer[1] = 0x01;
 	}
-}
-
-static u16 in_range(u16 a, u16 b)
-{
-	return a + rnd((unsigned int)b - a + 1);
 }
 
 static void gen_pkt(struct mp_pkt *p, const struct mp_rule_spec *rules,
@@ -176,18 +148,11 @@ static double time_naive(const struct mp_rule_spec *rules, unsigned int n,
 			 const struct mp_pkt *pk, unsigned int m)
 {
 	double t0 = now_ns();
-	unsigned int i, j;
+	unsigned int i;
 	long s = 0;
 
-	for (i = 0; i < m; i++) {
-		int best = -1;
-
-		for (j = 0; j < n; j++)
-			if (mp_rule_match(&rules[j], &pk[i]) &&
-			    (best < 0 || rules[j].id < rules[best].id))
-				best = j;
-		s += best;
-	}
+	for (i = 0; i < m; i++)
+		s += ref_lookup(rules, n, &pk[i]);
 	sink += s;
 	return (now_ns() - t0) / m;
 }
@@ -256,7 +221,7 @@ static void measure(struct setup *su, unsigned int m, unsigned int r)
 int main(int argc, char **argv)
 {
 	static const unsigned int sizes[] = { 1, 16, 256, 4096 };
-	unsigned int nsz = sizeof(sizes) / sizeof(sizes[0]);
+	unsigned int nsz = ARRAY_SIZE(sizes);
 	unsigned int reps = 9, m = 1 << 16, r, k, s;
 	unsigned long long seed = 0x62656e6368ULL;
 	static struct setup su[4];
@@ -287,7 +252,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bad -r (1..64) or -n (>= 64)\n");
 		return 2;
 	}
-	rng_state = seed;
+	rnd_seed(seed);
 	ranges_init();
 	for (s = 0; s < nsz; s++) {
 		if (setup(&su[s], sizes[s], m)) {

@@ -231,8 +231,10 @@ static int flow_row_cb(const struct nlmsghdr *nlh, void *data)
 	return flow_parse(nlh, &l->f[l->n++]);
 }
 
-enum { F_PROTO, F_LOCAL, F_REMOTE, F_DIR, F_RULE, F_TXB, F_TXP, F_RXB,
-       F_RXP, F_AGE, F_IDLE, F_N };
+enum {
+	F_PROTO, F_LOCAL, F_REMOTE, F_DIR, F_RULE, F_TXB, F_TXP, F_RXB,
+	F_RXP, F_AGE, F_IDLE, F_N
+};
 
 static void flow_cells(const struct mp_flow *f, char c[F_N][64])
 {

@@ -169,7 +169,8 @@ int main(int argc, char **argv)
 			json = true;
 			break;
 		case 'p':
-			json = pretty = true;
+			json = true;
+			pretty = true;
 			break;
 		case 'V':
 			printf("migprioctl %s (generic netlink family %s version %d)\n",

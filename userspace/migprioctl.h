@@ -113,6 +113,7 @@ struct dev_state {
 	__u32 qdisc_handle;
 	__u32 ring_rx, ring_tx, ring_rx_prev, ring_tx_prev;
 };
+
 int dev_state_parse(const struct nlmsghdr *nlh, void *data);
 const char *queue_name(int queue);
 
@@ -137,6 +138,7 @@ struct mp_flow {
 	__u64 age_ms, idle_ms, rate;
 	bool has_age, has_idle, has_rate;
 };
+
 int flow_parse(const struct nlmsghdr *nlh, struct mp_flow *f);
 void flow_print_event(const struct mp_flow *f, bool end);
 

@@ -24,7 +24,7 @@
  *    what actually arrived, not what fitted into socket buffers.
  *  - After each round: if dirty bytes / last bandwidth <= downtime limit,
  *    the guest is stopped (vCPU thread halted), the rest is copied, and the
- *    downtime is measured from the stop to the receiver's acknowledgement.
+ *    downtime is measured from the stop to the receiver's acknowledgment.
  *    If MAX_ROUNDS live rounds pass without that, the migration is reported
  *    as not converged and finished with a forced stop-and-copy whose
  *    downtime is reported too (exit code 3).
@@ -40,6 +40,7 @@
  * mismatch), 2 usage, 3 migration completed but did not converge.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -92,7 +93,7 @@ struct ms_hdr {
 	uint64_t arg;
 } __attribute__((packed));
 
-_Static_assert(sizeof(struct ms_hdr) == 24, "header is 24 bytes");
+static_assert(sizeof(struct ms_hdr) == 24, "header is 24 bytes");
 
 static const char *prog = "migsim";
 static volatile sig_atomic_t interrupted;
@@ -173,6 +174,22 @@ static int set_nonblock(int fd)
 	return 0;
 }
 
+/*
+ * Wait for events on a non-blocking socket until deadline: 0 to try the
+ * call again, -ETIMEDOUT (deadline passed, or interrupted) or -errno.
+ */
+static int wait_fd(int fd, short events, double deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int ms = (int)((deadline - now_mono()) * 1000);
+
+	if (ms <= 0 || interrupted)
+		return -ETIMEDOUT;
+	if (poll(&pfd, 1, ms) < 0 && errno != EINTR)
+		return -errno;
+	return 0;
+}
+
 /* Write all of buf on a non-blocking socket within timeout seconds. */
 static int write_full(int fd, const void *buf, size_t len, double timeout)
 {
@@ -190,13 +207,10 @@ static int write_full(int fd, const void *buf, size_t len, double timeout)
 		if (n < 0 && errno == EINTR && !interrupted)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-			int ms = (int)((deadline - now_mono()) * 1000);
+			int err = wait_fd(fd, POLLOUT, deadline);
 
-			if (ms <= 0 || interrupted)
-				return -ETIMEDOUT;
-			if (poll(&pfd, 1, ms) < 0 && errno != EINTR)
-				return -errno;
+			if (err)
+				return err;
 			continue;
 		}
 		return n < 0 ? -errno : -EPIPE;
@@ -223,13 +237,10 @@ static int read_full(int fd, void *buf, size_t len, double timeout)
 		if (errno == EINTR && !interrupted)
 			continue;
 		if (errno == EAGAIN) {
-			struct pollfd pfd = { .fd = fd, .events = POLLIN };
-			int ms = (int)((deadline - now_mono()) * 1000);
+			int err = wait_fd(fd, POLLIN, deadline);
 
-			if (ms <= 0 || interrupted)
-				return -ETIMEDOUT;
-			if (poll(&pfd, 1, ms) < 0 && errno != EINTR)
-				return -errno;
+			if (err)
+				return err;
 			continue;
 		}
 		return -errno;
@@ -237,8 +248,9 @@ static int read_full(int fd, void *buf, size_t len, double timeout)
 	return 0;
 }
 
-static int parse_ulong(const char *s, unsigned long min, unsigned long max,
-		       unsigned long *out)
+/* The number of an option, in [min, max]; anything else is a usage error. */
+static unsigned long arg_ulong(const char *s, unsigned long min,
+			       unsigned long max)
 {
 	char *end;
 	unsigned long v;
@@ -246,12 +258,11 @@ static int parse_ulong(const char *s, unsigned long min, unsigned long max,
 	errno = 0;
 	v = strtoul(s, &end, 10);
 	if (errno || end == s || *end || *s == '-' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
+		die_usage();
+	return v;
 }
 
-static int parse_double(const char *s, double min, double max, double *out)
+static double arg_double(const char *s, double min, double max)
 {
 	char *end;
 	double v;
@@ -259,15 +270,35 @@ static int parse_double(const char *s, double min, double max, double *out)
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || *end || !(v >= min && v <= max))
-		return -1;
-	*out = v;
-	return 0;
+		die_usage();
+	return v;
+}
+
+/*
+ * The options of every mode, -a ADDR, -p PORT and -t TIMEOUT_S, into the
+ * pointers; false for any other option.
+ */
+static bool endpoint_opt(int opt, const char **addr, unsigned int *port,
+			 double *timeout)
+{
+	switch (opt) {
+	case 'a':
+		*addr = optarg;
+		return true;
+	case 'p':
+		*port = arg_ulong(optarg, 1, 65535);
+		return true;
+	case 't':
+		*timeout = arg_ulong(optarg, 1, 86400);
+		return true;
+	}
+	return false;
 }
 
 /* ---- name resolution and sockets ---- */
 
-static int resolve(const char *addr, unsigned int port, bool passive,
-		   struct addrinfo **res)
+static int lookup_addr(const char *addr, unsigned int port, bool passive,
+		       struct addrinfo **res)
 {
 	struct addrinfo hints;
 	char portstr[8];
@@ -313,7 +344,7 @@ static int listen_on(const char *addr, unsigned int port, int backlog)
 		}
 		addr = "0.0.0.0";	/* no IPv6 in this netns */
 	}
-	if (resolve(addr, port, true, &res))
+	if (lookup_addr(addr, port, true, &res))
 		return -1;
 	for (ai = res; ai; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
@@ -691,7 +722,7 @@ static int send_round(struct sender *s, uint32_t r, uint64_t *bytes)
 	hdr_unpack(&ack);
 	if (ack.magic != MS_MAGIC || ack.type != MS_ROUND_ACK ||
 	    ack.round != r) {
-		err_msg("round %u: bad acknowledgement from receiver", r);
+		err_msg("round %u: bad acknowledgment from receiver", r);
 		return -1;
 	}
 	if (ack.arg != sum) {
@@ -709,7 +740,7 @@ static int sender_connect(struct sender *s)
 	unsigned int c;
 	int one = 1;
 
-	if (resolve(s->addr, s->port, false, &res))
+	if (lookup_addr(s->addr, s->port, false, &res))
 		return -1;
 	for (c = 0; c < s->nch; c++) {
 		struct ms_hdr h;
@@ -857,7 +888,7 @@ static int run_send(int argc, char **argv)
 {
 	struct sender s;
 	unsigned long v;
-	double d, t0, t_stop = 0, total, downtime = 0, bw = 0;
+	double t0, t_stop = 0, total, downtime = 0, bw = 0;
 	bool converged = false, verified = false, have_m = false,
 	     have_d = false;
 	unsigned int c, live = 0;
@@ -873,51 +904,28 @@ static int run_send(int argc, char **argv)
 	for (c = 0; c < MAX_CHANNELS; c++)
 		s.ch[c].fd = -1;
 	while ((opt = getopt(argc, argv, "a:p:m:d:D:c:r:t:s:jh")) != -1) {
+		if (endpoint_opt(opt, &s.addr, &s.port, &s.timeout))
+			continue;
 		switch (opt) {
-		case 'a':
-			s.addr = optarg;
-			break;
-		case 'p':
-			if (parse_ulong(optarg, 1, 65535, &v))
-				die_usage();
-			s.port = v;
-			break;
 		case 'm':
-			if (parse_ulong(optarg, 1, 1 << 20, &v))
-				die_usage();
-			s.mem = (uint64_t)v << 20;
+			s.mem = (uint64_t)arg_ulong(optarg, 1, 1 << 20) << 20;
 			have_m = true;
 			break;
 		case 'd':
-			if (parse_double(optarg, 0, 1e6, &d))
-				die_usage();
-			s.dirty_rate = d * 1048576.0;
+			s.dirty_rate = arg_double(optarg, 0, 1e6) * 1048576.0;
 			have_d = true;
 			break;
 		case 'D':
-			if (parse_ulong(optarg, 1, 3600000, &v))
-				die_usage();
-			s.downtime_limit = v / 1000.0;
+			s.downtime_limit = arg_ulong(optarg, 1, 3600000) / 1000.0;
 			break;
 		case 'c':
-			if (parse_ulong(optarg, 1, MAX_CHANNELS, &v))
-				die_usage();
-			s.nch = v;
+			s.nch = arg_ulong(optarg, 1, MAX_CHANNELS);
 			break;
 		case 'r':
-			if (parse_ulong(optarg, 1, 100000, &v))
-				die_usage();
-			s.max_rounds = v;
-			break;
-		case 't':
-			if (parse_ulong(optarg, 1, 86400, &v))
-				die_usage();
-			s.timeout = v;
+			s.max_rounds = arg_ulong(optarg, 1, 100000);
 			break;
 		case 's':
-			if (parse_ulong(optarg, 0, ULONG_MAX, &v))
-				die_usage();
-			s.g.seed = v;
+			s.g.seed = arg_ulong(optarg, 0, ULONG_MAX);
 			break;
 		case 'j':
 			s.json = true;
@@ -1266,7 +1274,6 @@ static int run_recv(int argc, char **argv)
 	struct receiver r;
 	struct pollfd pfd[MAX_CHANNELS + 1];
 	unsigned char *buf = NULL;
-	unsigned long v;
 	double last_io, next_tl = 0;
 	bool verified = false;
 	unsigned int c;
@@ -1278,29 +1285,14 @@ static int run_recv(int argc, char **argv)
 	for (c = 0; c < MAX_CHANNELS; c++)
 		r.ch[c].fd = -1;
 	while ((opt = getopt(argc, argv, "a:p:c:t:i:jh")) != -1) {
+		if (endpoint_opt(opt, &r.addr, &r.port, &r.timeout))
+			continue;
 		switch (opt) {
-		case 'a':
-			r.addr = optarg;
-			break;
-		case 'p':
-			if (parse_ulong(optarg, 1, 65535, &v))
-				die_usage();
-			r.port = v;
-			break;
 		case 'c':
-			if (parse_ulong(optarg, 1, MAX_CHANNELS, &v))
-				die_usage();
-			r.want = v;
-			break;
-		case 't':
-			if (parse_ulong(optarg, 1, 86400, &v))
-				die_usage();
-			r.timeout = v;
+			r.want = arg_ulong(optarg, 1, MAX_CHANNELS);
 			break;
 		case 'i':
-			if (parse_ulong(optarg, 10, 60000, &v))
-				die_usage();
-			r.interval = v / 1000.0;
+			r.interval = arg_ulong(optarg, 10, 60000) / 1000.0;
 			break;
 		case 'j':
 			r.json = true;
@@ -1453,32 +1445,22 @@ static int raise_nofile(unsigned long n)
 static int run_conns(int argc, char **argv)
 {
 	const char *addr = NULL;
-	unsigned long v, port = DEF_PORT, n = 0;
+	unsigned int port = DEF_PORT;
+	unsigned long n = 0;
 	bool listener = false;
 	int *fds = NULL, opt, ret = 1;
 	unsigned long i, open_n = 0;
 	double timeout = 30;
 
 	while ((opt = getopt(argc, argv, "la:p:n:t:h")) != -1) {
+		if (endpoint_opt(opt, &addr, &port, &timeout))
+			continue;
 		switch (opt) {
 		case 'l':
 			listener = true;
 			break;
-		case 'a':
-			addr = optarg;
-			break;
-		case 'p':
-			if (parse_ulong(optarg, 1, 65535, &port))
-				die_usage();
-			break;
 		case 'n':
-			if (parse_ulong(optarg, 1, 1000000, &n))
-				die_usage();
-			break;
-		case 't':
-			if (parse_ulong(optarg, 1, 86400, &v))
-				die_usage();
-			timeout = v;
+			n = arg_ulong(optarg, 1, 1000000);
 			break;
 		default:
 			die_usage();
@@ -1524,7 +1506,7 @@ static int run_conns(int argc, char **argv)
 	} else {
 		struct addrinfo *res;
 
-		if (resolve(addr, port, false, &res))
+		if (lookup_addr(addr, port, false, &res))
 			goto out;
 		for (i = 0; i < n && !interrupted; i++) {
 			int fd = connect_to(res, timeout);

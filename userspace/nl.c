@@ -17,13 +17,6 @@
 #define MP_NL_RBUF_SIZE		65536	/* > the kernel's largest dump skb */
 #define MP_NL_DUMP_RETRIES	5
 
-#ifndef NETLINK_EXT_ACK
-#define NETLINK_EXT_ACK		11
-#endif
-#ifndef NETLINK_CAP_ACK
-#define NETLINK_CAP_ACK		10
-#endif
-
 /* Attribute names as in Documentation/netlink/specs/migprio.yaml. */
 static const char *const dev_attrs[] = {
 	[MIGPRIO_A_DEV_IFINDEX] = "ifindex",
@@ -128,14 +121,6 @@ void mp_nl_perror(const struct mp_nl_err *e, uint8_t cmd)
 	pr_err("%s", buf);
 }
 
-static void err_clear(struct mp_nl_err *e)
-{
-	e->code = 0;
-	e->attr = -1;
-	e->missing = -1;
-	e->msg[0] = '\0';
-}
-
 struct nl_pending {
 	uint32_t seq;
 	const struct nlmsghdr *req;
@@ -144,74 +129,18 @@ struct nl_pending {
 	bool done, intr;
 };
 
-/* Extended ack TLVs of an NLMSG_ERROR or NLMSG_DONE message. */
-static void parse_extack(const struct nlmsghdr *nlh, unsigned int off,
-			 struct nl_pending *p)
+/* The ACK, error or end of dump that answers p. */
+static void handle_ack(const struct nlmsghdr *nlh, struct nl_pending *p)
 {
-	const struct nlattr *a;
-	uint32_t aoff;
+	struct mp_nl_err e;
 
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
-		return;
-	mnl_attr_for_each(a, nlh, off) {
-		switch (mnl_attr_get_type(a)) {
-		case NLMSGERR_ATTR_MSG:
-			if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
-				break;
-			snprintf(p->err->msg, sizeof(p->err->msg), "%s",
-				 mnl_attr_get_str(a));
-			break;
-		case NLMSGERR_ATTR_OFFS:
-			if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
-				break;
-			aoff = mnl_attr_get_u32(a);
-			if (p->req && aoff >= MNL_NLMSG_HDRLEN &&
-			    aoff + sizeof(struct nlattr) <= p->req->nlmsg_len) {
-				const struct nlattr *bad = (const void *)
-					((const char *)p->req + aoff);
-
-				p->err->attr = bad->nla_type & NLA_TYPE_MASK;
-			}
-			break;
-		case NLMSGERR_ATTR_MISS_TYPE:
-			if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
-				break;
-			p->err->missing = mnl_attr_get_u32(a);
-			break;
-		}
-	}
-}
-
-static void handle_error(const struct nlmsghdr *nlh, struct nl_pending *p)
-{
-	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-	unsigned int off = sizeof(*e);
-
-	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(*e)) {
-		p->err->code = -EBADMSG;
-		return;
-	}
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-		off += MNL_ALIGN(e->msg.nlmsg_len) - sizeof(e->msg);
-	if (e->error || !p->err->code) {
-		p->err->code = e->error;
-		parse_extack(nlh, off, p);
-		if (!e->error && p->err->msg[0]) {
-			pr_warn("%s", p->err->msg);
-			p->err->msg[0] = '\0';
-		}
-	}
-}
-
-static void handle_done(const struct nlmsghdr *nlh, struct nl_pending *p)
-{
-	int code = 0;
-
-	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int))
-		memcpy(&code, mnl_nlmsg_get_payload(nlh), sizeof(code));
-	if (code || !p->err->code) {
-		p->err->code = code;
-		parse_extack(nlh, sizeof(int), p);
+	mp_nl_parse_err(nlh, p->req, &e);
+	if (!e.code && p->err->code)
+		return;		/* the reply callback failed: keep that */
+	*p->err = e;
+	if (!e.code && e.msg[0] && nlh->nlmsg_type == NLMSG_ERROR) {
+		pr_warn("%s", e.msg);	/* a warning on success */
+		p->err->msg[0] = '\0';
 	}
 }
 
@@ -251,10 +180,8 @@ static int nl_wait(struct mp_nl *nl, struct nl_pending *p, unsigned int n,
 			case NLMSG_OVERRUN:
 				continue;
 			case NLMSG_ERROR:
-				handle_error(nlh, q);
-				break;
 			case NLMSG_DONE:
-				handle_done(nlh, q);
+				handle_ack(nlh, q);
 				break;
 			default:
 				if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
@@ -285,19 +212,21 @@ static int nl_send(struct mp_nl *nl, const void *buf, size_t len)
 	return 0;
 }
 
+/* A request of type in buf (MP_NL_REQ_SIZE bytes). */
+static struct nlmsghdr *nl_msg(struct mp_nl *nl, void *buf, uint16_t type,
+			       uint16_t flags)
+{
+	/* libmnl leaves attribute padding as it finds it: send no stale bytes */
+	memset(buf, 0, MP_NL_REQ_SIZE);
+	return mp_nl_hdr(buf, type, flags, ++nl->seq);
+}
+
 struct nlmsghdr *mp_nl_req(struct mp_nl *nl, void *buf, uint8_t cmd,
 			   uint16_t flags)
 {
-	struct nlmsghdr *nlh;
+	struct nlmsghdr *nlh = nl_msg(nl, buf, nl->family, flags);
 	struct genlmsghdr *genl;
 
-	/* libmnl leaves attribute padding as it finds it: send no stale bytes */
-	memset(buf, 0, MP_NL_REQ_SIZE);
-	nlh = mnl_nlmsg_put_header(buf);
-
-	nlh->nlmsg_type = nl->family;
-	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	nlh->nlmsg_seq = ++nl->seq;
 	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
 	genl->cmd = cmd;
 	genl->version = MIGPRIO_FAMILY_VERSION;
@@ -311,7 +240,7 @@ int mp_nl_do(struct mp_nl *nl, struct nlmsghdr *req, mp_nl_cb cb, void *data)
 	};
 	int ret;
 
-	err_clear(&nl->err);
+	mp_nl_err_clear(&nl->err);
 	req->nlmsg_flags |= NLM_F_ACK;
 	ret = nl_send(nl, req, req->nlmsg_len);
 	if (!ret)
@@ -334,7 +263,7 @@ int mp_nl_dump(struct mp_nl *nl, uint8_t cmd, mp_nl_cb cb,
 			.err = &nl->err,
 		};
 
-		err_clear(&nl->err);
+		mp_nl_err_clear(&nl->err);
 		if (attempt && reset)
 			reset(data);
 		ret = nl_send(nl, req, req->nlmsg_len);
@@ -380,11 +309,12 @@ void mp_nl_batch_reset(struct mp_nl_batch *b)
 	b->n = 0;
 }
 
-void *mp_nl_batch_room(struct mp_nl_batch *b)
+struct nlmsghdr *mp_nl_batch_req(struct mp_nl *nl, struct mp_nl_batch *b,
+				 uint8_t cmd)
 {
 	if (b->n >= b->max || b->size - b->len < MP_NL_REQ_SIZE)
 		return NULL;
-	return b->buf + b->len;
+	return mp_nl_req(nl, b->buf + b->len, cmd, 0);
 }
 
 void mp_nl_batch_add(struct mp_nl_batch *b, struct nlmsghdr *nlh)
@@ -407,7 +337,7 @@ int mp_nl_batch_run(struct mp_nl *nl, struct mp_nl_batch *b, mp_nl_cb cb,
 	if (!p)
 		return -ENOMEM;
 	for (i = 0; i < b->n; i++) {
-		err_clear(&errs[i]);
+		mp_nl_err_clear(&errs[i]);
 		p[i].seq = b->reqs[i]->nlmsg_seq;
 		p[i].req = b->reqs[i];
 		p[i].data = data ? data[i] : NULL;
@@ -420,76 +350,33 @@ int mp_nl_batch_run(struct mp_nl *nl, struct mp_nl_batch *b, mp_nl_cb cb,
 	return ret;
 }
 
-struct family_info {
-	uint16_t id;
-	uint32_t grp;
-};
-
-static int family_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct family_info *fi = data;
-	const struct nlattr *a, *g, *x;
-
-	mnl_attr_for_each(a, nlh, GENL_HDRLEN) {
-		switch (mnl_attr_get_type(a)) {
-		case CTRL_ATTR_FAMILY_ID:
-			if (mnl_attr_validate(a, MNL_TYPE_U16) >= 0)
-				fi->id = mnl_attr_get_u16(a);
-			break;
-		case CTRL_ATTR_MCAST_GROUPS:
-			mnl_attr_for_each_nested(g, a) {
-				const char *name = NULL;
-				uint32_t id = 0;
-
-				mnl_attr_for_each_nested(x, g) {
-					if (mnl_attr_get_type(x) == CTRL_ATTR_MCAST_GRP_NAME &&
-					    mnl_attr_validate(x, MNL_TYPE_NUL_STRING) >= 0)
-						name = mnl_attr_get_str(x);
-					else if (mnl_attr_get_type(x) == CTRL_ATTR_MCAST_GRP_ID &&
-						 mnl_attr_validate(x, MNL_TYPE_U32) >= 0)
-						id = mnl_attr_get_u32(x);
-				}
-				if (name && !strcmp(name, MIGPRIO_MCGRP_EVENTS))
-					fi->grp = id;
-			}
-			break;
-		}
-	}
-	return 0;
-}
-
 int mp_nl_open(struct mp_nl *nl)
 {
 	char buf[MP_NL_REQ_SIZE];
-	struct family_info fi = { 0 };
+	struct mp_genl_family fi = { .grp = MIGPRIO_MCGRP_EVENTS };
 	struct nlmsghdr *req;
-	int one = 1, rcvbuf = 1 << 20, ret;
+	int rcvbuf = 1 << 20, ret;
 
 	memset(nl, 0, sizeof(*nl));
-	err_clear(&nl->err);
+	mp_nl_err_clear(&nl->err);
 	nl->rlen = MP_NL_RBUF_SIZE;
 	nl->rbuf = malloc(nl->rlen);
 	if (!nl->rbuf)
 		return -ENOMEM;
-	nl->sk = mnl_socket_open(NETLINK_GENERIC);
-	if (!nl->sk)
-		goto fail;
-	if (mnl_socket_bind(nl->sk, 0, MNL_SOCKET_AUTOPID) < 0)
-		goto fail;
-	nl->portid = mnl_socket_get_portid(nl->sk);
-	/* best effort: older kernels lack them, replies still work */
-	mnl_socket_setsockopt(nl->sk, NETLINK_EXT_ACK, &one, sizeof(one));
-	mnl_socket_setsockopt(nl->sk, NETLINK_CAP_ACK, &one, sizeof(one));
+	nl->sk = mp_nl_socket(NETLINK_GENERIC, &nl->portid);
+	if (!nl->sk) {
+		ret = -errno;
+		mp_nl_close(nl);
+		return ret;
+	}
 	/* room for the answers of a batch (capped by net.core.rmem_max) */
 	setsockopt(mnl_socket_get_fd(nl->sk), SOL_SOCKET, SO_RCVBUF, &rcvbuf,
 		   sizeof(rcvbuf));
 	nl->seq = 0;
 
-	nl->family = GENL_ID_CTRL;
-	req = mp_nl_req(nl, buf, CTRL_CMD_GETFAMILY, 0);
-	((struct genlmsghdr *)mnl_nlmsg_get_payload(req))->version = 1;
-	mnl_attr_put_strz(req, CTRL_ATTR_FAMILY_NAME, MIGPRIO_FAMILY_NAME);
-	ret = mp_nl_do(nl, req, family_cb, &fi);
+	req = nl_msg(nl, buf, GENL_ID_CTRL, 0);
+	mp_genl_family_put(req, MIGPRIO_FAMILY_NAME);
+	ret = mp_nl_do(nl, req, mp_genl_family_cb, &fi);
 	if (!ret && !fi.id)
 		ret = -ENOENT;
 	if (ret) {
@@ -497,12 +384,8 @@ int mp_nl_open(struct mp_nl *nl)
 		return ret;
 	}
 	nl->family = fi.id;
-	nl->events_grp = fi.grp;
+	nl->events_grp = fi.grp_id;
 	return 0;
-fail:
-	ret = -errno;
-	mp_nl_close(nl);
-	return ret;
 }
 
 void mp_nl_close(struct mp_nl *nl)

@@ -11,16 +11,10 @@
 #include <stdint.h>
 #include <libmnl/libmnl.h>
 
+#include "nlreq.h"
+
 /* Request buffer: large enough for the biggest request (a cgroup path). */
 #define MP_NL_REQ_SIZE	8192
-
-/* The outcome of one request, with the kernel's extended ack. */
-struct mp_nl_err {
-	int code;		/* 0 or -errno */
-	int attr;		/* offending attribute type, -1 none */
-	int missing;		/* missing attribute type, -1 none */
-	char msg[192];		/* extack message, "" none */
-};
 
 struct mp_nl {
 	struct mnl_socket *sk;
@@ -70,12 +64,14 @@ struct mp_nl_batch {
 	unsigned int n, max;
 	struct nlmsghdr **reqs;
 };
+
 int mp_nl_batch_init(struct mp_nl_batch *b, unsigned int max);
 void mp_nl_batch_free(struct mp_nl_batch *b);
 void mp_nl_batch_reset(struct mp_nl_batch *b);
-/* Room for one more request? Returns its buffer (MP_NL_REQ_SIZE), or NULL. */
-void *mp_nl_batch_room(struct mp_nl_batch *b);
-/* Account for the request just built in the room's buffer. */
+/* Start the next request, for cmd (see mp_nl_req); NULL when b is full. */
+struct nlmsghdr *mp_nl_batch_req(struct mp_nl *nl, struct mp_nl_batch *b,
+				 uint8_t cmd);
+/* Account for the request just built. */
 void mp_nl_batch_add(struct mp_nl_batch *b, struct nlmsghdr *nlh);
 int mp_nl_batch_run(struct mp_nl *nl, struct mp_nl_batch *b, mp_nl_cb cb,
 		    void **data, struct mp_nl_err *errs);

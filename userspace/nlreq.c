@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * One request/reply exchange over netlink with extended ACKs, for the
- * rtnetlink (qdisc.c) and ethtool generic netlink (rings.c) helpers.
+ * Netlink helpers shared by nl.c (the migprio family) and, as one
+ * request/reply exchange with extended ACKs, by the rtnetlink (qdisc.c) and
+ * ethtool generic netlink (rings.c) helpers (see nlreq.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,9 +17,170 @@
 /* Large enough for any one message of a dump (the kernel caps at 32 KiB). */
 #define MP_NLREQ_BUFLEN	32768
 
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK		11
+#endif
+#ifndef NETLINK_CAP_ACK
+#define NETLINK_CAP_ACK		10
+#endif
+
+struct mnl_socket *mp_nl_socket(int bus, unsigned int *portid)
+{
+	struct mnl_socket *sk = mnl_socket_open(bus);
+	int one = 1, err;
+
+	if (!sk)
+		return NULL;
+	/* Best effort: older kernels lack these; errors then lose detail. */
+	mnl_socket_setsockopt(sk, NETLINK_EXT_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(sk, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (mnl_socket_bind(sk, 0, MNL_SOCKET_AUTOPID) < 0) {
+		err = errno;
+		mnl_socket_close(sk);
+		errno = err;
+		return NULL;
+	}
+	*portid = mnl_socket_get_portid(sk);
+	return sk;
+}
+
+struct nlmsghdr *mp_nl_hdr(void *buf, __u16 type, __u16 flags, __u32 seq)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = seq;
+	return nlh;
+}
+
+/* Extended ack TLVs from offset off of an NLMSG_ERROR or NLMSG_DONE. */
+static void parse_extack(const struct nlmsghdr *nlh, unsigned int off,
+			 const struct nlmsghdr *req, struct mp_nl_err *e)
+{
+	const struct nlattr *a;
+	__u32 aoff;
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	mnl_attr_for_each(a, nlh, off) {
+		switch (mnl_attr_get_type(a)) {
+		case NLMSGERR_ATTR_MSG:
+			if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
+				break;
+			snprintf(e->msg, sizeof(e->msg), "%s",
+				 mnl_attr_get_str(a));
+			break;
+		case NLMSGERR_ATTR_OFFS:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+				break;
+			aoff = mnl_attr_get_u32(a);
+			if (req && aoff >= MNL_NLMSG_HDRLEN &&
+			    aoff + sizeof(struct nlattr) <= req->nlmsg_len) {
+				const struct nlattr *bad = (const void *)
+					((const char *)req + aoff);
+
+				e->attr = bad->nla_type & NLA_TYPE_MASK;
+			}
+			break;
+		case NLMSGERR_ATTR_MISS_TYPE:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+				break;
+			e->missing = mnl_attr_get_u32(a);
+			break;
+		}
+	}
+}
+
+void mp_nl_err_clear(struct mp_nl_err *e)
+{
+	e->code = 0;
+	e->attr = -1;
+	e->missing = -1;
+	e->msg[0] = '\0';
+}
+
+void mp_nl_parse_err(const struct nlmsghdr *nlh, const struct nlmsghdr *req,
+		     struct mp_nl_err *e)
+{
+	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+	unsigned int off;
+
+	mp_nl_err_clear(e);
+	if (nlh->nlmsg_type == NLMSG_DONE) {
+		/* the end of a dump: an error when it failed half-way */
+		if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int))
+			memcpy(&e->code, mnl_nlmsg_get_payload(nlh),
+			       sizeof(e->code));
+		off = sizeof(int);
+	} else {
+		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*err))) {
+			e->code = -EBADMSG;
+			return;
+		}
+		e->code = err->error;
+		off = sizeof(*err);
+		if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+			off += MNL_ALIGN(err->msg.nlmsg_len) - sizeof(err->msg);
+	}
+	parse_extack(nlh, off, req, e);
+}
+
+void mp_genl_family_put(struct nlmsghdr *nlh, const char *name)
+{
+	struct genlmsghdr *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+
+	g->cmd = CTRL_CMD_GETFAMILY;
+	g->version = 1;
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, name);
+}
+
+/* The id of the multicast group named name in a CTRL_ATTR_MCAST_GROUPS. */
+static __u32 mcast_grp_id(const struct nlattr *groups, const char *name)
+{
+	const struct nlattr *g, *x;
+
+	mnl_attr_for_each_nested(g, groups) {
+		const char *gname = NULL;
+		__u32 id = 0;
+
+		mnl_attr_for_each_nested(x, g) {
+			if (mnl_attr_get_type(x) == CTRL_ATTR_MCAST_GRP_NAME &&
+			    mnl_attr_validate(x, MNL_TYPE_NUL_STRING) >= 0)
+				gname = mnl_attr_get_str(x);
+			else if (mnl_attr_get_type(x) == CTRL_ATTR_MCAST_GRP_ID &&
+				 mnl_attr_validate(x, MNL_TYPE_U32) >= 0)
+				id = mnl_attr_get_u32(x);
+		}
+		if (gname && !strcmp(gname, name))
+			return id;
+	}
+	return 0;
+}
+
+int mp_genl_family_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct mp_genl_family *f = data;
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, GENL_HDRLEN) {
+		switch (mnl_attr_get_type(a)) {
+		case CTRL_ATTR_FAMILY_ID:
+			if (mnl_attr_validate(a, MNL_TYPE_U16) >= 0)
+				f->id = mnl_attr_get_u16(a);
+			break;
+		case CTRL_ATTR_MCAST_GROUPS:
+			if (f->grp)
+				f->grp_id = mcast_grp_id(a, f->grp);
+			break;
+		}
+	}
+	return MNL_CB_OK;
+}
+
 int mp_nlreq_open(struct mp_nlreq *r, int bus, char *err, size_t errlen)
 {
-	int one = 1;
+	int ret;
 
 	memset(r, 0, sizeof(*r));
 	r->buflen = MP_NLREQ_BUFLEN;
@@ -27,23 +189,16 @@ int mp_nlreq_open(struct mp_nlreq *r, int bus, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	r->nl = mnl_socket_open(bus);
-	if (!r->nl)
-		goto fail;
-	/* Best effort: older kernels lack these; errors then lose detail. */
-	mnl_socket_setsockopt(r->nl, NETLINK_EXT_ACK, &one, sizeof(one));
-	mnl_socket_setsockopt(r->nl, NETLINK_CAP_ACK, &one, sizeof(one));
-	if (mnl_socket_bind(r->nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		goto fail;
-	r->portid = mnl_socket_get_portid(r->nl);
+	r->nl = mp_nl_socket(bus, &r->portid);
+	if (!r->nl) {
+		snprintf(err, errlen, "cannot open netlink socket: %s",
+			 strerror(errno));
+		ret = -errno;
+		mp_nlreq_close(r);
+		return ret;
+	}
 	r->seq = (unsigned int)time(NULL);
 	return 0;
-
-fail:
-	snprintf(err, errlen, "cannot open netlink socket: %s", strerror(errno));
-	one = -errno;
-	mp_nlreq_close(r);
-	return one;
 }
 
 void mp_nlreq_close(struct mp_nlreq *r)
@@ -57,19 +212,13 @@ void mp_nlreq_close(struct mp_nlreq *r)
 
 struct nlmsghdr *mp_nlreq_msg(struct mp_nlreq *r, __u16 type, __u16 flags)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);
-
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	nlh->nlmsg_seq = ++r->seq;
-	return nlh;
+	return mp_nl_hdr(r->buf, type, flags, ++r->seq);
 }
 
 struct talk_ctx {
 	mnl_cb_t cb;
 	void *data;
-	int error;
-	char msg[256];
+	struct mp_nl_err err;
 };
 
 static int talk_data_cb(const struct nlmsghdr *nlh, void *data)
@@ -79,37 +228,14 @@ static int talk_data_cb(const struct nlmsghdr *nlh, void *data)
 	return ctx->cb ? ctx->cb(nlh, ctx->data) : MNL_CB_OK;
 }
 
-static int extack_attr_cb(const struct nlattr *attr, void *data)
-{
-	struct talk_ctx *ctx = data;
-
-	if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
-	    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
-		snprintf(ctx->msg, sizeof(ctx->msg), "%s",
-			 mnl_attr_get_str(attr));
-	return MNL_CB_OK;
-}
-
 static int talk_error_cb(const struct nlmsghdr *nlh, void *data)
 {
-	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 	struct talk_ctx *ctx = data;
-	unsigned int off = sizeof(*e);
 
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e))) {
-		ctx->error = -EBADMSG;
+	mp_nl_parse_err(nlh, NULL, &ctx->err);
+	if (ctx->err.code < 0)
 		return MNL_CB_ERROR;
-	}
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
-	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) &&
-	    mnl_nlmsg_size(off) <= nlh->nlmsg_len)
-		mnl_attr_parse(nlh, off, extack_attr_cb, ctx);
-	if (e->error < 0) {
-		ctx->error = e->error;
-		return MNL_CB_ERROR;
-	}
-	ctx->msg[0] = '\0';	/* a warning on success is not an error */
+	ctx->err.msg[0] = '\0';	/* a warning on success is not an error */
 	return MNL_CB_STOP;
 }
 
@@ -122,7 +248,7 @@ static int talk_done_cb(const struct nlmsghdr *nlh, void *data)
 	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(error)) {
 		memcpy(&error, mnl_nlmsg_get_payload(nlh), sizeof(error));
 		if (error < 0) {
-			ctx->error = error;
+			ctx->err.code = error;
 			return MNL_CB_ERROR;
 		}
 	}
@@ -168,45 +294,30 @@ int mp_nlreq_talk(struct mp_nlreq *r, struct nlmsghdr *nlh, mnl_cb_t cb,
 	} while (ret > MNL_CB_STOP);
 
 	if (ret == MNL_CB_ERROR) {
-		if (!ctx.error)
-			ctx.error = errno ? -errno : -EPROTO;
-		if (ctx.msg[0])
-			snprintf(err, errlen, "%s: %s", what, ctx.msg);
+		if (!ctx.err.code)
+			ctx.err.code = errno ? -errno : -EPROTO;
+		if (ctx.err.msg[0])
+			snprintf(err, errlen, "%s: %s", what, ctx.err.msg);
 		else
 			snprintf(err, errlen, "%s: %s", what,
-				 strerror(-ctx.error));
-		return ctx.error;
+				 strerror(-ctx.err.code));
+		return ctx.err.code;
 	}
 	return 0;
-}
-
-static int family_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct nlattr *attr;
-
-	mnl_attr_for_each(attr, nlh, GENL_HDRLEN) {
-		if (mnl_attr_get_type(attr) == CTRL_ATTR_FAMILY_ID &&
-		    mnl_attr_validate(attr, MNL_TYPE_U16) >= 0)
-			*(__u16 *)data = mnl_attr_get_u16(attr);
-	}
-	return MNL_CB_OK;
 }
 
 int mp_nlreq_genl_family(struct mp_nlreq *r, const char *name, __u16 *id,
 			 char *err, size_t errlen)
 {
 	struct nlmsghdr *nlh = mp_nlreq_msg(r, GENL_ID_CTRL, NLM_F_ACK);
-	struct genlmsghdr *g;
+	struct mp_genl_family f = { 0 };
 	char what[64];
 	int ret;
 
-	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->cmd = CTRL_CMD_GETFAMILY;
-	g->version = 1;
-	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, name);
-	*id = 0;
+	mp_genl_family_put(nlh, name);
 	snprintf(what, sizeof(what), "generic netlink family %s", name);
-	ret = mp_nlreq_talk(r, nlh, family_cb, id, what, err, errlen);
+	ret = mp_nlreq_talk(r, nlh, mp_genl_family_cb, &f, what, err, errlen);
+	*id = f.id;
 	if (ret == -ENOENT)
 		snprintf(err, errlen, "%s is not available in this kernel",
 			 what);

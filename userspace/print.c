@@ -165,14 +165,17 @@ size_t json_escape(FILE *fp, const char *str)
 			} else if (*s < 0x80) {
 				fputc(*s, fp);
 				out++;
-			} else if ((n = utf8_len(s))) {
+			} else {
+				n = utf8_len(s);
+				if (!n) {
+					/* not UTF-8: keep the document valid */
+					out += fprintf(fp, "\\ufffd");
+					break;
+				}
 				fwrite(s, 1, n, fp);
 				out += n;
 				s += n;
 				continue;
-			} else {
-				/* not UTF-8: keep the document valid */
-				out += fprintf(fp, "\\ufffd");
 			}
 		}
 		s++;

@@ -215,12 +215,11 @@ static int rule_del_ids(struct mp_ctx *ctx, const __u32 *ids, unsigned int n)
 	for (i = 0; i < n; i += b.n) {
 		mp_nl_batch_reset(&b);
 		for (j = i; j < n; j++) {
-			void *room = mp_nl_batch_room(&b);
 			struct nlmsghdr *req;
 
-			if (!room)
+			req = mp_nl_batch_req(&ctx->nl, &b, MIGPRIO_CMD_RULE_DEL);
+			if (!req)
 				break;
-			req = mp_nl_req(&ctx->nl, room, MIGPRIO_CMD_RULE_DEL, 0);
 			mnl_attr_put_u32(req, MIGPRIO_A_RULE_ID, ids[j]);
 			mp_nl_batch_add(&b, req);
 		}
@@ -249,6 +248,7 @@ int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
 	int ret, failed = -1;
 
 	if (mp_nl_batch_init(&b, RULE_BATCH)) {
+		mp_nl_err_clear(err);
 		err->code = -ENOMEM;
 		snprintf(err->msg, sizeof(err->msg), "out of memory");
 		return 0;
@@ -258,12 +258,11 @@ int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
 	for (i = 0; i < n && failed < 0; i += b.n) {
 		mp_nl_batch_reset(&b);
 		for (j = i; j < n; j++) {
-			void *room = mp_nl_batch_room(&b);
 			struct nlmsghdr *req;
 
-			if (!room)
+			req = mp_nl_batch_req(&ctx->nl, &b, MIGPRIO_CMD_RULE_ADD);
+			if (!req)
 				break;
-			req = mp_nl_req(&ctx->nl, room, MIGPRIO_CMD_RULE_ADD, 0);
 			rule_build_add(req, a[j]);
 			mp_nl_batch_add(&b, req);
 		}
@@ -271,9 +270,8 @@ int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
 		ret = mp_nl_batch_run(&ctx->nl, &b, rule_id_cb, data, errs);
 		if (ret) {
 			/* lost track of the answers: report at the batch start */
-			memset(err, 0, sizeof(*err));
+			mp_nl_err_clear(err);
 			err->code = ret;
-			err->attr = err->missing = -1;
 			failed = i;
 			break;
 		}
@@ -373,7 +371,8 @@ static int rule_row_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct rule_list *l = data;
 	const struct nlattr *a;
-	struct rule_row *r;
+	/* built here, added to the list once complete */
+	struct rule_row row = { 0 }, *r = &row;
 
 	if (l->n == l->size) {
 		unsigned int size = l->size ? 2 * l->size : 64;
@@ -384,8 +383,6 @@ static int rule_row_cb(const struct nlmsghdr *nlh, void *data)
 		l->rows = rows;
 		l->size = size;
 	}
-	r = &l->rows[l->n];
-	memset(r, 0, sizeof(*r));
 	mnl_attr_for_each(a, nlh, GENL_HDRLEN) {
 		int type = mnl_attr_get_type(a);
 
@@ -463,7 +460,7 @@ static int rule_row_cb(const struct nlmsghdr *nlh, void *data)
 		}
 		}
 	}
-	l->n++;
+	l->rows[l->n++] = row;
 	return 0;
 }
 

@@ -42,6 +42,7 @@ struct mp_prefix {
 		struct in6_addr v6;
 	} addr;
 };
+
 /* ADDR[/LEN]; returns 0, -1 syntax, -2 host bits set beyond LEN */
 int parse_prefix(const char *s, struct mp_prefix *p);
 
