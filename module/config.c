@@ -352,16 +352,22 @@ static void mp_build_schedule(struct mp_net *mn, unsigned long delay)
 	queue_delayed_work(system_wq, &mn->build_work, delay);
 }
 
+/* How mp_config_commit_rules() treats the config it replaces. */
+enum {
+	MP_COMMIT_SAME_RULES = BIT(0),	/* same rules, same order: same gen */
+	MP_COMMIT_FREE_RULES = BIT(1),	/* none of its rules lives on */
+};
+
 /*
  * Publish rule set @rs (its reference is taken over), building its table
  * unless it reuses the current one; rules it leaves unbuilt are built by
  * the work after build_delay_ms.
  */
 static int mp_config_commit_rules(struct mp_net *mn, struct mp_ruleset *rs,
-				  bool same_rules)
+				  unsigned int flags)
 {
 	unsigned int delay = min(READ_ONCE(mp_build_delay_ms), 10000U);
-	struct mp_config *cfg;
+	struct mp_config *cfg, *old;
 	int err;
 
 	if (!rs->ct) {
@@ -373,7 +379,8 @@ static int mp_config_commit_rules(struct mp_net *mn, struct mp_ruleset *rs,
 	cfg = mp_config_new(mp_config_locked(mn), rs);
 	if (!cfg)
 		goto err_put;
-	mp_config_retire(mp_config_publish(mn, cfg, same_rules), false);
+	old = mp_config_publish(mn, cfg, flags & MP_COMMIT_SAME_RULES);
+	mp_config_retire(old, flags & MP_COMMIT_FREE_RULES);
 	if (cfg->nbuilt < cfg->nrules)
 		mp_build_schedule(mn, msecs_to_jiffies(delay));
 	return 0;
@@ -398,7 +405,7 @@ static void mp_build_work(struct work_struct *work)
 	rs = mp_ruleset_alloc(cfg->nrules);
 	if (rs) {
 		memcpy(rs->rules, cfg->rules, cfg->nrules * sizeof(*rs->rules));
-		if (!mp_config_commit_rules(mn, rs, true))
+		if (!mp_config_commit_rules(mn, rs, MP_COMMIT_SAME_RULES))
 			goto out;
 	}
 	/* Out of memory: the unbuilt rules still match, try again later. */
@@ -486,7 +493,7 @@ int mp_rule_add_locked(struct mp_net *mn, struct mp_rule *r,
 	for (i = at; i < cfg->nrules; i++)
 		rs->rules[i + 1] = cfg->rules[i];
 	mp_ruleset_reuse(rs, cfg->rs, at);
-	err = mp_config_commit_rules(mn, rs, false);
+	err = mp_config_commit_rules(mn, rs, 0);
 	if (err)
 		return err;
 	mn->next_rule_id = r->spec.id + 1;
@@ -511,7 +518,7 @@ int mp_rule_del_locked(struct mp_net *mn, u32 id)
 	memcpy(rs->rules + at, cfg->rules + at + 1,
 	       (cfg->nrules - at - 1) * sizeof(*rs->rules));
 	mp_ruleset_reuse(rs, cfg->rs, at);
-	err = mp_config_commit_rules(mn, rs, false);
+	err = mp_config_commit_rules(mn, rs, 0);
 	if (err)
 		return err;
 	/* Published without @r: free it after the readers of the old one. */
@@ -522,25 +529,11 @@ int mp_rule_del_locked(struct mp_net *mn, u32 id)
 int mp_rule_flush_locked(struct mp_net *mn)
 {
 	struct mp_ruleset *rs;
-	struct mp_config *cfg;
-	int err;
 
 	rs = mp_ruleset_alloc(0);
 	if (!rs)
 		return -ENOMEM;
-	err = mp_ruleset_build(rs);
-	if (err)
-		goto err_put;
-	err = -ENOMEM;
-	cfg = mp_config_new(mp_config_locked(mn), rs);
-	if (!cfg)
-		goto err_put;
-	mp_config_retire(mp_config_swap(mn, cfg), true);
-	return 0;
-
-err_put:
-	mp_ruleset_put(rs);
-	return err;
+	return mp_config_commit_rules(mn, rs, MP_COMMIT_FREE_RULES);
 }
 
 /* Designation */

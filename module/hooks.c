@@ -47,6 +47,7 @@
 struct mp_skb {
 	struct mp_flow_key key;
 	u8 tcpflags;
+	unsigned int poff;	/* payload offset from skb->data */
 };
 
 static bool mp_parse(const struct sk_buff *skb, u8 pf, bool tx,
@@ -101,6 +102,7 @@ static bool mp_parse(const struct sk_buff *skb, u8 pf, bool tx,
 		if (!th)
 			return false;
 		m->tcpflags = tcp_flag_byte(th);
+		m->poff = thoff + th->doff * 4;
 		ports = &th->source;
 	} else if (proto == IPPROTO_UDP) {
 		const struct udphdr *uh;
@@ -108,6 +110,7 @@ static bool mp_parse(const struct sk_buff *skb, u8 pf, bool tx,
 		uh = skb_header_pointer(skb, thoff, sizeof(_h.udp), &_h);
 		if (!uh)
 			return false;
+		m->poff = thoff + sizeof(*uh);
 		ports = &uh->source;
 	} else {
 		return false;
@@ -290,14 +293,16 @@ static void mp_flow_account(struct mp_flow *f, struct sk_buff *skb, bool tx,
 			    const struct mp_skb *m, struct sock *sk,
 			    bool matched, unsigned int segs)
 {
+	/* A flow counts payload: what the application sent or received. */
+	unsigned int payload = skb->len > m->poff ? skb->len - m->poff : 0;
 	unsigned long now = jiffies;
 
 	if (tx) {
 		atomic64_add(segs, &f->tx_packets);
-		atomic64_add(skb->len, &f->tx_bytes);
+		atomic64_add(payload, &f->tx_bytes);
 	} else {
 		atomic64_add(segs, &f->rx_packets);
-		atomic64_add(skb->len, &f->rx_bytes);
+		atomic64_add(payload, &f->rx_bytes);
 	}
 	if (READ_ONCE(f->last) != now)
 		WRITE_ONCE(f->last, now);

@@ -88,13 +88,14 @@ sleep 0.3
 
 # ---- IPv4, client to server, with a non-migration flow alongside
 s0=$(snap "$A" "$VETH_A")
-"$IP" netns exec "$A" "$IPERF3" -J -c "$ADDR_B" -p $OTHER -t 15 -b 50M >"$T/other.json" 2>&1 &
+"$IP" netns exec "$A" "$IPERF3" -J -c "$ADDR_B" -p $OTHER -t $((15 * MP_SLOW)) -b 50M >"$T/other.json" 2>&1 &
 opid=$!
-"$IP" netns exec "$A" "$IPERF3" -J -c "$ADDR_B" -p $PORT -t 15 -b 100M >"$T/mig.json" 2>&1 &
+"$IP" netns exec "$A" "$IPERF3" -J -c "$ADDR_B" -p $PORT -t $((15 * MP_SLOW)) -b 100M >"$T/mig.json" 2>&1 &
 mpid=$!
 # connected: iperf3 data connections (the second one on each port)
 nconn() { "$SS" -N "$A" -tnH state established "( dport = :$1 )" | wc -l; }
-busywait 15000 eval '[ "$(nconn $PORT)" -ge 2 ] && [ "$(nconn $OTHER)" -ge 2 ]'
+busywait $((15000 * MP_SLOW)) eval '[ "$(nconn $PORT)" -ge 2 ] && [ "$(nconn $OTHER)" -ge 2 ]' ||
+	diag "data connections not seen: $PORT $(nconn $PORT), $OTHER $(nconn $OTHER)"
 
 # all established 49160 sockets of NS: tb and rb >= BUF (and wscale check)
 bufs_ok() {
@@ -121,7 +122,8 @@ other_default() {
 }
 ss_check() {
 	local t0=$SECONDS
-	busywait 10000 bufs_ok "$A" && busywait 10000 bufs_ok "$B" $MIN_WSCALE &&
+	busywait $((10000 * MP_SLOW)) bufs_ok "$A" &&
+		busywait $((10000 * MP_SLOW)) bufs_ok "$B" $MIN_WSCALE &&
 		other_default && return 0
 	echo "after $((SECONDS - t0)) s (transfer running: $(kill -0 $mpid 2>/dev/null && echo yes || echo no)), last sockets seen:"
 	echo "$SS_LAST"
@@ -155,14 +157,15 @@ monitor_ok() {
 ktap_test "monitor: start and end events, end totals within 1% of iperf3" monitor_ok
 
 # ---- the other direction and IPv6
-rev4() {
+# rev ADDR: iperf3 -R to ADDR, the server's data leaves B through 1:1
+rev() {
 	local s0 s1 n
 	s0=$(snap "$B" "$VETH_B")
-	n=$(client "$A" "$T/r4.json" -c "$ADDR_B" -p $PORT -t 2 -b 100M -R)
+	n=$(client "$A" "$T/rev.json" -c "$1" -p $PORT -t 2 -b 100M -R)
 	s1=$(snap "$B" "$VETH_B")
 	marked "$s0" "$s1" "$n" 0
 }
-ktap_test "IPv4 reverse (-R): server's data in class 1:1" rev4
+ktap_test "IPv4 reverse (-R): server's data in class 1:1" rev "$ADDR_B"
 
 fwd6() {
 	local s0 s1 n m
@@ -176,14 +179,7 @@ fwd6() {
 }
 ktap_test "IPv6: port $PORT in class 1:1, port $OTHER not" fwd6
 
-rev6() {
-	local s0 s1 n
-	s0=$(snap "$B" "$VETH_B")
-	n=$(client "$A" "$T/r6.json" -c "$ADDR6_B" -p $PORT -t 2 -b 100M -R)
-	s1=$(snap "$B" "$VETH_B")
-	marked "$s0" "$s1" "$n" 0
-}
-ktap_test "IPv6 reverse (-R): server's data in class 1:1" rev6
+ktap_test "IPv6 reverse (-R): server's data in class 1:1" rev "$ADDR6_B"
 
 par8() {
 	local s0 s1 n f0 f1

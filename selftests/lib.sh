@@ -172,6 +172,11 @@ setup_ns() {
 	done
 }
 
+# Time factor for slow kernels: make check-debug runs the suite on a KASAN +
+# lockdep kernel under TCG with MP_SLOW=4; tests stretch the durations a
+# condition depends on (a transfer that must still run) by it.
+MP_SLOW=${MP_SLOW:-1}
+
 busywait() {
 	local timeout_ms=$1 start now; shift
 	# busybox date has no %N: bash's clock, in microseconds

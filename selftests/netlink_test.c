@@ -1107,13 +1107,17 @@ static int wait_child(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
-TEST_F(mp, unprivileged_eperm)
+/*
+ * In a child as uid 65534 with no capabilities (in a new user namespace
+ * and netns, as a container's root, when @userns): every op must return
+ * @read_err (reads) or @write_err (writes). True when all did.
+ */
+static bool ops_as_nobody(bool userns, int read_err, int write_err)
 {
-	pid_t pid;
+	pid_t pid = fork();
 
-	configure(_metadata, &self->nl, &self->r, self->veth);
-	pid = fork();
-	ASSERT_LE(0, pid);
+	if (pid < 0)
+		return false;
 	if (!pid) {
 		struct nl nl;
 
@@ -1121,37 +1125,29 @@ TEST_F(mp, unprivileged_eperm)
 		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
 		    setresuid(65534, 65534, 65534))
 			_exit(100);
+		if (userns && unshare(CLONE_NEWUSER | CLONE_NEWNET))
+			_exit(102);
 		if (nl_open(&nl))
 			_exit(101);
-		_exit(all_ops(&nl, EPERM, EPERM));
+		_exit(all_ops(&nl, read_err, write_err));
 	}
-	EXPECT_EQ(0, wait_child(pid));
+	return wait_child(pid) == 0;
+}
+
+TEST_F(mp, unprivileged_eperm)
+{
+	configure(_metadata, &self->nl, &self->r, self->veth);
+	EXPECT_TRUE(ops_as_nobody(false, EPERM, EPERM));
 	/* Still configured. */
 	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_GET, 0, NULL, &self->r));
 	EXPECT_EQ(self->ifindex, get_uint(&self->r, 0, MIGPRIO_A_DEV_IFINDEX));
 }
 
+/* Root of a new user namespace (over its own netns) reads, never writes. */
 TEST_F(mp, userns_root_reads_only)
 {
-	pid_t pid;
-
 	configure(_metadata, &self->nl, &self->r, self->veth);
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		struct nl nl;
-
-		/* Drop to an ordinary user first, as a container would be. */
-		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
-		    setresuid(65534, 65534, 65534))
-			_exit(100);
-		if (unshare(CLONE_NEWUSER | CLONE_NEWNET))
-			_exit(102);
-		if (nl_open(&nl))
-			_exit(101);
-		_exit(all_ops(&nl, 0, EPERM));
-	}
-	EXPECT_EQ(0, wait_child(pid));
+	EXPECT_TRUE(ops_as_nobody(true, 0, EPERM));
 }
 
 /* Two netns configured differently; deleting one frees its state. */

@@ -960,6 +960,10 @@ static int drain(struct fuzzer *f)
 }
 
 /* One send: 1-4 messages (batch), then wait for all replies. */
+static int request(struct fuzzer *f, uint8_t cmd, bool dump,
+		   void (*fill)(struct fuzzer *, struct nlmsghdr *, void *),
+		   void *arg, int *err_out);
+
 static int fuzz_step(struct fuzzer *f)
 {
 	unsigned int nmsg = chance(f, 10) ? 2 + rndn(f, 3) : 1;
@@ -995,32 +999,9 @@ static int fuzz_step(struct fuzzer *f)
 	f->st.sends++;
 	if (drain(f))
 		return -1;
-	if (silent) {
-		/* the dropped message must not have left anything behind */
-		struct nlmsghdr *nlh = mnl_nlmsg_put_header(f->buf);
-		struct genlmsghdr *g;
-
-		nlh->nlmsg_type = f->family;
-		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-		nlh->nlmsg_seq = ++f->seq;
-		g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-		g->cmd = MIGPRIO_CMD_STATS_GET;
-		g->version = 1;
-		f->out_seq[0] = f->seq;
-		f->out_len[0] = nlh->nlmsg_len;
-		f->out_hdr_ok[0] = true;
-		f->out_cmd[0] = g->cmd;
-		f->out_dump[0] = false;
-		f->out_off[0] = 0;
-		f->nr_out = 1;
-		if (send(f->fd, f->buf, nlh->nlmsg_len, 0) < 0) {
-			failf(f, "send: %s", strerror(errno));
-			return -1;
-		}
-		f->st.sent++;
-		f->st.sends++;
-		return drain(f);
-	}
+	/* the dropped message must not have left anything behind */
+	if (silent)
+		return request(f, MIGPRIO_CMD_STATS_GET, false, NULL, NULL, NULL);
 	return 0;
 }
 
