@@ -11,6 +11,10 @@
 #                      cached on first use; last line "N passed, N failed,
 #                      N skipped"
 #   make debug-kernel  only build (or find) the cached debug kernel
+#   make check-debug-proof
+#                      the injected bugs of selftests/debug/inject/ (a
+#                      use-after-free, an unbalanced rcu_read_lock, a leak)
+#                      each make check-debug fail, the clean module passes
 
 lint: ksrc
 	@scripts/lint.sh
@@ -18,7 +22,10 @@ lint: ksrc
 check-debug: deps ksrc
 	@selftests/debug/check-debug
 
+check-debug-proof: deps ksrc
+	@selftests/debug/inject-check
+
 debug-kernel:
 	@selftests/debug/build-kernel
 
-.PHONY: lint check-debug debug-kernel
+.PHONY: lint check-debug check-debug-proof debug-kernel
