@@ -7,7 +7,7 @@
 #   make tool           build/userspace/migprioctl (and friends)
 #   make selftests      build/selftests/* (C tests, host unit tests)
 #   make check          everything, both kernels, host unit tests, the VM suite
-#   make demo           boot a VM, designate an interface, show state
+#   make demo           boot a VM, migrate a guest over a busy link without and with migprio
 #   make deps           install missing packages/kernels (scripts/deps.sh)
 #   make ksrc           extract kselftest headers + checkpatch from linux-source
 #   make install        build for the running kernel and install module + tool
