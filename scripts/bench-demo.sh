@@ -45,12 +45,10 @@ show "migprioctl dev set $DEV_SRC queue htb rate ${LINK_MBIT}mbit guard 0"
 show "migprioctl rule add preset qemu      # tcp ports 49152-49215"
 link_reset
 cfg_migprio
-MIG_DURING="ns_src $MIGPRIOCTL flow list; echo; ns_src $MIGPRIOCTL stats" MIG_DURING_DELAY=1 \
-	run_migration demo c 1 "$MEM" 0 30 1 1
+MIG_DURING="echo '\$ migprioctl flow list'; ns_src $MIGPRIOCTL flow list; echo; echo '\$ migprioctl stats'; ns_src $MIGPRIOCTL stats" \
+MIG_DURING_DELAY=1 run_migration demo c 1 "$MEM" 0 30 1 1
 say "What migprio saw on hvsrc, one second into the migration:"
-show "migprioctl flow list"
-show "migprioctl stats"
-sed 's/^/    /' "$BENCH_TMP/during.txt"
+sed 's/^/  /' "$BENCH_TMP/during.txt"
 say "And its queues on $DEV_SRC (tc -s class show):"
 ns_src "$TC" -s class show dev "$DEV_SRC" | grep -E '^class htb|Sent' | sed 's/^/    /'
 link_reset
