@@ -21,6 +21,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cgroup.h>
+#include <linux/ethtool.h>
 #include <linux/netdevice.h>
 #include <linux/percpu.h>
 #include <linux/rtnetlink.h>
@@ -44,8 +45,9 @@ void mp_dev_params_default(struct mp_dev_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->priority = MIGPRIO_PRIO_DEFAULT;
-	p->sndbuf = MIGPRIO_BUF_DEFAULT;
-	p->rcvbuf = MIGPRIO_BUF_DEFAULT;
+	p->sndbuf = MIGPRIO_BUF_AUTO;
+	p->rcvbuf = MIGPRIO_BUF_AUTO;
+	p->notsent = MIGPRIO_NOTSENT_AUTO;
 	p->dscp = -1;
 	p->queue = MIGPRIO_QUEUE_NONE;
 }
@@ -291,6 +293,7 @@ static struct mp_config *mp_config_new(const struct mp_config *old,
 		strscpy(cfg->ifname, old->ifname, sizeof(cfg->ifname));
 		cfg->dev = old->dev;
 		cfg->gen = old->gen;
+		cfg->tune_gen = old->tune_gen;
 	} else {
 		mp_dev_params_default(&cfg->dev);
 	}
@@ -327,6 +330,12 @@ static struct mp_config *mp_config_publish(struct mp_net *mn,
 
 	cfg->gen = same_rules ? old->gen : old->gen + 1 ? : 1;
 	rcu_assign_pointer(mn->cfg, cfg);
+	/* Tuned sockets follow: listeners the new config no longer covers
+	 * are given back their buffers, and new parameters are applied.
+	 */
+	mp_listeners_revalidate(mn);
+	if (cfg->tune_gen != old->tune_gen)
+		mp_flows_retune(mn);
 	return old;
 }
 
@@ -558,6 +567,27 @@ static void mp_hooks_drop(struct mp_net *mn)
 	mn->hooks_registered = false;
 }
 
+/* The link speed in bytes per second, 0 when the driver does not say. */
+u64 mp_dev_link_rate(struct net_device *dev)
+{
+	struct ethtool_link_ksettings ks;
+
+	ASSERT_RTNL();
+	if (__ethtool_get_link_ksettings(dev, &ks) ||
+	    ks.base.speed == SPEED_UNKNOWN || !ks.base.speed)
+		return 0;
+	return (u64)ks.base.speed * 125000;	/* Mbit/s */
+}
+
+/* Would a socket tuned for @a be tuned the same for @b? */
+static bool mp_dev_tuning_same(const struct mp_dev_params *a,
+			       const struct mp_dev_params *b)
+{
+	return a->priority == b->priority && a->sndbuf == b->sndbuf &&
+	       a->rcvbuf == b->rcvbuf && a->notsent == b->notsent &&
+	       a->rate == b->rate && a->link_rate == b->link_rate;
+}
+
 int mp_dev_set_locked(struct mp_net *mn, const struct net_device *dev,
 		      const struct mp_dev_params *p)
 {
@@ -573,6 +603,8 @@ int mp_dev_set_locked(struct mp_net *mn, const struct net_device *dev,
 	cfg->ifindex = dev->ifindex;
 	strscpy(cfg->ifname, dev->name, sizeof(cfg->ifname));
 	cfg->dev = *p;
+	if (moved || !mp_dev_tuning_same(&old->dev, p))
+		cfg->tune_gen++;
 	err = mp_hooks_ensure(mn);
 	if (err) {
 		mp_config_free(cfg);
@@ -602,6 +634,7 @@ void mp_dev_clear_locked(struct mp_net *mn, enum migprio_dev_change why)
 		cfg->ifindex = 0;
 		cfg->ifname[0] = '\0';
 		mp_dev_params_default(&cfg->dev);
+		cfg->tune_gen++;
 		mp_config_retire(mp_config_swap(mn, cfg), false);
 	} else {
 		pr_warn("out of memory clearing interface %s\n", gone.ifname);

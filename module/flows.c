@@ -283,6 +283,25 @@ void mp_flows_flush(struct mp_net *mn, enum migprio_flow_end reason)
 	mutex_unlock(&t->reap_lock);
 }
 
+/*
+ * The parameters of tuned sockets changed: have every TCP flow's work
+ * bring its socket in line. Process context.
+ */
+void mp_flows_retune(struct mp_net *mn)
+{
+	struct mp_flow_table *t = mn->flows;
+	struct mp_flow *f;
+
+	if (!t)
+		return;
+	rcu_read_lock();
+	list_for_each_entry_rcu(f, &t->list, list)
+		if (f->key.proto == IPPROTO_TCP &&
+		    test_bit(MP_FLOW_TUNED, &f->flags))
+			mp_flow_kick(f);
+	rcu_read_unlock();
+}
+
 unsigned int mp_flows_active(struct mp_net *mn)
 {
 	return mn->flows ? atomic_read(&mn->flows->count) : 0;

@@ -23,6 +23,17 @@ struct mp_flow_key {
 	u8 pad[2];
 };
 
+/*
+ * What migprio changed on a socket, so that it can give exactly that back
+ * (and only while the socket still has migprio's values).
+ */
+struct mp_sk_tuning {
+	int sndbuf, rcvbuf;		/* sizes written, 0: left alone */
+	int sndbuf_old, rcvbuf_old;
+	u32 notsent, notsent_old;	/* TCP_NOTSENT_LOWAT, notsent 0: left alone */
+	u8 locks_old;			/* SOCK_{SND,RCV}BUF_LOCK before */
+};
+
 /* Bits of mp_flow.flags */
 enum {
 	MP_FLOW_MATCHED,	/* the last classification found a rule */
@@ -56,6 +67,8 @@ struct mp_flow {
 	atomic_t tune_tries;
 	u32 prio_set;			/* priority we gave the socket */
 	u32 prio_saved;			/* its priority before */
+	struct mp_sk_tuning tuning;	/* sizes, with MP_FLOW_TUNED */
+	u32 tune_gen;			/* mp_config.tune_gen it was tuned for */
 	unsigned long start;		/* jiffies of the first packet */
 	unsigned long last;		/* jiffies of the last packet */
 	atomic64_t tx_packets, tx_bytes, rx_packets, rx_bytes;
@@ -81,7 +94,9 @@ void mp_sock_release(struct mp_flow *f);
 bool mp_listener_exists(struct net *net, const struct mp_flow_key *k,
 			int ifindex);
 void mp_listener_tune(struct net *net, const struct mp_flow_key *k,
-		      const struct mp_dev_params *p, int ifindex,
-		      struct mp_flow *f);
+		      const struct mp_config *cfg, struct mp_flow *f);
+
+/* hooks.c: does a rule of @cfg cover every connection to TCP @lport? RCU */
+bool mp_config_covers_lport(const struct mp_config *cfg, u16 lport);
 
 #endif /* _MIGPRIO_FLOWS_H */

@@ -289,6 +289,16 @@ static bool mp_rule_covers_lport(const struct mp_rule_spec *r, u16 lport)
 		(lport >= r->port_min && lport <= r->port_max));
 }
 
+bool mp_config_covers_lport(const struct mp_config *cfg, u16 lport)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->nrules; i++)
+		if (mp_rule_covers_lport(&cfg->rules[i]->spec, lport))
+			return true;
+	return false;
+}
+
 static void mp_flow_account(struct mp_flow *f, struct sk_buff *skb, bool tx,
 			    const struct mp_skb *m, struct sock *sk,
 			    bool matched, unsigned int segs)
@@ -364,8 +374,7 @@ static void mp_packet(struct mp_net *mn, const struct mp_config *cfg,
 		if (!tx && (m->tcpflags & (TCPHDR_SYN | TCPHDR_ACK)) ==
 			   TCPHDR_SYN &&
 		    mp_rule_covers_lport(&rule->spec, m->key.lport))
-			mp_listener_tune(state->net, &m->key, &cfg->dev,
-					 cfg->ifindex, f);
+			mp_listener_tune(state->net, &m->key, cfg, f);
 	}
 	if (f)
 		mp_flow_account(f, skb, tx, m, sk, !!rule, segs);

@@ -74,12 +74,14 @@ struct mp_rule {
 /* Parameters of the designated interface. */
 struct mp_dev_params {
 	u32 priority;		/* skb->priority for migration packets */
-	u32 sndbuf;
+	u32 sndbuf;		/* bytes, or MIGPRIO_BUF_AUTO */
 	u32 rcvbuf;
+	u32 notsent;		/* bytes, MIGPRIO_NOTSENT_AUTO or _OFF */
 	s16 dscp;		/* -1: leave DSCP alone */
 	u8 queue;		/* enum migprio_queue, recorded for migprioctl */
 	u8 guard;
-	u64 rate;		/* bytes/s, recorded */
+	u64 rate;		/* bytes/s of the shaper, 0: none */
+	u64 link_rate;		/* bytes/s of the link when designated, 0: unknown */
 	u32 qdisc_handle;	/* recorded: root qdisc migprio installed */
 	u32 ring_rx, ring_tx, ring_rx_prev, ring_tx_prev;	/* recorded */
 };
@@ -118,11 +120,17 @@ struct mp_config {
 	unsigned int nbuilt;
 	struct mp_ctable *ctab;
 	u32 gen;			/* bumped on every publication, never 0 */
+	/*
+	 * Bumped when what a tuned socket gets changes (interface, priority,
+	 * sizes, rates): tuned sockets and listeners are tuned again.
+	 */
+	u32 tune_gen;
 	struct mp_ruleset *rs;		/* owner of rules[] and ctab */
 	struct rcu_head rcu;
 };
 
 struct mp_flow_table;
+struct mp_listeners;
 
 struct mp_net {
 	struct net *net;
@@ -134,6 +142,7 @@ struct mp_net {
 	struct mp_counters __percpu *ctr;
 	struct mp_events_stats ev;
 	struct mp_flow_table *flows;
+	struct mp_listeners *listeners;	/* sockbuf.c */
 };
 
 /* pernet.c */
@@ -160,6 +169,12 @@ int mp_flows_init(struct mp_net *mn);
 void mp_flows_destroy(struct mp_net *mn);	/* ends all, sends events */
 void mp_flows_flush(struct mp_net *mn, enum migprio_flow_end reason);
 unsigned int mp_flows_active(struct mp_net *mn);
+void mp_flows_retune(struct mp_net *mn);	/* have the works tune again */
+
+/* sockbuf.c: tuned listeners, undone when their tuning no longer applies */
+int mp_listeners_init(struct mp_net *mn);
+void mp_listeners_destroy(struct mp_net *mn);	/* undoes all, waits */
+void mp_listeners_revalidate(struct mp_net *mn);	/* any context */
 int mp_flows_dump(struct sk_buff *skb, struct netlink_callback *cb);
 
 /*

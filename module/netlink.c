@@ -55,12 +55,29 @@ static int mp_check_buf(const struct nlattr *attr,
 {
 	u32 size = nla_get_u32(attr);
 
-	if (size >= MIGPRIO_BUF_MIN && size <= MIGPRIO_BUF_MAX)
-		return 0;
-	if (nla_type(attr) == MIGPRIO_A_DEV_SNDBUF)
-		NL_SET_ERR_MSG_ATTR(extack, attr, "SNDBUF must be 64 KiB..1 GiB");
-	else
-		NL_SET_ERR_MSG_ATTR(extack, attr, "RCVBUF must be 64 KiB..1 GiB");
+	switch (nla_type(attr)) {
+	case MIGPRIO_A_DEV_NOTSENT:
+		if (size == MIGPRIO_NOTSENT_AUTO || size == MIGPRIO_NOTSENT_OFF ||
+		    (size >= MIGPRIO_NOTSENT_MIN && size <= MIGPRIO_NOTSENT_MAX))
+			return 0;
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "NOTSENT must be 16 KiB..1 GiB, 0 (auto) or 0xffffffff (off)");
+		break;
+	case MIGPRIO_A_DEV_SNDBUF:
+		if (size == MIGPRIO_BUF_AUTO ||
+		    (size >= MIGPRIO_BUF_MIN && size <= MIGPRIO_BUF_MAX))
+			return 0;
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "SNDBUF must be 64 KiB..1 GiB or 0 (auto)");
+		break;
+	default:
+		if (size == MIGPRIO_BUF_AUTO ||
+		    (size >= MIGPRIO_BUF_MIN && size <= MIGPRIO_BUF_MAX))
+			return 0;
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "RCVBUF must be 64 KiB..1 GiB or 0 (auto)");
+		break;
+	}
 	return -ERANGE;
 }
 
@@ -96,16 +113,18 @@ static int mp_nl_check_dev(struct genl_info *info)
 	static const int u8s[] = {
 		MIGPRIO_A_DEV_DSCP, MIGPRIO_A_DEV_QUEUE, MIGPRIO_A_DEV_GUARD,
 	};
+	static const int bufs[] = {
+		MIGPRIO_A_DEV_SNDBUF, MIGPRIO_A_DEV_RCVBUF, MIGPRIO_A_DEV_NOTSENT,
+	};
 	struct nlattr **tb = info->attrs;
 	unsigned int i;
 	int err = 0;
 
 	if (tb[MIGPRIO_A_DEV_PRIORITY])
 		err = mp_check_priority(tb[MIGPRIO_A_DEV_PRIORITY], info->extack);
-	if (!err && tb[MIGPRIO_A_DEV_SNDBUF])
-		err = mp_check_buf(tb[MIGPRIO_A_DEV_SNDBUF], info->extack);
-	if (!err && tb[MIGPRIO_A_DEV_RCVBUF])
-		err = mp_check_buf(tb[MIGPRIO_A_DEV_RCVBUF], info->extack);
+	for (i = 0; !err && i < ARRAY_SIZE(bufs); i++)
+		if (tb[bufs[i]])
+			err = mp_check_buf(tb[bufs[i]], info->extack);
 	for (i = 0; !err && i < ARRAY_SIZE(u8s); i++)
 		if (tb[u8s[i]])
 			err = mp_check_u8s(tb[u8s[i]], info->extack);
@@ -139,6 +158,7 @@ static const struct nla_policy mp_dev_set_policy[MIGPRIO_A_DEV_MAX + 1] = {
 	[MIGPRIO_A_DEV_RING_TX]		= { .type = NLA_U32 },
 	[MIGPRIO_A_DEV_RING_RX_PREV]	= { .type = NLA_U32 },
 	[MIGPRIO_A_DEV_RING_TX_PREV]	= { .type = NLA_U32 },
+	[MIGPRIO_A_DEV_NOTSENT]		= { .type = NLA_U32 },
 };
 
 static const struct nla_policy mp_rule_add_policy[MIGPRIO_A_RULE_MAX + 1] = {
@@ -187,7 +207,10 @@ static int mp_nl_put_dev_params(struct sk_buff *skb,
 	    nla_put_u32(skb, MIGPRIO_A_DEV_RING_RX, p->ring_rx) ||
 	    nla_put_u32(skb, MIGPRIO_A_DEV_RING_TX, p->ring_tx) ||
 	    nla_put_u32(skb, MIGPRIO_A_DEV_RING_RX_PREV, p->ring_rx_prev) ||
-	    nla_put_u32(skb, MIGPRIO_A_DEV_RING_TX_PREV, p->ring_tx_prev))
+	    nla_put_u32(skb, MIGPRIO_A_DEV_RING_TX_PREV, p->ring_tx_prev) ||
+	    nla_put_u32(skb, MIGPRIO_A_DEV_NOTSENT, p->notsent) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_DEV_LINK_RATE, p->link_rate,
+			      MIGPRIO_A_DEV_PAD))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -385,6 +408,7 @@ static void mp_nl_parse_dev_params(struct nlattr **tb, struct mp_dev_params *p)
 	p->priority = mp_nl_get_u32(tb, MIGPRIO_A_DEV_PRIORITY, p->priority);
 	p->sndbuf = mp_nl_get_u32(tb, MIGPRIO_A_DEV_SNDBUF, p->sndbuf);
 	p->rcvbuf = mp_nl_get_u32(tb, MIGPRIO_A_DEV_RCVBUF, p->rcvbuf);
+	p->notsent = mp_nl_get_u32(tb, MIGPRIO_A_DEV_NOTSENT, p->notsent);
 	if (tb[MIGPRIO_A_DEV_DSCP])
 		p->dscp = nla_get_u8(tb[MIGPRIO_A_DEV_DSCP]);
 	p->queue = mp_nl_get_u8(tb, MIGPRIO_A_DEV_QUEUE, p->queue);
@@ -450,6 +474,7 @@ static int mp_nl_dev_set(struct sk_buff *skb, struct genl_info *info)
 	if (IS_ERR(dev)) {
 		err = PTR_ERR(dev);
 	} else {
+		p.link_rate = mp_dev_link_rate(dev);
 		mutex_lock(&mn->lock);
 		err = mp_dev_set_locked(mn, dev, &p);
 		mutex_unlock(&mn->lock);

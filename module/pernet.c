@@ -30,12 +30,17 @@ static int __net_init mp_net_init(struct net *net)
 	err = mp_config_init(mn);
 	if (err)
 		goto err_config;
+	err = mp_listeners_init(mn);
+	if (err)
+		goto err_listeners;
 	err = mp_flows_init(mn);
 	if (err)
 		goto err_flows;
 	return 0;
 
 err_flows:
+	mp_listeners_destroy(mn);
+err_listeners:
 	mp_config_destroy(mn);
 err_config:
 	free_percpu(mn->ctr);
@@ -58,6 +63,8 @@ static void __net_exit mp_net_exit(struct net *net)
 
 	/* Ends the remaining flows (module unload), which uses the config. */
 	mp_flows_destroy(mn);
+	/* After the flows: their works may have tuned listeners. */
+	mp_listeners_destroy(mn);
 	mp_config_destroy(mn);
 	/* The RCU callbacks of the config do not touch the counters. */
 	free_percpu(mn->ctr);

@@ -12,7 +12,7 @@ source "$(dirname "$0")/lib.sh"
 mp_require
 ktap_plan 19
 
-BUF=33554432		# the default sndbuf/rcvbuf of a designated interface
+BUF=33554432		# fixed sndbuf/rcvbuf (defaults: sockbuf.sh)
 MIN_WSCALE=8		# 65535 << 8 covers the window of a 32 MiB rcvbuf
 PORT=49160		# in preset qemu (49152-49215)
 FPORT=49161		# the same, for the rule flip transfer (killed)
@@ -74,7 +74,8 @@ veth_pair "$A" "$B" || ktap_skip_all "cannot create veth"
 mp_load || ktap_skip_all "cannot load migprio"
 for ns in "$A:$VETH_A" "$B:$VETH_B"; do
 	"$TC" -n "${ns%:*}" qdisc add dev "${ns#*:}" root handle 1: prio
-	"$IP" netns exec "${ns%:*}" "$MIGPRIOCTL" dev set "${ns#*:}" queue none
+	"$IP" netns exec "${ns%:*}" "$MIGPRIOCTL" dev set "${ns#*:}" queue none \
+		sndbuf 32M rcvbuf 32M
 	"$IP" netns exec "${ns%:*}" "$MIGPRIOCTL" rule add preset qemu >/dev/null
 done
 for p in $PORT $FPORT $OTHER $CGPORT; do

@@ -423,7 +423,7 @@ static uint32_t interesting_u32(struct fuzzer *f)
 	static const uint32_t v[] = {
 		0, 1, 7, 15, 16, 63, 64, 100, 101, 255, 256, 0xffff, 0x10000,
 		0x10001, 0x10007, 0xffff0000, MIGPRIO_BUF_MIN - 1, MIGPRIO_BUF_MIN,
-		MIGPRIO_BUF_DEFAULT, MIGPRIO_BUF_MAX, MIGPRIO_BUF_MAX + 1,
+		MIGPRIO_NOTSENT_MIN, MIGPRIO_BUF_MAX, MIGPRIO_BUF_MAX + 1,
 		0x7fffffff, 0x80000000, 0xffffffff, 4096, 4097,
 	};
 

@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 
 mp_require
 [ -x "$MIGPRIOCTL" ] || ktap_skip_all "migprioctl not in the VM image"
-ktap_plan 24
+ktap_plan 25
 
 M=$MIGPRIOCTL
 OUT=$(mktemp -d)
@@ -91,8 +91,29 @@ dev_set() {
 		.dev.rate == null and .dev.rings == null' || return 1
 	A "$TC" qdisc show dev "$VETH_A" root | grep -q "prio 4d50: root" ||
 		{ A "$TC" qdisc show dev "$VETH_A"; return 1; }
+	# the migration band's FIFO is bounded in bytes (veth: 10 Gbit/s ->
+	# 10 ms is above the 4 MiB cap)
+	A "$TC" qdisc show dev "$VETH_A" | grep -q "bfifo .* parent 4d50:1 limit 4Mb" ||
+		{ A "$TC" qdisc show dev "$VETH_A"; return 1; }
 }
 ktap_test "dev set: parameters visible in dev show and tc" dev_set
+
+dev_defaults() {
+	run A "$M" dev set "$VETH_A" notsent 256K; expect_rc 0 || return 1
+	run A "$M" dev show; expect_rc 0 || return 1
+	has "sndbuf    auto" "$out" && has "rcvbuf    auto" "$out" &&
+		has "notsent   256K" "$out" && has "link      10Gbit" "$out" || return 1
+	run A "$M" -j dev show
+	json '.dev.sndbuf == "auto" and .dev.rcvbuf == "auto" and
+		.dev.notsent == 262144 and .dev.link_rate == 1250000000' || return 1
+	run A "$M" dev set "$VETH_A" notsent off sndbuf auto; expect_rc 0 || return 1
+	run A "$M" -j dev show
+	json '.dev.notsent == "off" and .dev.sndbuf == "auto"' || return 1
+	run A "$M" dev set "$VETH_A"; expect_rc 0 || return 1
+	run A "$M" -j dev show
+	json '.dev.notsent == "auto"'
+}
+ktap_test "dev set: sizes auto and notsent auto by default, notsent SIZE|off" dev_defaults
 
 pretty() {
 	run A "$M" -p dev show; expect_rc 0 && json '.dev.ifindex > 0' || return 1
@@ -106,7 +127,8 @@ dev_usage_errors() {
 	for args in "priority 16" "priority 1:0" "priority ffff:1" "sndbuf 1K" \
 		    "sndbuf 2G" "rcvbuf 12Q" "dscp 64" "queue htb" "rate 10mbit" \
 		    "queue htb rate 100" "queue htb rate 1gbit guard 101" \
-		    "rings 0" "bogus 1" "sndbuf"; do
+		    "rings 0" "bogus 1" "sndbuf" "notsent 8K" "notsent 2G" \
+		    "notsent on" "sndbuf off"; do
 		# shellcheck disable=SC2086
 		run A "$M" dev set "$VETH_A" $args
 		expect_rc 2 && has "Usage: migprioctl" "$err" || { echo "args: $args"; return 1; }

@@ -53,6 +53,10 @@ int dev_state_parse(const struct nlmsghdr *nlh, void *data)
 				st->has_rate = true;
 			}
 			continue;
+		case MIGPRIO_A_DEV_LINK_RATE:
+			if (mnl_attr_validate(a, MNL_TYPE_U64) >= 0)
+				st->link_rate = mnl_attr_get_u64(a);
+			continue;
 		case MIGPRIO_A_DEV_DSCP:
 		case MIGPRIO_A_DEV_QUEUE:
 		case MIGPRIO_A_DEV_GUARD:
@@ -84,6 +88,9 @@ int dev_state_parse(const struct nlmsghdr *nlh, void *data)
 			break;
 		case MIGPRIO_A_DEV_RCVBUF:
 			st->rcvbuf = mnl_attr_get_u32(a);
+			break;
+		case MIGPRIO_A_DEV_NOTSENT:
+			st->notsent = mnl_attr_get_u32(a);
 			break;
 		case MIGPRIO_A_DEV_QDISC_HANDLE:
 			st->qdisc_handle = mnl_attr_get_u32(a);
@@ -133,14 +140,26 @@ static int dev_get(struct mp_ctx *ctx, struct dev_state *st)
 
 /* ---- dev set ---- */
 
+/* sndbuf, rcvbuf: auto or a size; notsent: auto, off or a size */
 static int parse_buf(const char *kw, const char *s, __u32 *v)
 {
+	bool notsent = !strcmp(kw, "notsent");
 	__u64 b;
 
+	if (!strcmp(s, "auto")) {
+		*v = notsent ? MIGPRIO_NOTSENT_AUTO : MIGPRIO_BUF_AUTO;
+		return 0;
+	}
+	if (notsent && !strcmp(s, "off")) {
+		*v = MIGPRIO_NOTSENT_OFF;
+		return 0;
+	}
 	if (parse_size(s, &b))
-		return usage_err("invalid %s \"%s\" (a size: 4194304, 512K, 32M, 1G)",
-				 kw, s);
-	if (b < MIGPRIO_BUF_MIN || b > MIGPRIO_BUF_MAX)
+		return usage_err("invalid %s \"%s\" (auto%s, or a size: 4194304, 512K, 32M, 1G)",
+				 kw, s, notsent ? ", off" : "");
+	if (notsent && (b < MIGPRIO_NOTSENT_MIN || b > MIGPRIO_NOTSENT_MAX))
+		return usage_err("%s %s out of range (16K to 1G)", kw, s);
+	if (!notsent && (b < MIGPRIO_BUF_MIN || b > MIGPRIO_BUF_MAX))
 		return usage_err("%s %s out of range (64K to 1G)", kw, s);
 	*v = b;
 	return 0;
@@ -149,8 +168,8 @@ static int parse_buf(const char *kw, const char *s, __u32 *v)
 static int dev_set_parse(int argc, char **argv, union mp_args *u)
 {
 	static const char *const kws[] = {
-		"priority", "sndbuf", "rcvbuf", "dscp", "queue", "rate",
-		"guard", "rings", "force", NULL,
+		"priority", "sndbuf", "rcvbuf", "notsent", "dscp", "queue",
+		"rate", "guard", "rings", "force", NULL,
 	};
 	static const char *const queues[] = { "none", "prio", "htb", NULL };
 	struct dev_set_args *a = &u->dev_set;
@@ -194,6 +213,9 @@ static int dev_set_parse(int argc, char **argv, union mp_args *u)
 				return -1;
 		} else if (!strcmp(kw, "rcvbuf")) {
 			if (parse_buf(kw, val, &a->rcvbuf))
+				return -1;
+		} else if (!strcmp(kw, "notsent")) {
+			if (parse_buf(kw, val, &a->notsent))
 				return -1;
 		} else if (!strcmp(kw, "dscp")) {
 			__u8 d;
@@ -448,10 +470,9 @@ static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 	req = mp_nl_req(&ctx->nl, buf, MIGPRIO_CMD_DEV_SET, 0);
 	mnl_attr_put_u32(req, MIGPRIO_A_DEV_IFINDEX, ifindex);
 	mnl_attr_put_u32(req, MIGPRIO_A_DEV_PRIORITY, priority);
-	if (a->sndbuf)
-		mnl_attr_put_u32(req, MIGPRIO_A_DEV_SNDBUF, a->sndbuf);
-	if (a->rcvbuf)
-		mnl_attr_put_u32(req, MIGPRIO_A_DEV_RCVBUF, a->rcvbuf);
+	mnl_attr_put_u32(req, MIGPRIO_A_DEV_SNDBUF, a->sndbuf);
+	mnl_attr_put_u32(req, MIGPRIO_A_DEV_RCVBUF, a->rcvbuf);
+	mnl_attr_put_u32(req, MIGPRIO_A_DEV_NOTSENT, a->notsent);
 	if (a->dscp >= 0)
 		mnl_attr_put_u8(req, MIGPRIO_A_DEV_DSCP, a->dscp);
 	mnl_attr_put_u8(req, MIGPRIO_A_DEV_QUEUE, a->queue);
@@ -542,6 +563,22 @@ static int dev_clear_run(struct mp_ctx *ctx, const union mp_args *u)
 
 /* ---- dev show ---- */
 
+/* A size, "auto" (@auto_val) or "off" (@off_val, 0: none), text and JSON. */
+static void print_buf(const char *key, const char *fmt, __u32 v,
+		      __u32 auto_val, __u32 off_val)
+{
+	char b[32];
+
+	if (v == auto_val) {
+		print_string(PRINT_ANY, key, fmt, "auto");
+	} else if (off_val && v == off_val) {
+		print_string(PRINT_ANY, key, fmt, "off");
+	} else {
+		print_u64(PRINT_JSON, key, NULL, v);
+		print_string(PRINT_FP, NULL, fmt, fmt_size(b, sizeof(b), v));
+	}
+}
+
 static void dev_print(const struct dev_state *st)
 {
 	char b[64];
@@ -561,12 +598,18 @@ static void dev_print(const struct dev_state *st)
 		print_string(PRINT_JSON, "classid", NULL, b);
 	else
 		print_null(PRINT_JSON, "classid", NULL, NULL);
-	print_u64(PRINT_JSON, "sndbuf", NULL, st->sndbuf);
-	print_string(PRINT_FP, NULL, "sndbuf    %s\n",
-		     fmt_size(b, sizeof(b), st->sndbuf));
-	print_u64(PRINT_JSON, "rcvbuf", NULL, st->rcvbuf);
-	print_string(PRINT_FP, NULL, "rcvbuf    %s\n",
-		     fmt_size(b, sizeof(b), st->rcvbuf));
+	print_buf("sndbuf", "sndbuf    %s\n", st->sndbuf, MIGPRIO_BUF_AUTO, 0);
+	print_buf("rcvbuf", "rcvbuf    %s\n", st->rcvbuf, MIGPRIO_BUF_AUTO, 0);
+	print_buf("notsent", "notsent   %s\n", st->notsent, MIGPRIO_NOTSENT_AUTO,
+		  MIGPRIO_NOTSENT_OFF);
+	if (st->link_rate) {
+		print_u64(PRINT_JSON, "link_rate", NULL, st->link_rate);
+		print_string(PRINT_FP, NULL, "link      %s\n",
+			     fmt_rate(b, sizeof(b), st->link_rate));
+	} else {
+		print_null(PRINT_ANY, "link_rate", "link      %s\n",
+			   "speed unknown");
+	}
 	if (st->dscp >= 0)
 		print_uint(PRINT_ANY, "dscp", "dscp      %u\n", st->dscp);
 	else
@@ -628,8 +671,9 @@ const struct mp_object dev_object = {
 	.cmds = dev_cmds,
 	.dflt = "show",
 	.usage =
-	"dev set IFNAME [priority N|MAJ:MIN] [sndbuf SIZE] [rcvbuf SIZE] [dscp N|off]\n"
-	"          [queue prio|htb|none] [rate RATE] [guard PCT] [rings max|N|keep] [force]\n"
+	"dev set IFNAME [priority N|MAJ:MIN] [sndbuf auto|SIZE] [rcvbuf auto|SIZE]\n"
+	"          [notsent auto|off|SIZE] [dscp N|off] [queue prio|htb|none] [rate RATE]\n"
+	"          [guard PCT] [rings max|N|keep] [force]\n"
 	"dev show\n"
 	"dev clear\n",
 };

@@ -35,7 +35,8 @@ struct dev_set_args {
 	const char *ifname;
 	bool has_priority;
 	__u32 priority;
-	__u32 sndbuf, rcvbuf;	/* 0: kernel default */
+	__u32 sndbuf, rcvbuf;	/* MIGPRIO_BUF_AUTO (0) or bytes */
+	__u32 notsent;		/* MIGPRIO_NOTSENT_AUTO (0), _OFF or bytes */
 	int dscp;		/* -1: off */
 	int queue;		/* enum migprio_queue */
 	__u64 rate;		/* bytes/s, htb */
@@ -105,11 +106,11 @@ struct dev_state {
 	bool set;
 	__u32 ifindex;
 	char ifname[IF_NAMESIZE];
-	__u32 priority, sndbuf, rcvbuf;
+	__u32 priority, sndbuf, rcvbuf, notsent;
 	int dscp;		/* -1: off */
 	__u8 queue, guard, change;
 	bool has_rate, has_guard, has_rings;
-	__u64 rate;
+	__u64 rate, link_rate;
 	__u32 qdisc_handle;
 	__u32 ring_rx, ring_tx, ring_rx_prev, ring_tx_prev;
 };

@@ -34,6 +34,8 @@ static const char *const dev_attrs[] = {
 	[MIGPRIO_A_DEV_RING_RX_PREV] = "ring-rx-prev",
 	[MIGPRIO_A_DEV_RING_TX_PREV] = "ring-tx-prev",
 	[MIGPRIO_A_DEV_CHANGE] = "change",
+	[MIGPRIO_A_DEV_NOTSENT] = "notsent",
+	[MIGPRIO_A_DEV_LINK_RATE] = "link-rate",
 };
 
 static const char *const rule_attrs[] = {

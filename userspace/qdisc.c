@@ -9,19 +9,24 @@
  * both classify a priority whose major is their handle without filters).
  *
  *   prio: 4d50: prio, 4 bands
- *         4d50:1  migration only (nothing in the priomap points here), pfifo
+ *         4d50:1  migration only (nothing in the priomap points here), bfifo
  *         4d50:2..4  pfifo_fast's three bands for everything else, fq_codel
  *   htb:  4d50: htb, default class 4d50:20
  *         4d50:1  rate = ceil = RATE
- *         4d50:10 migration, prio 0, rate RATE - floor, ceil RATE, pfifo
+ *         4d50:10 migration, prio 0, rate RATE - floor, ceil RATE, bfifo
  *         4d50:20 other traffic, prio 1, rate floor (guard% of RATE), ceil
  *                 RATE, fq_codel
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/ethtool.h>
 #include <linux/pkt_sched.h>
+#include <linux/sockios.h>
 #include <linux/rtnetlink.h>
 
 #include "nlreq.h"
@@ -43,9 +48,20 @@
  * of sojourn starves a stream at low rates (one 64 KiB GSO packet takes
  * 26 ms at 20 Mbit/s), so migration gets a FIFO; everything else gets
  * fq_codel for fairness between flows.
+ *
+ * The migration FIFO is bounded in bytes, to MP_MIG_QUEUE_MS at the rate
+ * (htb's rate, else the link speed), at least three full GSO packets: what
+ * sits in it counts as sent for the application (QEMU ends its switchover
+ * when the last bytes are in the sockets' hands), so a deep queue is
+ * downtime nobody sees. pfifo's default of txqueuelen packets (1000 full
+ * frames: 120 ms at 100 Mbit/s) was that.
  */
-#define MP_LEAF_MIG		"pfifo"
+#define MP_LEAF_MIG		"bfifo"
 #define MP_LEAF_OTHER		"fq_codel"
+#define MP_MIG_QUEUE_MS		10
+#define MP_MIG_QUEUE_MIN	(3 * MP_GSO_MAX)
+#define MP_MIG_QUEUE_MAX	(4U << 20)
+#define MP_RATE_UNKNOWN		(10000ULL * 125000)	/* 10 Gbit/s */
 
 /* The kernel's qdisc clock: 1 tick = 2^PSCHED_SHIFT ns (net/pkt_sched.h). */
 #define MP_PSCHED_SHIFT		6
@@ -252,27 +268,64 @@ static int put_htb_class(struct qdisc_ctx *c, __u32 parent, __u32 minor,
 	return tc_talk(c, nlh, "setting htb class", MP_CLASS(minor));
 }
 
-/* A leaf under a class: grafted over the default leaf, or kept. */
-static int put_leaf(struct qdisc_ctx *c, __u32 minor, const char *kind)
+/*
+ * A leaf under a class: grafted over the default leaf, or kept. @limit:
+ * a byte limit for a FIFO, 0 for the qdisc's defaults.
+ */
+static int put_leaf(struct qdisc_ctx *c, __u32 minor, const char *kind,
+		    __u32 limit)
 {
+	struct tc_fifo_qopt fifo = { .limit = limit };
 	struct nlmsghdr *nlh;
 	char what[48];
 
 	nlh = tc_msg(c, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE,
 		     MP_CLASS(minor), 0, kind);
+	if (limit)
+		mnl_attr_put(nlh, TCA_OPTIONS, sizeof(fifo), &fifo);
 	snprintf(what, sizeof(what), "installing %s under class", kind);
 	return tc_talk(c, nlh, what, MP_CLASS(minor));
 }
 
+/* The migration FIFO's byte limit for a link drained at @rate bytes/s. */
+static __u32 mig_queue_limit(__u64 rate)
+{
+	__u64 limit = rate / 1000 * MP_MIG_QUEUE_MS;
+
+	if (limit < MP_MIG_QUEUE_MIN)
+		return MP_MIG_QUEUE_MIN;
+	return limit > MP_MIG_QUEUE_MAX ? MP_MIG_QUEUE_MAX : limit;
+}
+
+/* The interface's speed in bytes/s, MP_RATE_UNKNOWN when it has none. */
+static __u64 link_rate(const char *ifname)
+{
+	struct ethtool_cmd ecmd = { .cmd = ETHTOOL_GSET };
+	struct ifreq ifr = { .ifr_data = (void *)&ecmd };
+	__u32 speed;
+	int fd;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return MP_RATE_UNKNOWN;
+	speed = ioctl(fd, SIOCETHTOOL, &ifr) ? 0 : ethtool_cmd_speed(&ecmd);
+	close(fd);
+	if (!speed || speed == (__u32)SPEED_UNKNOWN)
+		return MP_RATE_UNKNOWN;
+	return (__u64)speed * 125000;	/* Mbit/s */
+}
+
 static int build_prio(struct qdisc_ctx *c, struct mp_qdisc_state *out)
 {
-	__u32 band;
+	__u32 band, limit = mig_queue_limit(link_rate(c->ifname));
 	int ret;
 
 	ret = put_root_prio(c);
 	for (band = 1; !ret && band <= MP_PRIO_BANDS; band++)
-		ret = put_leaf(c, band, band == MP_PRIO_MIG_BAND ?
-			       MP_LEAF_MIG : MP_LEAF_OTHER);
+		ret = band == MP_PRIO_MIG_BAND ?
+		      put_leaf(c, band, MP_LEAF_MIG, limit) :
+		      put_leaf(c, band, MP_LEAF_OTHER, 0);
 	out->priority = MP_CLASS(MP_PRIO_MIG_BAND);
 	return ret;
 }
@@ -307,9 +360,10 @@ static int build_htb(struct qdisc_ctx *c, const struct mp_qdisc_req *req,
 		ret = put_htb_class(c, MP_CLASS(MP_HTB_TOP), MP_HTB_OTHER,
 				    floor, rate, 1);
 	if (!ret)
-		ret = put_leaf(c, MP_HTB_MIG, MP_LEAF_MIG);
+		ret = put_leaf(c, MP_HTB_MIG, MP_LEAF_MIG,
+			       mig_queue_limit(rate));
 	if (!ret)
-		ret = put_leaf(c, MP_HTB_OTHER, MP_LEAF_OTHER);
+		ret = put_leaf(c, MP_HTB_OTHER, MP_LEAF_OTHER, 0);
 	out->priority = MP_CLASS(MP_HTB_MIG);
 	return ret;
 }

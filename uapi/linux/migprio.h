@@ -25,9 +25,23 @@
 #define MIGPRIO_CGROUP_MAXLEN		4095	/* cgroup v2 path, without NUL */
 
 #define MIGPRIO_PRIO_MAX		15	/* plain band priority 0..15 */
+/*
+ * Socket buffers (SNDBUF, RCVBUF): MIGPRIO_BUF_AUTO (the default) sizes
+ * them per connection from the path (2 x rate x RTT, left to the kernel's
+ * autotuning when that reaches it), or a fixed size MIN..MAX.
+ */
+#define MIGPRIO_BUF_AUTO		0
 #define MIGPRIO_BUF_MIN			(64U << 10)	/* 64 KiB */
 #define MIGPRIO_BUF_MAX			(1024U << 20)	/* 1 GiB */
-#define MIGPRIO_BUF_DEFAULT		(32U << 20)	/* 32 MiB */
+/*
+ * Unsent bytes a migration socket may hold (NOTSENT, TCP_NOTSENT_LOWAT):
+ * MIGPRIO_NOTSENT_AUTO (the default) from the rate, MIGPRIO_NOTSENT_OFF
+ * leaves the socket's own setting, or a fixed size MIN..MAX.
+ */
+#define MIGPRIO_NOTSENT_AUTO		0
+#define MIGPRIO_NOTSENT_OFF		0xffffffffU
+#define MIGPRIO_NOTSENT_MIN		(16U << 10)	/* 16 KiB */
+#define MIGPRIO_NOTSENT_MAX		(1024U << 20)	/* 1 GiB */
 #define MIGPRIO_PRIO_DEFAULT		7	/* TC_PRIO_CONTROL: band 0 of prio */
 #define MIGPRIO_DSCP_MAX		63
 #define MIGPRIO_GUARD_MAX		100
@@ -65,11 +79,11 @@ enum migprio_a_dev {
 	MIGPRIO_A_DEV_IFINDEX,		/* u32 */
 	MIGPRIO_A_DEV_IFNAME,		/* string, < IFNAMSIZ */
 	MIGPRIO_A_DEV_PRIORITY,		/* u32: 0..15 or TC_H_MAKE(maj, min) */
-	MIGPRIO_A_DEV_SNDBUF,		/* u32 bytes */
-	MIGPRIO_A_DEV_RCVBUF,		/* u32 bytes */
+	MIGPRIO_A_DEV_SNDBUF,		/* u32 bytes, 0 = auto */
+	MIGPRIO_A_DEV_RCVBUF,		/* u32 bytes, 0 = auto */
 	MIGPRIO_A_DEV_DSCP,		/* u8 0..63; absent = do not rewrite */
 	MIGPRIO_A_DEV_QUEUE,		/* u8 enum migprio_queue (recorded) */
-	MIGPRIO_A_DEV_RATE,		/* u64 bytes per second (recorded) */
+	MIGPRIO_A_DEV_RATE,		/* u64 bytes per second (shaping) */
 	MIGPRIO_A_DEV_GUARD,		/* u8 percent 0..100 (recorded) */
 	MIGPRIO_A_DEV_QDISC_HANDLE,	/* u32 root handle migprio installed */
 	MIGPRIO_A_DEV_RING_RX,		/* u32 RX ring size migprio set */
@@ -77,6 +91,8 @@ enum migprio_a_dev {
 	MIGPRIO_A_DEV_RING_RX_PREV,	/* u32 RX ring size before migprio */
 	MIGPRIO_A_DEV_RING_TX_PREV,	/* u32 TX ring size before migprio */
 	MIGPRIO_A_DEV_CHANGE,		/* u8 enum migprio_dev_change (ntf) */
+	MIGPRIO_A_DEV_NOTSENT,		/* u32 bytes, 0 = auto, ~0 = off */
+	MIGPRIO_A_DEV_LINK_RATE,	/* u64 bytes/s of the link, 0 unknown */
 
 	__MIGPRIO_A_DEV_MAX,
 	MIGPRIO_A_DEV_MAX = __MIGPRIO_A_DEV_MAX - 1
