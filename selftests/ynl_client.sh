@@ -12,8 +12,9 @@
 # Locations (the defaults work when the paths exist in the guest):
 #   YNL_CLI   cli.py of the YNL library
 #             default: /var/cache/migprio/src/linux-source-6.12/tools/net/ynl/cli.py
-#   MP_SPEC   the spec; default: migprio.yaml next to this script, then
-#             ../Documentation/netlink/specs/migprio.yaml
+#   MP_SPEC   the spec; default: migprio.yaml next to this script (the
+#             Makefile copies Documentation/netlink/specs/migprio.yaml
+#             into build/selftests/), then the one in the source tree
 #   PYTHON    default: python3 on PATH
 source "$(dirname "$0")/lib.sh"
 
