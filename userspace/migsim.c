@@ -592,6 +592,7 @@ struct sender {
 	unsigned int pfirst;	/* first connection that carries pages */
 	int sndbuf;		/* SO_SNDBUF to set, bytes; 0: the kernel's */
 	double max_bw;		/* qemu: rate limit, bytes/s; 0: none */
+	bool unlimited;		/* qemu: stop-and-copy, max_bw lifted */
 	uint64_t mem;
 	double dirty_rate;	/* bytes/s */
 	double downtime_limit;	/* seconds */
@@ -818,7 +819,8 @@ static int send_round(struct sender *s, uint32_t r, uint64_t *bytes)
 static int qemu_iterate(struct sender *s, uint32_t r, double limit)
 {
 	struct pollfd pfd[MAX_CHANNELS];
-	double t0 = now_mono(), quota = s->max_bw * QEMU_PERIOD;
+	double t0 = now_mono();
+	double quota = s->unlimited ? 0 : s->max_bw * QEMU_PERIOD;
 	unsigned int c;
 	int rc;
 
@@ -1385,7 +1387,7 @@ static int run_send(int argc, char **argv)
 	if (s.mode == MODE_QEMU) {
 		/* migration_completion(): no rate limit, no time limit */
 		merge_dirty_log(&s);
-		s.max_bw = 0;
+		s.unlimited = true;
 		if (qemu_iterate(&s, round, 0))
 			goto out;
 		qemu_round_done(&s, t_stop, true);
