@@ -287,6 +287,7 @@ run_migration() {
 		dpid=$!
 	fi
 	rc=0
+	# shellcheck disable=SC2086 # MIG_ARGS: several options
 	ns_src "$MIGSIM" send -a "$ADDR_DST" -p "$MIG_PORT" -m "$mem" -d "$dirty" \
 		-r "$rounds" -t 120 -j ${MIG_ARGS:-} >"$BENCH_TMP/send.json" 2>"$BENCH_TMP/send.err" || rc=$?
 	t1=$(now)

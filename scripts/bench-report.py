@@ -384,7 +384,7 @@ def markdown(res):
                 continue
             rep, real = d.get("downtime_ms"), d.get("real_downtime_ms")
             ratio = real / rep if rep and real is not None else None
-            L.append(f"| {buf} | {mode} | {d.get('converged')} | {fmt(d.get('total_time_s'))} | "
+            L.append(f"| {buf} | {mode} | {'yes' if d.get('converged') else 'no'} | {fmt(d.get('total_time_s'))} | "
                      f"{fmt(d.get('dest_total_time_s'))} | {fmt(rep, '{:.0f}')} | "
                      f"{fmt(real, '{:.0f}')} | {fmt(ratio, '{:.1f}x')} |")
         L.append("")

@@ -149,6 +149,7 @@ ktap_test "migsim: absent peer times out with exit 1" t_noreceiver
 # 8: qemu mode over loopback, 4 multifd channels: 5 connections, counts
 # agree, both sides print the source's and the destination's figures (the
 # same real downtime, from the same two timestamps)
+# shellcheck disable=SC2016 # $s and $r are jq variables
 t_qemu() {
 	migrate q "" "" 127.0.0.1 49175 -M qemu -c 4 -m 16 -d 2
 	[ "$src" = 0 ] && [ "$rrc" = 0 ] && consistent q &&
