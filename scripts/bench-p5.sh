@@ -19,7 +19,7 @@ p5() {
 	fi
 	for buf in $bufs; do
 		for mode in ack qemu; do
-			if ! budget_ok 40; then
+			if ! budget_ok 25; then
 				skip_budget p5 "$buf-$mode"
 				continue
 			fi
