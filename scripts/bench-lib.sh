@@ -267,7 +267,8 @@ bulk_stop() {
 # run_migration SCENARIO CONFIG REP MEM_MIB DIRTY_MIBS MAX_ROUNDS BULK(0/1) SAMPLE(0/1)
 # Runs one migsim migration hvsrc -> hvdst and emits one result line. The
 # receiver samples its byte count every 0.5 s (its timeline); with SAMPLE=1
-# the bulk flows' 0.5 s intervals are added, for the plot.
+# the bulk flows' 0.5 s intervals are added, for the plot. MIG_ARGS: more
+# migsim send options (e.g. "-M qemu -c 4").
 run_migration() {
 	local scen=$1 cfg=$2 rep=$3 mem=$4 dirty=$5 rounds=$6 bulk=$7 sample=$8
 	local rc t0 t1 a0 a1 bj=null
@@ -286,8 +287,9 @@ run_migration() {
 		dpid=$!
 	fi
 	rc=0
+	# shellcheck disable=SC2086 # MIG_ARGS: several options
 	ns_src "$MIGSIM" send -a "$ADDR_DST" -p "$MIG_PORT" -m "$mem" -d "$dirty" \
-		-r "$rounds" -t 120 -j >"$BENCH_TMP/send.json" 2>"$BENCH_TMP/send.err" || rc=$?
+		-r "$rounds" -t 120 -j ${MIG_ARGS:-} >"$BENCH_TMP/send.json" 2>"$BENCH_TMP/send.err" || rc=$?
 	t1=$(now)
 	[ -z "$dpid" ] || wait "$dpid" 2>/dev/null || true
 	a1=$(acked_bytes)
@@ -304,7 +306,7 @@ run_migration() {
 	fi
 	if [ "$rc" = 0 ] || [ "$rc" = 3 ]; then
 		local f=$BENCH_TMP/send.json
-		log "  -> $(jfield "$f" total_time_s) s, $(jfield "$f" rounds) live round(s), converged: $(jfield "$f" converged), migration at $(jfield "$f" bandwidth_mbit_s) Mbit/s, downtime $(jfield "$f" downtime_ms) ms"
+		log "  -> $(jfield "$f" total_time_s) s, $(jfield "$f" rounds) live round(s), converged: $(jfield "$f" converged), migration at $(jfield "$f" bandwidth_mbit_s) Mbit/s, downtime $(jfield "$f" downtime_ms) ms; destination: complete after $(jfield "$f" dest_total_time_s) s, real downtime $(jfield "$f" real_downtime_ms) ms"
 	else
 		log "migsim send failed ($rc): $(cat "$BENCH_TMP/send.err")"
 	fi

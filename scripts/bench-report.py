@@ -215,6 +215,24 @@ def analyse(recs, classify_text=None, classify_json=None, machine=None):
         }
     res["p3"] = p3
 
+    # ---- P5: the source's reported figures vs the destination's
+    p5 = {}
+    for r in recs:
+        if r.get("scenario") != "p5":
+            continue
+        if "skipped" in r:
+            p5[r["config"]] = {"skipped": r["skipped"]}
+            continue
+        s = r.get("send")
+        if not isinstance(s, dict):
+            p5[r["config"]] = {"skipped": f"migsim failed ({r.get('rc')})"}
+            continue
+        p5[r["config"]] = {k: s.get(k) for k in (
+            "mode", "converged", "rounds", "total_time_s", "downtime_ms",
+            "dest_total_time_s", "real_downtime_ms", "bandwidth_mbit_s",
+            "mem_bytes", "dirty_rate_bytes_per_s")}
+    res["p5"] = p5
+
     # ---- P4
     p4 = {}
     for r in recs:
@@ -353,6 +371,23 @@ def markdown(res):
         L.append(f"| {name} | {fmt(d['mbit'], '{:.1f}')} | {fmt(d['fraction'], '{:.0%}')} | "
                  f"{fmt(d['steady_mbit'], '{:.1f}')} | {fmt(d['steady_fraction'], '{:.0%}')} | {d['seconds']} |")
     L.append("")
+    if res.get("p5"):
+        L.append(f"### P5 QEMU's view ({link} Mbit/s, 4 bulk flows, migprio, 4 channels)")
+        L.append("")
+        L.append("| buffers | migsim mode | converged | reported total (s) | destination total (s) | "
+                 "reported downtime (ms) | real downtime (ms) | real / reported |")
+        L.append("|---|---|---|---:|---:|---:|---:|---:|")
+        for cfg, d in res["p5"].items():
+            buf, _, mode = cfg.rpartition("-")
+            if "skipped" in d:
+                L.append(f"| {buf} | {mode} | skipped: {d['skipped']} | | | | | |")
+                continue
+            rep, real = d.get("downtime_ms"), d.get("real_downtime_ms")
+            ratio = real / rep if rep and real is not None else None
+            L.append(f"| {buf} | {mode} | {'yes' if d.get('converged') else 'no'} | {fmt(d.get('total_time_s'))} | "
+                     f"{fmt(d.get('dest_total_time_s'))} | {fmt(rep, '{:.0f}')} | "
+                     f"{fmt(real, '{:.0f}')} | {fmt(ratio, '{:.1f}x')} |")
+        L.append("")
     L.append("### P4 control plane")
     L.append("")
     p4 = res["p4"]

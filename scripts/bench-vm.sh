@@ -3,8 +3,8 @@
 #
 # Guest entry of `make bench` / `make bench-quick`: run inside the VM by
 # scripts/bench.sh as `bash /mnt/add/bench-vm.sh full|quick [SCENARIOS]`.
-# SCENARIOS: comma-separated subset of p1,p1b,p2,p3,p4 (default: all for
-# full; p1 (a b c), p1b (c b), p4 (small) for quick). BENCH_BUDGET
+# SCENARIOS: comma-separated subset of p1,p1b,p2,p3,p4,p5 (default: all
+# for full; p1 (a b c), p1b (c b), p4 (small) for quick, p5 on request). BENCH_BUDGET
 # (seconds, default 900 full, 120 quick) bounds the scenarios: runs that no
 # longer fit are reported as skipped.
 set -u
@@ -18,7 +18,7 @@ done
 
 MODE=${1:-full}
 case $MODE in
-full) SCEN=${2:-p1,p1b,p2,p3,p4} ;;
+full) SCEN=${2:-p1,p1b,p2,p3,p4,p5} ;;
 quick) SCEN=${2:-p1,p1b,p4} ;;
 *) echo "usage: bench-vm.sh full|quick [SCENARIOS]" >&2; exit 2 ;;
 esac
@@ -37,6 +37,7 @@ if [ "$MODE" = full ]; then
 	want p3 && p3 15
 	want p2 && p2 3 3
 	want p4 && p4 4096 10000
+	want p5 && p5 $((MEM_P1 / 4)) $((LINK_MBIT / 80))
 else
 	BENCH_BUDGET=${BENCH_BUDGET:-120}
 	calibrate 2
@@ -47,5 +48,6 @@ else
 	want p3 && p3 8
 	want p2 && p2 1 2
 	want p4 && p4 256 500
+	want p5 && p5 "$MEM_P1" $((LINK_MBIT / 80)) "32M 1M"
 fi
 log "done"

@@ -13,7 +13,7 @@
 #   results.json  all numbers, raw and summarised
 #   results.md    the tables (pasted into Documentation/benchmarks.md)
 #   throughput.png  migration and bulk throughput over time, P1 b vs c
-# SCENARIOS: comma-separated subset of p1,p1b,p2,p3,p4.
+# SCENARIOS: comma-separated subset of p1,p1b,p2,p3,p4,p5.
 # Environment: KVER (6.1 default, or 6.12), BUILD, LINK_MBIT + BENCH_LINK_FIXED=1
 # to force the emulated link rate instead of calibrating it.
 set -euo pipefail

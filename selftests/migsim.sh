@@ -6,13 +6,18 @@
 # kernel's own interface counters (ip -s link) saw at least that much on a
 # veth; -j output is valid JSON; a tiny round limit with a high dirty rate is
 # reported as not converged (exit 3) and still delivers everything; usage
-# errors and an absent receiver fail cleanly. Needs no module.
+# errors and an absent receiver fail cleanly. The QEMU-faithful mode (-M
+# qemu: 1 main + N multifd connections, no acknowledgment) migrates with
+# the same counts and both sides print the source's figures and the
+# destination's (total, real downtime); behind a slow link and large send
+# buffers its reported downtime is at most the real one, while the ack
+# mode's is at least the real one. Needs no module.
 source "$(dirname "$0")/lib.sh"
 
 MIGSIM=${MIGSIM:-$(command -v migsim || echo /usr/local/bin/migsim)}
 [ -x "$MIGSIM" ] || ktap_skip_all "migsim not in the VM image"
 [ -x "$JQ" ] || ktap_skip_all "jq not in the VM image"
-ktap_plan 7
+ktap_plan 10
 
 # the namespaces of test 4, made here so that lib.sh deletes them at exit
 NA='' NB=''
@@ -140,5 +145,76 @@ t_noreceiver() {
 	[ "$rc" = 1 ] && grep -q 'no sender' <<<"$err" || { echo "recv rc=$rc: $err"; return 1; }
 }
 ktap_test "migsim: absent peer times out with exit 1" t_noreceiver
+
+# 8: qemu mode over loopback, 4 multifd channels: 5 connections, counts
+# agree, both sides print the source's and the destination's figures (the
+# same real downtime, from the same two timestamps)
+# shellcheck disable=SC2016 # $s and $r are jq variables
+t_qemu() {
+	migrate q "" "" 127.0.0.1 49175 -M qemu -c 4 -m 16 -d 2
+	[ "$src" = 0 ] && [ "$rrc" = 0 ] && consistent q &&
+		[ "$(sj .mode q)" = qemu ] && [ "$(rj .mode q)" = qemu ] &&
+		[ "$(sj .connections q)" = 5 ] && [ "$(rj .connections q)" = 5 ] &&
+		[ "$(sj '.channel_bytes | length' q)" = 4 ] &&
+		[ "$(sj '[.channel_bytes[]] | add' q)" = "$(sj .bytes_sent q)" ] &&
+		"$JQ" -e 'all(.total_time_s, .downtime_ms, .dest_total_time_s,
+			.real_downtime_ms, .threshold_bytes, .max_bandwidth_mib_s;
+			type == "number") and .max_bandwidth_mib_s == 128
+			and .real_downtime_ms >= 0' "$OUT/q.send.json" >/dev/null &&
+		"$JQ" -e 'all(.dest_total_time_s, .real_downtime_ms; type == "number")' \
+			"$OUT/q.recv.json" >/dev/null &&
+		"$JQ" -ne --slurpfile s "$OUT/q.send.json" --slurpfile r "$OUT/q.recv.json" \
+			'($s[0].real_downtime_ms - $r[0].real_downtime_ms) | fabs <= 0.1' >/dev/null ||
+		{ echo "send exit $src, recv exit $rrc"; show q; return 1; }
+}
+ktap_test "migsim: qemu mode, 1 main + 4 multifd connections, counts agree" t_qemu
+
+# 9: the text output of both roles names both downtimes and both totals
+t_qemu_text() {
+	local rpid rc=0
+	"$MIGSIM" recv -p 49176 -t 20 >"$OUT/qt.recv.txt" 2>&1 &
+	rpid=$!
+	"$MIGSIM" send -a 127.0.0.1 -p 49176 -t 20 --mode qemu -c 0 -m 4 -d 0 \
+		>"$OUT/qt.send.txt" 2>&1 || rc=$?
+	wait "$rpid" || rc=$?
+	[ "$rc" = 0 ] &&
+		grep -q '^  downtime .* reported (stop -> last byte written)' "$OUT/qt.send.txt" &&
+		grep -q '^  real .* ms downtime (stop -> destination has everything)' "$OUT/qt.send.txt" &&
+		grep -q '^  total time .* s (source: last byte written); destination complete after .* s' "$OUT/qt.send.txt" &&
+		grep -q 'QEMU mode, 1 connection (0 multifd)' "$OUT/qt.send.txt" &&
+		grep -q '^  real .* ms downtime (sender.s stop -> everything here)' "$OUT/qt.recv.txt" &&
+		grep -q '^  complete .* s after the sender.s start' "$OUT/qt.recv.txt" &&
+		grep -q '(qemu mode)' "$OUT/qt.recv.txt" || { echo "rc=$rc"; show qt; return 1; }
+}
+ktap_test "migsim: qemu mode prints reported and real downtime (text)" t_qemu_text
+
+# 10: a 40 Mbit/s link (tbf on the sender's veth) and 4 MiB send buffers:
+# data waits in the sockets after QEMU counted it as transferred. In qemu
+# mode the reported downtime ends when the last byte is written, the real
+# one when it arrived: real >= reported. In ack mode the reported one ends
+# with the acknowledgment, sent after the data arrived: reported >= real.
+# The tbf saw at least the payload (its own counter).
+t_qemu_buffers() {
+	local sent qrc
+	[ -n "$NB" ] || return 1
+	shape_link "$NA" "$VETH_A" 40mbit || return 1
+	migrate qb "$NB" "$NA" "$ADDR_B" 49177 -M qemu -c 2 -b 4096 -m 8 -d 0
+	qrc="$src $rrc"
+	migrate ab "$NB" "$NA" "$ADDR_B" 49178 -M ack -c 2 -b 4096 -m 8 -d 0
+	sent=$("$TC" -n "$NA" -s qdisc show dev "$VETH_A" | awk '/Sent/ { print $2; exit }')
+	"$TC" -n "$NA" qdisc del dev "$VETH_A" root
+	echo "qemu mode: reported $(sj .downtime_ms qb) ms, real $(sj .real_downtime_ms qb) ms;" \
+		"ack mode: reported $(sj .downtime_ms ab) ms, real $(sj .real_downtime_ms ab) ms" \
+		>"$OUT/buffers.txt"
+	[ "$qrc" = "0 0" ] && [ "$src" = 0 ] && [ "$rrc" = 0 ] &&
+		consistent qb && consistent ab &&
+		[ "$(sj .converged qb)" = true ] &&
+		[ "$(sj '.real_downtime_ms >= .downtime_ms' qb)" = true ] &&
+		[ "$(sj '.downtime_ms >= .real_downtime_ms' ab)" = true ] &&
+		[ "${sent:-0}" -ge $(($(sj .bytes_sent qb) + $(sj .bytes_sent ab))) ] ||
+		{ echo "exits $qrc / $src $rrc, tbf sent ${sent:-?}"; show qb; show ab; return 1; }
+}
+ktap_test "migsim: large buffers: qemu mode reported <= real downtime, ack mode >=" t_qemu_buffers
+[ ! -s "$OUT/buffers.txt" ] || diag "$(cat "$OUT/buffers.txt")"
 
 ktap_finish

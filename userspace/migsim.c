@@ -5,6 +5,7 @@
  *
  *   migsim recv [-a ADDR] [-p PORT] [-c CHANNELS] [-t TIMEOUT_S] [-i MS] [-j]
  *   migsim send -a ADDR [-p PORT] -m MEM_MIB -d DIRTY_MIBS [-D DOWNTIME_MS]
+ *               [-M ack|qemu] [-B MAX_MIBS] [-b SNDBUF_KIB]
  *               [-c CHANNELS] [-r MAX_ROUNDS] [-t TIMEOUT_S] [-s SEED] [-j]
  *   migsim conns -l [-a ADDR] [-p PORT] [-n MAX]     hold accepted sockets
  *   migsim conns -a ADDR [-p PORT] -n N              open and hold N sockets
@@ -19,21 +20,53 @@
  *    is fetched and cleared atomically (like KVM's dirty log sync) and the
  *    pages dirtied during the previous round are sent.
  *  - Pages go in chunks of up to 128 pages (512 KiB, like a multifd packet)
- *    over C TCP connections to the same port (like multifd). A round ends
- *    when the receiver acknowledges all of it, so the per-round bandwidth is
- *    what actually arrived, not what fitted into socket buffers.
- *  - After each round: if dirty bytes / last bandwidth <= downtime limit,
- *    the guest is stopped (vCPU thread halted), the rest is copied, and the
- *    downtime is measured from the stop to the receiver's acknowledgment.
- *    If MAX_ROUNDS live rounds pass without that, the migration is reported
- *    as not converged and finished with a forced stop-and-copy whose
- *    downtime is reported too (exit code 3).
+ *    over C TCP connections to the same port (like multifd).
+ *
+ * Two modes decide when to stop the guest (-M):
+ *
+ *  ack (default): a round ends when the receiver acknowledges all of it, so
+ *    the per-round bandwidth is what actually arrived, not what fitted into
+ *    socket buffers. After each round: if dirty bytes / last bandwidth <=
+ *    downtime limit, the guest is stopped (vCPU thread halted), the rest is
+ *    copied, and the downtime is measured from the stop to the receiver's
+ *    acknowledgment. If MAX_ROUNDS live rounds pass without that, the
+ *    migration is reported as not converged and finished with a forced
+ *    stop-and-copy whose downtime is reported too (exit code 3).
+ *
+ *  qemu: what QEMU 7.2's migration thread does (migration/migration.c,
+ *    ram.c, multifd.c). One main connection plus C multifd connections
+ *    carrying the pages (-c 0: no multifd, pages on the main connection).
+ *    Nothing is acknowledged. A page chunk counts as transferred when it is
+ *    handed to a free channel, i.e. once that channel's previous chunk has
+ *    been written into the socket (multifd_send_pages). Every 100 ms or
+ *    more (migration_update_counters): bandwidth = bytes counted in the
+ *    period / its length, threshold = bandwidth * downtime limit, and the
+ *    rate-limit quota (max-bandwidth / 10, 128 MiB/s by default) starts
+ *    again. Pages are sent for at most 50 ms or until the quota is used
+ *    (ram_save_iterate), then until every channel has written what it holds
+ *    (multifd_send_sync_main). When the not-yet-sent dirty bytes are below
+ *    the threshold, the dirty log is merged into the migration bitmap
+ *    (ram_save_pending); when they are still below it (or zero), the guest
+ *    stops and the rest is written without rate limit (migration_completion).
+ *    The reported total time and downtime end when the last byte has been
+ *    written to the sockets, as QEMU's "total time" and "downtime" do
+ *    (migration_calculate_complete), not when it arrived.
+ *
+ * Both modes also report the destination's view: the receiver notes when
+ * it has everything (ack: the last round complete; qemu: every channel's
+ * end and the summary received), and computes from the sender's start and
+ * stop times (CLOCK_REALTIME, carried in START and STOP messages) the
+ * destination's total time and the real downtime (source stop -> all data
+ * at the destination). It sends that time back (DEST) so that the sender
+ * prints both views too. Across hosts the real figures are only as good as
+ * the two clocks' synchronisation; in one host's namespaces it is exact.
  *
  * Wire format: every message starts with a 24-byte header in network byte
- * order (struct ms_hdr). Sender -> receiver: HELLO per channel, PAGES,
- * ROUND_END per channel (with that channel's byte count for the round),
- * FINISH per channel (channel total) and one SUMMARY on channel 0 (grand
- * total). Receiver -> sender on channel 0: ROUND_ACK (bytes of the round)
+ * order (struct ms_hdr). Sender -> receiver: HELLO per connection, START
+ * and STOP on connection 0, PAGES, ROUND_END per channel (ack mode only,
+ * with that channel's byte count for the round), FINISH per connection
+ * (its total) and one SUMMARY on connection 0 (grand total). Receiver ->
+ * sender on connection 0: ROUND_ACK (ack mode: bytes of the round), DEST
  * and RESULT (bytes received, status). Both sides check every count.
  *
  * Exit codes: 0 success, 1 error (I/O, timeout, protocol or count
@@ -65,7 +98,6 @@
 #include <unistd.h>
 
 #define MS_MAGIC	0x4d475349u	/* "MGSI" */
-#define MS_VERSION	1
 #define PAGE_SZ		4096u
 #define CHUNK_PAGES	128u
 #define CHUNK_BYTES	(CHUNK_PAGES * PAGE_SZ)
@@ -75,14 +107,28 @@
 #define RECV_BUF	(1u << 20)
 
 enum ms_type {
-	MS_HELLO = 1,		/* chan = index, round = nchannels, arg = session */
+	MS_HELLO = 1,		/* chan = index, round = connections, len = mode,
+				 * arg = session
+				 */
 	MS_PAGES,		/* round, len = payload bytes, arg = first page */
 	MS_ROUND_END,		/* round, arg = payload bytes of round on chan */
 	MS_FINISH,		/* round = rounds, arg = payload bytes on chan */
 	MS_SUMMARY,		/* round = rounds, arg = total payload bytes */
 	MS_ROUND_ACK,		/* round, arg = payload bytes of round, all chans */
 	MS_RESULT,		/* round = status (0 ok), arg = bytes received */
+	MS_START,		/* arg = sender's CLOCK_REALTIME at start, ns */
+	MS_STOP,		/* round = live rounds, arg = realtime at stop, ns */
+	MS_DEST,		/* arg = receiver's realtime when complete, ns */
 };
+
+enum ms_mode {
+	MODE_ACK,		/* per-round acknowledgment */
+	MODE_QEMU,		/* QEMU 7.2: bandwidth from bytes written */
+};
+
+#define QEMU_PERIOD	0.1	/* BUFFER_DELAY: counters period, s */
+#define QEMU_MAX_WAIT	0.05	/* MAX_WAIT: one ram_save_iterate, s */
+#define QEMU_MAX_BW	128	/* MAX_THROTTLE: max-bandwidth, MiB/s */
 
 struct ms_hdr {
 	uint32_t magic;
@@ -540,7 +586,13 @@ struct sch {			/* one sending channel */
 
 struct sender {
 	const char *addr;
+	enum ms_mode mode;
 	unsigned int port, nch, max_rounds;
+	unsigned int nconn;	/* connections: nch (ack), 1 + nch (qemu) */
+	unsigned int pfirst;	/* first connection that carries pages */
+	int sndbuf;		/* SO_SNDBUF to set, bytes; 0: the kernel's */
+	double max_bw;		/* qemu: rate limit, bytes/s; 0: none */
+	bool unlimited;		/* qemu: stop-and-copy, max_bw lifted */
 	uint64_t mem;
 	double dirty_rate;	/* bytes/s */
 	double downtime_limit;	/* seconds */
@@ -550,10 +602,22 @@ struct sender {
 	struct sch ch[MAX_CHANNELS];
 	char *page_data;
 	size_t cursor;		/* word index in snap */
+	uint64_t remaining;	/* pages in snap, not sent yet */
 	struct round_info *ri;
 	unsigned int nri;
 	uint64_t total_bytes;
 	uint64_t session;
+	/* qemu mode: QEMU's counters (migration_update_counters) */
+	uint64_t counted;	/* bytes handed to the channels */
+	uint64_t iter_bytes;	/* counted at the start of the period */
+	uint64_t win_used;	/* rate limit: bytes in this period */
+	double iter_start;	/* start of the period */
+	double est_bw;		/* bandwidth estimate, bytes/s */
+	double threshold;	/* bytes that may be left for the stop */
+	double expected_dt;	/* remaining / bandwidth, s */
+	bool may_queue;		/* ram_save_iterate may hand out pages */
+	/* both modes: the source's and the destination's clocks */
+	double start_rt, stop_rt, dest_rt;
 };
 
 /* Take up to CHUNK_PAGES pages of the round; returns count, first page. */
@@ -562,8 +626,12 @@ static unsigned int take_pages(struct sender *s, uint64_t *first)
 	struct guest *g = &s->g;
 	unsigned int n = 0;
 
-	while (s->cursor < g->nwords && n < CHUNK_PAGES) {
-		uint64_t w = g->snap[s->cursor];
+	while (s->remaining > n && n < CHUNK_PAGES) {
+		uint64_t w;
+
+		if (s->cursor == g->nwords)
+			s->cursor = 0;	/* qemu: the bitmap wraps */
+		w = g->snap[s->cursor];
 
 		while (w && n < CHUNK_PAGES) {
 			int b = __builtin_ctzll(w);
@@ -577,6 +645,7 @@ static unsigned int take_pages(struct sender *s, uint64_t *first)
 		if (!w)
 			s->cursor++;
 	}
+	s->remaining -= n;
 	return n;
 }
 
@@ -589,12 +658,19 @@ static bool sch_next(struct sender *s, unsigned int c, uint32_t r)
 
 	if (ch->end_sent)
 		return false;
+	if (s->mode == MODE_QEMU && !s->may_queue)
+		return false;
 	n = take_pages(s, &first);
+	if (!n && s->mode == MODE_QEMU)
+		return false;	/* no ROUND_END: nothing is acknowledged */
 	if (n) {
 		hdr_pack(&ch->hdr, MS_PAGES, c, r, n * PAGE_SZ, first);
 		ch->pay_len = (size_t)n * PAGE_SZ;
 		ch->round_bytes += ch->pay_len;
 		ch->total += ch->pay_len;
+		/* multifd_send_pages: counted when handed to the channel */
+		s->counted += sizeof(ch->hdr) + ch->pay_len;
+		s->win_used += sizeof(ch->hdr) + ch->pay_len;
 	} else {
 		hdr_pack(&ch->hdr, MS_ROUND_END, c, r, 0, ch->round_bytes);
 		ch->pay_len = 0;
@@ -667,7 +743,7 @@ static int send_round(struct sender *s, uint32_t r, uint64_t *bytes)
 	int rc;
 
 	s->cursor = 0;
-	for (c = 0; c < s->nch; c++) {
+	for (c = 0; c < s->nconn; c++) {
 		s->ch[c].round_bytes = 0;
 		s->ch[c].end_sent = false;
 		s->ch[c].busy = false;
@@ -676,7 +752,7 @@ static int send_round(struct sender *s, uint32_t r, uint64_t *bytes)
 		bool more = false;
 		int n = 0;
 
-		for (c = 0; c < s->nch; c++) {
+		for (c = s->pfirst; c < s->nconn; c++) {
 			rc = sch_flush(s, c, r);
 			if (rc < 0) {
 				err_msg("channel %u: send: %s", c,
@@ -710,7 +786,7 @@ static int send_round(struct sender *s, uint32_t r, uint64_t *bytes)
 			return -1;
 		}
 	}
-	for (c = 0; c < s->nch; c++)
+	for (c = s->pfirst; c < s->nconn; c++)
 		sum += s->ch[c].round_bytes;
 	/* Acks come only on channel 0; nothing else is ever pending there. */
 	rc = read_full(s->ch[0].fd, &ack, sizeof(ack), s->timeout);
@@ -734,16 +810,189 @@ static int send_round(struct sender *s, uint32_t r, uint64_t *bytes)
 	return 0;
 }
 
+/*
+ * qemu mode, one ram_save_iterate() and the multifd_send_sync_main() that
+ * ends it: hand chunks to free channels while limit seconds have not passed
+ * (none: 0) and the rate limit allows, then wait until every channel has
+ * written all it holds.
+ */
+static int qemu_iterate(struct sender *s, uint32_t r, double limit)
+{
+	struct pollfd pfd[MAX_CHANNELS];
+	double t0 = now_mono();
+	double quota = s->unlimited ? 0 : s->max_bw * QEMU_PERIOD;
+	unsigned int c;
+	int rc;
+
+	for (;;) {
+		bool more = false;
+		int n = 0;
+
+		s->may_queue = s->remaining &&
+			(!limit || now_mono() - t0 < limit) &&
+			(!quota || s->win_used < quota);
+		for (c = s->pfirst; c < s->nconn; c++) {
+			rc = sch_flush(s, c, r);
+			if (rc < 0) {
+				err_msg("channel %u: send: %s", c,
+					strerror(-rc));
+				return -1;
+			}
+			if (s->ch[c].busy) {
+				pfd[n].fd = s->ch[c].fd;
+				pfd[n].events = POLLOUT;
+				n++;
+			} else if (s->may_queue) {
+				more = true;	/* room for its next chunk */
+			}
+		}
+		if (more)
+			continue;
+		if (!n)
+			return 0;
+		rc = poll(pfd, n, (int)(s->timeout * 1000));
+		if (interrupted) {
+			err_msg("interrupted");
+			return -1;
+		}
+		if (rc == 0) {
+			err_msg("round %u: no progress for %.0f s", r,
+				s->timeout);
+			return -1;
+		}
+		if (rc < 0 && errno != EINTR) {
+			err_msg("poll: %s", strerror(errno));
+			return -1;
+		}
+	}
+}
+
+/*
+ * qemu mode, migration_update_counters(): once a period of 100 ms or more
+ * has passed, the bandwidth is what was handed to the sockets in it, the
+ * threshold that bandwidth times the downtime limit; the rate limit starts
+ * a new period.
+ */
+static void qemu_update_counters(struct sender *s, double now)
+{
+	double spent = now - s->iter_start;
+	uint64_t bytes = s->counted - s->iter_bytes;
+
+	if (spent < QEMU_PERIOD)
+		return;
+	s->est_bw = bytes / spent;
+	s->threshold = s->est_bw * s->downtime_limit;
+	if (s->est_bw > 0 && bytes > 10000)
+		s->expected_dt = s->remaining * (double)PAGE_SZ / s->est_bw;
+	s->iter_start = now;
+	s->iter_bytes = s->counted;
+	s->win_used = 0;
+}
+
+/* qemu mode: merge the dirty log into the migration bitmap (snap). */
+static void merge_dirty_log(struct sender *s)
+{
+	struct guest *g = &s->g;
+	size_t i;
+
+	for (i = 0; i < g->nwords; i++) {
+		uint64_t d = __atomic_exchange_n(&g->dirty[i], 0,
+						 __ATOMIC_ACQ_REL);
+
+		s->remaining += __builtin_popcountll(d & ~g->snap[i]);
+		g->snap[i] |= d;
+	}
+}
+
+/* qemu mode: record the round that started at rs, return its bytes. */
+static uint64_t qemu_round_done(struct sender *s, double rs, bool final)
+{
+	struct round_info *ri = &s->ri[s->nri++];
+	uint64_t sum = 0;
+	unsigned int c;
+
+	for (c = s->pfirst; c < s->nconn; c++) {
+		sum += s->ch[c].round_bytes;
+		s->ch[c].round_bytes = 0;
+	}
+	s->total_bytes += sum;
+	ri->secs = now_mono() - rs;
+	ri->bytes = sum;
+	ri->bw = ri->secs > 0 ? sum / ri->secs : 0;
+	ri->dirty_after = s->remaining * PAGE_SZ;
+	ri->final = final;
+	return sum;
+}
+
+/*
+ * qemu mode, the live phase of migration_thread(): returns 1 when the
+ * migration converged, 0 when MAX_ROUNDS dirty log syncs passed without
+ * that, <0 on error. *round is the round in progress on return.
+ */
+static int qemu_live(struct sender *s, uint32_t *round)
+{
+	double rs = now_mono();
+	uint32_t r = 0;
+	unsigned int c;
+
+	s->iter_start = rs;
+	for (;;) {
+		double now = now_mono(), pend;
+
+		qemu_update_counters(s, now);
+		if (s->max_bw && s->win_used >= s->max_bw * QEMU_PERIOD) {
+			/* migration_rate_limit(): wait for the next period */
+			double wait = s->iter_start + QEMU_PERIOD - now;
+
+			if (wait > 0)
+				poll(NULL, 0, (int)(wait * 1000) + 1);
+			if (interrupted) {
+				err_msg("interrupted");
+				return -1;
+			}
+			continue;
+		}
+		pend = (double)s->remaining * PAGE_SZ;
+		if (pend < s->threshold) {
+			/* ram_save_pending(): sync for an exact count */
+			merge_dirty_log(s);
+			qemu_round_done(s, rs, false);
+			rs = now_mono();
+			r++;
+			pend = (double)s->remaining * PAGE_SZ;
+			if (pend && pend >= s->threshold &&
+			    s->nri >= s->max_rounds) {
+				*round = r;
+				return 0;
+			}
+		}
+		if (!pend || pend < s->threshold) {
+			/* the round in progress, if it sent anything */
+			for (c = s->pfirst; c < s->nconn; c++)
+				if (s->ch[c].round_bytes)
+					break;
+			if (c < s->nconn) {
+				qemu_round_done(s, rs, false);
+				r++;
+			}
+			*round = r;
+			return 1;
+		}
+		if (qemu_iterate(s, r, QEMU_MAX_WAIT))
+			return -1;
+	}
+}
+
 static int sender_connect(struct sender *s)
 {
 	struct addrinfo *res, *ai;
+	struct ms_hdr h;
 	unsigned int c;
 	int one = 1;
 
 	if (lookup_addr(s->addr, s->port, false, &res))
 		return -1;
-	for (c = 0; c < s->nch; c++) {
-		struct ms_hdr h;
+	for (c = 0; c < s->nconn; c++) {
 		int fd = -1;
 
 		for (ai = res; ai && fd < 0; ai = ai->ai_next)
@@ -756,7 +1005,17 @@ static int sender_connect(struct sender *s)
 		}
 		s->ch[c].fd = fd;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		hdr_pack(&h, MS_HELLO, c, s->nch, 0, s->session);
+		/* -b: as root past net.core.wmem_max, like migprio does */
+		if (s->sndbuf &&
+		    setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &s->sndbuf,
+			       sizeof(s->sndbuf)) &&
+		    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &s->sndbuf,
+			       sizeof(s->sndbuf))) {
+			err_msg("channel %u: SO_SNDBUF: %s", c, strerror(errno));
+			freeaddrinfo(res);
+			return -1;
+		}
+		hdr_pack(&h, MS_HELLO, c, s->nconn, s->mode, s->session);
 		if (write_full(fd, &h, sizeof(h), s->timeout)) {
 			err_msg("channel %u: hello: %s", c, strerror(errno));
 			freeaddrinfo(res);
@@ -767,13 +1026,33 @@ static int sender_connect(struct sender *s)
 	return 0;
 }
 
-static int sender_finish(struct sender *s, uint32_t rounds, bool *verified)
+/* A control message on connection 0 (nothing of a chunk pending there). */
+static int send_ctl(struct sender *s, int type, uint32_t round, uint64_t arg)
+{
+	struct ms_hdr h;
+	int rc;
+
+	hdr_pack(&h, type, 0, round, 0, arg);
+	rc = write_full(s->ch[0].fd, &h, sizeof(h), s->timeout);
+	if (rc)
+		err_msg("connection 0: %s",
+			rc == -ETIMEDOUT ? "timed out" : strerror(-rc));
+	return rc;
+}
+
+static uint64_t rt_ns(double t)
+{
+	return (uint64_t)(t * 1e9);
+}
+
+/* End every connection and the migration; the last bytes are written. */
+static int sender_finish(struct sender *s, uint32_t rounds)
 {
 	struct ms_hdr h;
 	unsigned int c;
 	int rc;
 
-	for (c = 0; c < s->nch; c++) {
+	for (c = 0; c < s->nconn; c++) {
 		hdr_pack(&h, MS_FINISH, c, rounds, 0, s->ch[c].total);
 		rc = write_full(s->ch[c].fd, &h, sizeof(h), s->timeout);
 		if (rc)
@@ -784,6 +1063,28 @@ static int sender_finish(struct sender *s, uint32_t rounds, bool *verified)
 	rc = write_full(s->ch[0].fd, &h, sizeof(h), s->timeout);
 	if (rc)
 		goto io_err;
+	return 0;
+io_err:
+	err_msg("finishing: %s",
+		rc == -ETIMEDOUT ? "timed out" : strerror(-rc));
+	return -1;
+}
+
+/* The receiver's DEST (when it had everything) and RESULT. */
+static int sender_result(struct sender *s, bool *verified)
+{
+	struct ms_hdr h;
+	int rc;
+
+	rc = read_full(s->ch[0].fd, &h, sizeof(h), s->timeout);
+	if (rc)
+		goto io_err;
+	hdr_unpack(&h);
+	if (h.magic != MS_MAGIC || h.type != MS_DEST) {
+		err_msg("bad completion message from receiver");
+		return -1;
+	}
+	s->dest_rt = h.arg / 1e9;
 	rc = read_full(s->ch[0].fd, &h, sizeof(h), s->timeout);
 	if (rc)
 		goto io_err;
@@ -799,15 +1100,22 @@ static int sender_finish(struct sender *s, uint32_t rounds, bool *verified)
 			(unsigned long long)s->total_bytes);
 	return 0;
 io_err:
-	err_msg("finishing: %s",
+	err_msg("waiting for the receiver's result: %s",
 		rc == -ETIMEDOUT ? "timed out" : strerror(-rc));
 	return -1;
+}
+
+static const char *mode_name(enum ms_mode m)
+{
+	return m == MODE_QEMU ? "qemu" : "ack";
 }
 
 static void sender_report(struct sender *s, bool converged, bool verified,
 			  double total, double downtime, unsigned int live)
 {
 	double avg = total > 0 ? s->total_bytes / total : 0;
+	double dtotal = s->dest_rt - s->start_rt;
+	double real_dt = s->dest_rt - s->stop_rt;
 	double last_bw = 0;
 	char b1[32], b2[32];
 	unsigned int i;
@@ -816,23 +1124,35 @@ static void sender_report(struct sender *s, bool converged, bool verified,
 		if (!s->ri[i].final && s->ri[i].bw > 0)
 			last_bw = s->ri[i].bw;
 	if (s->json) {
-		printf("{\"role\":\"send\",\"addr\":\"%s\",\"port\":%u,"
-		       "\"channels\":%u,\"mem_bytes\":%llu,"
+		printf("{\"role\":\"send\",\"mode\":\"%s\",\"addr\":\"%s\","
+		       "\"port\":%u,\"channels\":%u,\"connections\":%u,"
+		       "\"mem_bytes\":%llu,"
 		       "\"dirty_rate_bytes_per_s\":%.0f,"
 		       "\"downtime_limit_ms\":%.0f,\"max_rounds\":%u,"
 		       "\"converged\":%s,\"rounds\":%u,"
 		       "\"total_time_s\":%.3f,\"bytes_sent\":%llu,"
 		       "\"pages_sent\":%llu,\"bandwidth_mbit_s\":%.2f,"
 		       "\"last_bandwidth_mbit_s\":%.2f,\"downtime_ms\":%.1f,"
-		       "\"final_bytes\":%llu,\"verified\":%s,\"round_detail\":[",
-		       s->addr, s->port, s->nch, (unsigned long long)s->mem,
+		       "\"dest_total_time_s\":%.3f,\"real_downtime_ms\":%.1f,"
+		       "\"final_bytes\":%llu,\"verified\":%s",
+		       mode_name(s->mode), s->addr, s->port, s->nch, s->nconn,
+		       (unsigned long long)s->mem,
 		       s->dirty_rate, s->downtime_limit * 1000, s->max_rounds,
 		       converged ? "true" : "false", live, total,
 		       (unsigned long long)s->total_bytes,
 		       (unsigned long long)(s->total_bytes / PAGE_SZ),
 		       avg * 8 / 1e6, last_bw * 8 / 1e6, downtime * 1000,
+		       dtotal, real_dt * 1000,
 		       (unsigned long long)(s->nri ? s->ri[s->nri - 1].bytes : 0),
 		       verified ? "true" : "false");
+		if (s->mode == MODE_QEMU)
+			printf(",\"max_bandwidth_mib_s\":%.0f,"
+			       "\"estimated_bandwidth_mbit_s\":%.2f,"
+			       "\"threshold_bytes\":%.0f,"
+			       "\"expected_downtime_ms\":%.1f",
+			       s->max_bw / 1048576.0, s->est_bw * 8 / 1e6,
+			       s->threshold, s->expected_dt * 1000);
+		printf(",\"round_detail\":[");
 		for (i = 0; i < s->nri; i++)
 			printf("%s{\"round\":%u,\"bytes\":%llu,\"time_s\":%.3f,"
 			       "\"bandwidth_mbit_s\":%.2f,"
@@ -843,15 +1163,20 @@ static void sender_report(struct sender *s, bool converged, bool verified,
 			       (unsigned long long)s->ri[i].dirty_after,
 			       s->ri[i].final ? "true" : "false");
 		printf("],\"channel_bytes\":[");
-		for (i = 0; i < s->nch; i++)
-			printf("%s%llu", i ? "," : "",
+		for (i = s->pfirst; i < s->nconn; i++)
+			printf("%s%llu", i > s->pfirst ? "," : "",
 			       (unsigned long long)s->ch[i].total);
 		printf("]}\n");
 		return;
 	}
 	fmt_bytes(b1, sizeof(b1), s->mem);
-	printf("migsim: migrated %s of guest memory to %s port %u over %u channel%s\n",
-	       b1, s->addr, s->port, s->nch, s->nch == 1 ? "" : "s");
+	if (s->mode == MODE_QEMU)
+		printf("migsim: migrated %s of guest memory to %s port %u, QEMU mode, %u connection%s (%u multifd)\n",
+		       b1, s->addr, s->port, s->nconn,
+		       s->nconn == 1 ? "" : "s", s->nch);
+	else
+		printf("migsim: migrated %s of guest memory to %s port %u over %u channel%s\n",
+		       b1, s->addr, s->port, s->nch, s->nch == 1 ? "" : "s");
 	if (converged)
 		printf("  result      converged after %u live round%s, then stop-and-copy\n",
 		       live, live == 1 ? "" : "s");
@@ -859,14 +1184,23 @@ static void sender_report(struct sender *s, bool converged, bool verified,
 		printf("  result      NOT converged within %u rounds (forced stop-and-copy)\n",
 		       s->max_rounds);
 	fmt_bytes(b1, sizeof(b1), s->total_bytes);
-	printf("  total time  %.2f s\n", total);
+	printf("  total time  %.2f s %s; destination complete after %.2f s\n",
+	       total, s->mode == MODE_QEMU ? "(source: last byte written)" :
+	       "(source: last round acknowledged)", dtotal);
 	printf("  bytes sent  %llu (%s)%s\n",
 	       (unsigned long long)s->total_bytes, b1,
 	       verified ? ", receiver confirmed" : ", NOT confirmed");
 	printf("  bandwidth   %.1f Mbit/s average, %.1f Mbit/s last live round\n",
 	       avg * 8 / 1e6, last_bw * 8 / 1e6);
-	printf("  downtime    %.1f ms (limit %.0f ms)\n", downtime * 1000,
-	       s->downtime_limit * 1000);
+	if (s->mode == MODE_QEMU)
+		printf("  estimate    %.1f Mbit/s written, threshold %.0f bytes, expected downtime %.0f ms\n",
+		       s->est_bw * 8 / 1e6, s->threshold,
+		       s->expected_dt * 1000);
+	printf("  downtime    %.1f ms %s (limit %.0f ms)\n", downtime * 1000,
+	       s->mode == MODE_QEMU ? "reported (stop -> last byte written)" :
+	       "(stop -> acknowledgment)", s->downtime_limit * 1000);
+	printf("  real        %.1f ms downtime (stop -> destination has everything)\n",
+	       real_dt * 1000);
 	printf("  %-6s %12s %8s %10s %12s\n", "round", "sent", "time s",
 	       "Mbit/s", "dirty after");
 	for (i = 0; i < s->nri; i++) {
@@ -886,12 +1220,18 @@ static void sender_report(struct sender *s, bool converged, bool verified,
 
 static int run_send(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "mode", required_argument, NULL, 'M' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct sender s;
 	unsigned long v;
 	double t0, t_stop = 0, total, downtime = 0, bw = 0;
 	bool converged = false, verified = false, have_m = false,
 	     have_d = false;
 	unsigned int c, live = 0;
+	uint32_t round = 0;
 	uint64_t bytes;
 	int opt, ret = 1;
 
@@ -901,9 +1241,11 @@ static int run_send(int argc, char **argv)
 	s.max_rounds = 30;
 	s.downtime_limit = 0.3;
 	s.timeout = 30;
+	s.max_bw = -1;
 	for (c = 0; c < MAX_CHANNELS; c++)
 		s.ch[c].fd = -1;
-	while ((opt = getopt(argc, argv, "a:p:m:d:D:c:r:t:s:jh")) != -1) {
+	while ((opt = getopt_long(argc, argv, "a:p:m:d:D:c:r:t:s:M:B:b:jh",
+				  longopts, NULL)) != -1) {
 		if (endpoint_opt(opt, &s.addr, &s.port, &s.timeout))
 			continue;
 		switch (opt) {
@@ -919,13 +1261,25 @@ static int run_send(int argc, char **argv)
 			s.downtime_limit = arg_ulong(optarg, 1, 3600000) / 1000.0;
 			break;
 		case 'c':
-			s.nch = arg_ulong(optarg, 1, MAX_CHANNELS);
+			s.nch = arg_ulong(optarg, 0, MAX_CHANNELS);
 			break;
 		case 'r':
 			s.max_rounds = arg_ulong(optarg, 1, 100000);
 			break;
 		case 's':
 			s.g.seed = arg_ulong(optarg, 0, ULONG_MAX);
+			break;
+		case 'M':
+			if (!strcmp(optarg, "qemu"))
+				s.mode = MODE_QEMU;
+			else if (strcmp(optarg, "ack"))
+				die_usage();
+			break;
+		case 'B':
+			s.max_bw = arg_ulong(optarg, 0, 1 << 20) * 1048576.0;
+			break;
+		case 'b':
+			s.sndbuf = arg_ulong(optarg, 4, 1 << 20) * 1024;
 			break;
 		case 'j':
 			s.json = true;
@@ -936,6 +1290,20 @@ static int run_send(int argc, char **argv)
 	}
 	if (optind != argc || !s.addr || !have_m || !have_d)
 		die_usage();
+	if (s.mode == MODE_QEMU) {
+		/* 1 main + nch multifd connections; -c 0: main only */
+		if (s.nch >= MAX_CHANNELS)
+			die_usage();
+		s.nconn = s.nch + 1;
+		s.pfirst = s.nch ? 1 : 0;
+		if (s.max_bw < 0)
+			s.max_bw = QEMU_MAX_BW * 1048576.0;
+	} else {
+		if (!s.nch || s.max_bw >= 0)
+			die_usage();	/* -B is QEMU's rate limit */
+		s.nconn = s.nch;
+		s.max_bw = 0;
+	}
 
 	s.g.npages = s.mem / PAGE_SZ;
 	s.g.nwords = (s.g.npages + 63) / 64;
@@ -943,7 +1311,7 @@ static int run_send(int argc, char **argv)
 	s.g.dirty = calloc(s.g.nwords, sizeof(uint64_t));
 	s.g.snap = calloc(s.g.nwords, sizeof(uint64_t));
 	s.page_data = malloc(CHUNK_BYTES);
-	s.ri = calloc(s.max_rounds + 1, sizeof(*s.ri));
+	s.ri = calloc(s.max_rounds + 2, sizeof(*s.ri));
 	if (!s.g.dirty || !s.g.snap || !s.page_data || !s.ri) {
 		err_msg("out of memory");
 		goto out;
@@ -962,7 +1330,11 @@ static int run_send(int argc, char **argv)
 		s.g.snap[v] = ~0ull;
 	if (s.g.npages % 64)
 		s.g.snap[s.g.nwords - 1] = (1ull << (s.g.npages % 64)) - 1;
+	s.remaining = s.g.npages;
 	t0 = now_mono();
+	s.start_rt = now_real();
+	if (send_ctl(&s, MS_START, 0, rt_ns(s.start_rt)))
+		goto out;
 	if (s.g.rate_pages > 0) {
 		if (pthread_create(&s.g.thr, NULL, vcpu_thread, &s.g)) {
 			err_msg("cannot start the vCPU thread");
@@ -970,7 +1342,15 @@ static int run_send(int argc, char **argv)
 		}
 		s.g.thr_started = true;
 	}
-	for (;;) {
+	if (s.mode == MODE_QEMU) {
+		int rc = qemu_live(&s, &round);
+
+		if (rc < 0)
+			goto out;
+		converged = rc;
+		live = s.nri;
+	}
+	while (s.mode == MODE_ACK) {
 		double rs = now_mono(), pend;
 		struct round_info *ri = &s.ri[s.nri];
 
@@ -996,23 +1376,44 @@ static int run_send(int argc, char **argv)
 		}
 		if (live >= s.max_rounds)
 			break;
-		sync_dirty_log(&s.g);
+		s.remaining = sync_dirty_log(&s.g);
 	}
-	/* Stop-and-copy: halt the vCPU, send what is left, wait for the ack. */
+	/* Stop-and-copy: halt the vCPU, send what is left. */
 	t_stop = now_mono();
-	guest_stop(&s.g);
-	sync_dirty_log(&s.g);
-	if (send_round(&s, live, &bytes))
+	s.stop_rt = now_real();
+	if (send_ctl(&s, MS_STOP, live, rt_ns(s.stop_rt)))
 		goto out;
-	downtime = now_mono() - t_stop;
-	s.ri[s.nri].bytes = bytes;
-	s.ri[s.nri].secs = downtime;
-	s.ri[s.nri].bw = downtime > 0 ? bytes / downtime : 0;
-	s.ri[s.nri].final = true;
-	s.nri++;
-	s.total_bytes += bytes;
+	guest_stop(&s.g);
+	if (s.mode == MODE_QEMU) {
+		/* migration_completion(): no rate limit, no time limit */
+		merge_dirty_log(&s);
+		s.unlimited = true;
+		if (qemu_iterate(&s, round, 0))
+			goto out;
+		qemu_round_done(&s, t_stop, true);
+		if (sender_finish(&s, round + 1))
+			goto out;
+		/* migration_calculate_complete(): all written */
+		downtime = now_mono() - t_stop;
+		s.ri[s.nri - 1].secs = downtime;
+		s.ri[s.nri - 1].bw = s.ri[s.nri - 1].bytes / downtime;
+	} else {
+		/* ... and wait for the acknowledgment */
+		s.remaining = sync_dirty_log(&s.g);
+		if (send_round(&s, live, &bytes))
+			goto out;
+		downtime = now_mono() - t_stop;
+		s.ri[s.nri].bytes = bytes;
+		s.ri[s.nri].secs = downtime;
+		s.ri[s.nri].bw = downtime > 0 ? bytes / downtime : 0;
+		s.ri[s.nri].final = true;
+		s.nri++;
+		s.total_bytes += bytes;
+	}
 	total = now_mono() - t0;
-	if (sender_finish(&s, live + 1, &verified))
+	if (s.mode == MODE_ACK && sender_finish(&s, live + 1))
+		goto out;
+	if (sender_result(&s, &verified))
 		goto out;
 	sender_report(&s, converged, verified, total, downtime, live);
 	fflush(stdout);
@@ -1043,7 +1444,11 @@ struct rch {
 
 struct receiver {
 	const char *addr;
-	unsigned int port, nch, want;
+	enum ms_mode mode;
+	unsigned int port, want;
+	bool have_want;		/* -c given */
+	unsigned int nch;	/* connections */
+	unsigned int chans;	/* the sender's -c */
 	double timeout, interval;
 	bool json;
 	struct rch ch[MAX_CHANNELS];
@@ -1056,6 +1461,9 @@ struct receiver {
 	bool summary, mismatch;
 	char why[160];
 	double t_first, t_last;
+	double start_rt, stop_rt;	/* the sender's START and STOP */
+	double round_rt;	/* ack: when the last round was complete */
+	double done_rt;		/* when all data was here */
 	double (*tl)[2];
 	size_t ntl, captl;
 };
@@ -1100,19 +1508,23 @@ static int recv_msg(struct receiver *r, unsigned int c, struct ms_hdr *h)
 	}
 	if (!ch->hello) {
 		if (h->type != MS_HELLO || h->round < 1 ||
-		    h->round > MAX_CHANNELS || h->chan >= h->round) {
+		    h->round > MAX_CHANNELS || h->chan >= h->round ||
+		    h->len > MODE_QEMU) {
 			err_msg("connection %u: expected a hello", c);
 			return -1;
 		}
 		if (!r->nhello) {
-			if (r->want && r->want != h->round) {
+			r->mode = h->len;
+			r->nch = h->round;
+			r->chans = r->mode == MODE_QEMU ? r->nch - 1 : r->nch;
+			if (r->have_want && r->want != r->chans) {
 				err_msg("sender uses %u channels, expected %u",
-					h->round, r->want);
+					r->chans, r->want);
 				return -1;
 			}
-			r->nch = h->round;
 			r->session = h->arg;
-		} else if (h->arg != r->session || h->round != r->nch) {
+		} else if (h->arg != r->session || h->round != r->nch ||
+			   h->len != r->mode) {
 			err_msg("connection %u belongs to another migration", c);
 			return -1;
 		}
@@ -1129,13 +1541,29 @@ static int recv_msg(struct receiver *r, unsigned int c, struct ms_hdr *h)
 		return -1;
 	}
 	switch (h->type) {
+	case MS_START:
+	case MS_STOP:
+		if (c || ch->finished) {
+			err_msg("channel %u: unexpected start or stop", c);
+			return -1;
+		}
+		if (h->type == MS_START)
+			r->start_rt = h->arg / 1e9;
+		else
+			r->stop_rt = h->arg / 1e9;
+		return 0;
 	case MS_PAGES:
-		if (ch->finished || h->round != r->round || !h->len ||
-		    h->len % PAGE_SZ || h->len > CHUNK_BYTES) {
+		/* qemu: channels run ahead of each other, no round ends */
+		if (ch->finished || !h->len || h->len % PAGE_SZ ||
+		    h->len > CHUNK_BYTES ||
+		    (r->mode == MODE_ACK && h->round != r->round) ||
+		    h->round < ch->round) {
 			err_msg("channel %u: bad page chunk (round %u, %u bytes)",
 				c, h->round, h->len);
 			return -1;
 		}
+		if (r->mode == MODE_QEMU)
+			ch->round = h->round;
 		ch->pay_left = h->len;
 		ch->round_bytes += h->len;
 		ch->total += h->len;
@@ -1143,7 +1571,8 @@ static int recv_msg(struct receiver *r, unsigned int c, struct ms_hdr *h)
 		r->pages += h->len / PAGE_SZ;
 		return 0;
 	case MS_ROUND_END:
-		if (ch->finished || h->round != r->round ||
+		if (ch->finished || r->mode != MODE_ACK ||
+		    h->round != r->round ||
 		    ch->round != r->round) {
 			err_msg("channel %u: unexpected end of round %u", c,
 				h->round);
@@ -1157,6 +1586,7 @@ static int recv_msg(struct receiver *r, unsigned int c, struct ms_hdr *h)
 		ch->round_bytes = 0;
 		if (++r->nended < r->nch)
 			return 0;
+		r->round_rt = now_real();
 		hdr_pack(&out, MS_ROUND_ACK, 0, r->round, 0, r->round_bytes);
 		if (write_full(r->ch[0].fd, &out, sizeof(out), r->timeout)) {
 			err_msg("cannot acknowledge round %u", r->round);
@@ -1167,7 +1597,8 @@ static int recv_msg(struct receiver *r, unsigned int c, struct ms_hdr *h)
 		r->round++;
 		return 0;
 	case MS_FINISH:
-		if (ch->finished || h->round != r->round) {
+		if (ch->finished || h->round < ch->round ||
+		    (r->mode == MODE_ACK && h->round != r->round)) {
 			err_msg("channel %u: unexpected finish", c);
 			return -1;
 		}
@@ -1236,20 +1667,29 @@ static void receiver_report(struct receiver *r, bool verified)
 {
 	double dur = r->t_last > r->t_first ? r->t_last - r->t_first : 0;
 	double bw = dur > 0 ? r->total / dur : 0;
+	double dtotal = r->done_rt - r->start_rt;
+	double real_dt = r->done_rt - r->stop_rt;
 	char b[32];
 	size_t i;
 
 	if (r->json) {
-		printf("{\"role\":\"recv\",\"port\":%u,\"channels\":%u,"
+		printf("{\"role\":\"recv\",\"mode\":\"%s\",\"port\":%u,"
+		       "\"channels\":%u,\"connections\":%u,"
 		       "\"bytes_received\":%llu,\"pages_received\":%llu,"
 		       "\"bytes_announced\":%llu,\"rounds\":%u,"
 		       "\"verified\":%s,\"duration_s\":%.3f,"
-		       "\"bandwidth_mbit_s\":%.2f,\"start_realtime\":%.3f",
-		       r->port, r->nch, (unsigned long long)r->total,
+		       "\"bandwidth_mbit_s\":%.2f,\"start_realtime\":%.3f,"
+		       "\"dest_total_time_s\":%.3f,\"real_downtime_ms\":%.1f,"
+		       "\"src_start_realtime\":%.6f,\"src_stop_realtime\":%.6f,"
+		       "\"complete_realtime\":%.6f",
+		       mode_name(r->mode), r->port, r->chans, r->nch,
+		       (unsigned long long)r->total,
 		       (unsigned long long)r->pages,
 		       (unsigned long long)r->summary_total,
 		       r->rounds_summary, verified ? "true" : "false", dur,
-		       bw * 8 / 1e6, r->ntl ? r->tl[0][0] : 0.0);
+		       bw * 8 / 1e6, r->ntl ? r->tl[0][0] : 0.0,
+		       dtotal, real_dt * 1000, r->start_rt, r->stop_rt,
+		       r->done_rt);
 		if (!verified)
 			printf(",\"error\":\"%s\"", r->why);
 		printf(",\"timeline\":[");
@@ -1260,9 +1700,13 @@ static void receiver_report(struct receiver *r, bool verified)
 		return;
 	}
 	fmt_bytes(b, sizeof(b), r->total);
-	printf("migsim: received %llu bytes (%s) in %u rounds over %u channel%s, %.2f s, %.1f Mbit/s\n",
+	printf("migsim: received %llu bytes (%s) in %u rounds over %u connection%s (%s mode), %.2f s, %.1f Mbit/s\n",
 	       (unsigned long long)r->total, b, r->rounds_summary, r->nch,
-	       r->nch == 1 ? "" : "s", dur, bw * 8 / 1e6);
+	       r->nch == 1 ? "" : "s", mode_name(r->mode), dur,
+	       bw * 8 / 1e6);
+	printf("  complete    %.2f s after the sender's start\n", dtotal);
+	printf("  real        %.1f ms downtime (sender's stop -> everything here)\n",
+	       real_dt * 1000);
 	if (verified)
 		printf("  totals verified against the sender's summary\n");
 	else
@@ -1289,7 +1733,8 @@ static int run_recv(int argc, char **argv)
 			continue;
 		switch (opt) {
 		case 'c':
-			r.want = arg_ulong(optarg, 1, MAX_CHANNELS);
+			r.want = arg_ulong(optarg, 0, MAX_CHANNELS);
+			r.have_want = true;
 			break;
 		case 'i':
 			r.interval = arg_ulong(optarg, 10, 60000) / 1000.0;
@@ -1391,6 +1836,9 @@ static int run_recv(int argc, char **argv)
 			next_tl = t + r.interval;
 		}
 	}
+	/* ack: complete with the last round; qemu: with the last byte */
+	r.done_rt = r.mode == MODE_ACK && r.round_rt ? r.round_rt :
+		    now_real();
 	tl_sample(&r, now_real());
 	{
 		uint64_t sum = 0;
@@ -1402,7 +1850,12 @@ static int run_recv(int argc, char **argv)
 			rmismatch(&r, "sender announced %llu bytes, received %llu",
 				  (unsigned long long)r.summary_total,
 				  (unsigned long long)r.total);
+		if (!r.start_rt || !r.stop_rt)
+			rmismatch(&r, "no start or stop time from the sender");
 		verified = !r.mismatch;
+		hdr_pack(&h, MS_DEST, 0, 0, 0, (uint64_t)(r.done_rt * 1e9));
+		if (write_full(r.ch[0].fd, &h, sizeof(h), r.timeout))
+			err_msg("cannot send the completion time to the sender");
 		hdr_pack(&h, MS_RESULT, 0, verified ? 0 : 1, 0, r.total);
 		if (write_full(r.ch[0].fd, &h, sizeof(h), r.timeout))
 			err_msg("cannot send the result to the sender");
@@ -1539,11 +1992,23 @@ static void die_usage(void)
 	fprintf(stderr,
 		"usage: %s recv [-a ADDR] [-p PORT] [-c CHANNELS] [-t TIMEOUT_S] [-i MS] [-j]\n"
 		"       %s send -a ADDR [-p PORT] -m MEM_MIB -d DIRTY_MIBS [-D DOWNTIME_MS]\n"
+		"                   [-M|--mode ack|qemu] [-B MAX_MIBS] [-b SNDBUF_KIB]\n"
 		"                   [-c CHANNELS] [-r MAX_ROUNDS] [-t TIMEOUT_S] [-s SEED] [-j]\n"
 		"       %s conns -l [-a ADDR] [-p PORT] [-n MAX]\n"
 		"       %s conns -a ADDR [-p PORT] -n N [-t TIMEOUT_S]\n"
+		"modes: ack   a round ends when the receiver acknowledged it; bandwidth is\n"
+		"             what arrived (the default)\n"
+		"       qemu  like QEMU 7.2: no acknowledgment, bandwidth from the bytes\n"
+		"             written to the sockets every 100 ms, stop when dirty bytes\n"
+		"             < bandwidth * downtime limit; 1 main + CHANNELS multifd\n"
+		"             connections (-c 0: main only); -B is max-bandwidth\n"
+		"             (default 128 MiB/s, 0: none); total time and downtime end\n"
+		"             when the last byte is written, as QEMU reports them\n"
+		"       both print the destination's view too: its total time and the\n"
+		"       real downtime (source stop -> destination has everything)\n"
 		"defaults: port %u, 2 channels, downtime limit 300 ms, 30 rounds,\n"
-		"          timeout 30 s; -i samples received bytes every MS (JSON timeline)\n"
+		"          timeout 30 s; -b sets SO_SNDBUF of every sender socket;\n"
+		"          -i samples received bytes every MS (JSON timeline)\n"
 		"exit: 0 ok, 1 error, 2 usage, 3 did not converge\n",
 		prog, prog, prog, prog, (unsigned int)DEF_PORT);
 	exit(2);
