@@ -12,7 +12,8 @@
 # waits with `-incoming defer`.  Both use multifd with QM_CHANNELS channels
 # (1 main + QM_CHANNELS data connections, all to QM_PORT) and QMP events.
 # Everything else is QEMU's default (downtime-limit 300 ms; max-bandwidth
-# as QEMU sets it, 128 MiB/s in Debian's 7.2, far above the links here).
+# as QEMU sets it: 128 MiB/s since 2020, also in Debian's 7.2, far above
+# the links here).
 #
 # Set before qm_start (defaults in brackets):
 #   QM_NS_SRC QM_NS_DST  the two namespaces (required)
@@ -103,7 +104,7 @@ qm_qmp_open() {
 	"$IP" netns exec "$ns" /usr/bin/bash -c '
 		exec 3<>/dev/tcp/127.0.0.1/"$1" || exit 1
 		exec 4<>"$2"
-		cat <&3 >>"$3" &
+		cat <&3 >>"$3" 2>/dev/null &
 		exec cat <&4 >&3' qm-qmp "$QM_QMP_PORT" "$QM_DIR/$side.in" "$QM_DIR/$side.qmp" &
 	QM_PIDS+=($!)
 	qm_wait 10 qm_has "$QM_DIR/$side.qmp" '"QMP"' || return 1
