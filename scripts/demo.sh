@@ -36,7 +36,7 @@ cp "$ROOT/scripts/bench-lib.sh" "$ROOT/scripts/bench-demo.sh" "$ROOT/scripts/ben
 
 echo "==== booting a $KVER test VM (QEMU, no KVM: takes a little while), a QEMU inside it"
 rc=0
-BUILD=$BUILD "$ROOT/selftests/vm-run" --kernel "$KVER" --qemu --timeout 240 --add "$STAGE" -- \
+BUILD=$BUILD "$ROOT/selftests/vm-run" --kernel "$KVER" --qemu --timeout 420 --add "$STAGE" -- \
 	bash /mnt/add/bench-demo.sh 2>&1 | tee "$OUT/vm.log" |
 	grep --line-buffered -v '^@@MP ' |
 	sed -u -e 's/^\[bench [0-9:]*\]   -> /  -> /' -e 's/^\[bench [0-9:]*\] /  /' ||

@@ -43,6 +43,9 @@
 #     QM_QEMU_TOTAL_MS, QM_QEMU_DOWNTIME_MS   QEMU's own figures (query-migrate)
 #     QM_QEMU_MBPS    QEMU's own throughput figure (mbps)
 #     QM_RESULT_JSON  all of it as one JSON object
+#   QM_DURING (a command), if set, runs in the background
+#                         QM_DURING_DELAY (1) s after the migration became
+#                         active; its output goes to QM_DIR/during.txt
 #   qm_guest_alive SIDE   status 0 once SIDE's (src|dst) serial output grows
 #   qm_stop               quit both QEMUs (also run at exit if lib.sh's
 #                         defer is there)
@@ -233,6 +236,12 @@ qm_migrate() {
 	fi
 	t0=$EPOCHREALTIME
 	qm_cmd src "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"$uri\"}}" >/dev/null || return 1
+	if [ -n "${QM_DURING:-}" ]; then
+		{
+			qm_wait 30 qm_event src MIGRATION active &&
+				sleep "${QM_DURING_DELAY:-1}" && eval "$QM_DURING"
+		} >"$QM_DIR/during.txt" 2>&1 &
+	fi
 	if [ -n "$hold" ]; then
 		qm_wait 30 qm_event src MIGRATION active || { qm_log "migration not active"; return 1; }
 		eval "$hold" || QM_HOLD_RC=$?
