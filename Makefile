@@ -133,5 +133,5 @@ clean:
 .PHONY: all modtree module tool selftests guest deps ksrc check demo install \
 	dkms-install dkms-uninstall clean
 
-# bench, bench-quick (the benchmark issue):
+# bench, bench-quick, bench-qemu (the benchmark issue):
 -include scripts/bench.mk

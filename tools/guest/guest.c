@@ -172,6 +172,7 @@ void guest_main(u32 magic, const struct mb_info *mbi)
 		x ^= x << 13;
 		x ^= x >> 17;
 		x ^= x << 5;
+		/* volatile: stores nothing reads must still reach RAM */
 		((volatile u32 *)FILL_START)[i] = x;
 	}
 	hot_base = (u32 *)(FILL_START + (fill << 20));
