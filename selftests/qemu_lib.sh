@@ -32,14 +32,20 @@
 #   qm_start              start both QEMUs, connect QMP, wait for the guest
 #                         to be ready on the source; status 0/1
 #   qm_migrate [HOLD]     migrate; waits until the destination runs.  With
-#                         HOLD (a command), QEMU's max-bandwidth is first
-#                         set to 1 KB/s so the migration stays active with
-#                         all its connections open, HOLD runs, then
-#                         max-bandwidth goes back to QEMU's own default and
-#                         the migration proceeds.  Status 0/1 (HOLD's
-#                         status is kept in QM_HOLD_RC).  Results:
+#                         HOLD (a command), the migration is held with all
+#                         its connections open while HOLD runs: QEMU's
+#                         max-bandwidth is 1 KB/s until HOLD returns (it
+#                         normally stays active), and pause-before-switchover
+#                         is on, so that even a migration that converges
+#                         anyway stops at pre-switchover with its
+#                         connections open; max-bandwidth then goes back to
+#                         QEMU's own default and the pre-switchover pause is
+#                         answered at once (migrate-continue).  Status 0/1
+#                         (HOLD's status is kept in QM_HOLD_RC).  Results:
 #     QM_DEST_S       migrate command -> destination running, s
 #     QM_DOWNTIME_S   source paused (STOP) -> destination running (RESUME), s
+#                     (with HOLD: minus the time taken to answer the
+#                     pre-switchover pause, QM_PRESWITCH_S)
 #     QM_QEMU_TOTAL_MS, QM_QEMU_DOWNTIME_MS   QEMU's own figures (query-migrate)
 #     QM_QEMU_MBPS    QEMU's own throughput figure (mbps)
 #     QM_RESULT_JSON  all of it as one JSON object
@@ -215,12 +221,19 @@ qm_src_finished() {
 	qm_event src MIGRATION completed || qm_event src MIGRATION failed
 }
 
+qm_preswitch_or_end() {
+	qm_event src MIGRATION pre-switchover || qm_src_finished
+}
+
 qm_migrate() {
 	local hold=${1:-} side t0 r uri=tcp:$QM_ADDR_DST:$QM_PORT
-	local dflt_bw
-	QM_HOLD_RC=0
+	local dflt_bw caps t_pre t_cont
+	QM_HOLD_RC=0 QM_PRESWITCH_S=0
 	for side in src dst; do
-		qm_cmd "$side" "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":[{\"capability\":\"multifd\",\"state\":true},{\"capability\":\"events\",\"state\":true}]}}" >/dev/null &&
+		caps='{"capability":"multifd","state":true},{"capability":"events","state":true}'
+		[ -z "$hold" ] || [ "$side" != src ] ||
+			caps+=',{"capability":"pause-before-switchover","state":true}'
+		qm_cmd "$side" "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":[$caps]}}" >/dev/null &&
 		qm_cmd "$side" "{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"multifd-channels\":$QM_CHANNELS}}" >/dev/null ||
 			return 1
 	done
@@ -247,6 +260,17 @@ qm_migrate() {
 		eval "$hold" || QM_HOLD_RC=$?
 		qm_cmd src "{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"max-bandwidth\":$dflt_bw}}" >/dev/null ||
 			return 1
+		if ! qm_wait "$QM_TIMEOUT" qm_preswitch_or_end; then
+			qm_log "source: no pre-switchover: $(qm_cmd src '{"execute":"query-migrate"}')"
+			return 1
+		fi
+		if qm_event src MIGRATION pre-switchover; then
+			t_cont=$EPOCHREALTIME
+			qm_cmd src '{"execute":"migrate-continue","arguments":{"state":"pre-switchover"}}' >/dev/null ||
+				return 1
+			t_pre=$(qm_event_time src MIGRATION pre-switchover)
+			QM_PRESWITCH_S=$(awk -v a="$t_cont" -v b="$t_pre" 'BEGIN { printf "%.3f", a - b }')
+		fi
 	fi
 	if ! qm_wait "$QM_TIMEOUT" qm_src_finished; then
 		qm_log "source: migration did not end: $(qm_cmd src '{"execute":"query-migrate"}')"
@@ -269,7 +293,8 @@ qm_migrate() {
 	QM_T_STOP=$(qm_event_time src STOP)
 	QM_T_RESUME=$(qm_event_time dst RESUME)
 	QM_DEST_S=$(awk -v a="$QM_T_RESUME" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')
-	QM_DOWNTIME_S=$(awk -v a="$QM_T_RESUME" -v b="$QM_T_STOP" 'BEGIN { printf "%.3f", a - b }')
+	QM_DOWNTIME_S=$(awk -v a="$QM_T_RESUME" -v b="$QM_T_STOP" -v p="$QM_PRESWITCH_S" \
+		'BEGIN { printf "%.3f", a - b - p }')
 	QM_RESULT_JSON=$(printf '{"dest_s":%s,"real_downtime_s":%s,"qemu_total_ms":%s,"qemu_downtime_ms":%s,"qemu_mbps":%s,"ram_bytes":%s,"max_bandwidth":%s,"t_migrate":%s,"t_stop":%s,"t_resume":%s,"mem_mib":%s,"hot_kib":%s,"fill_mib":%s,"rate_mibs":%s,"channels":%s}' \
 		"$QM_DEST_S" "$QM_DOWNTIME_S" "$QM_QEMU_TOTAL_MS" "$QM_QEMU_DOWNTIME_MS" \
 		"$QM_QEMU_MBPS" "$QM_RAM_BYTES" "$QM_MAX_BW" "$t0" "$QM_T_STOP" "$QM_T_RESUME" \
