@@ -5,7 +5,8 @@
 #   make [all]          migprio.ko for KVER + migprioctl
 #   make module         build/$(KVER)/migprio.ko
 #   make tool           build/userspace/migprioctl (and friends)
-#   make selftests      build/selftests/* (C tests, host unit tests)
+#   make selftests      build/selftests/* (C tests, host unit tests) + guest
+#   make guest          build/guest/migprio-guest.elf (QEMU test guest)
 #   make check          everything, both kernels, host unit tests, the VM suite
 #   make demo           boot a VM, migrate a guest over a busy link without and with migprio
 #   make deps           install missing packages/kernels (scripts/deps.sh)
@@ -63,8 +64,11 @@ module: modtree
 tool:
 	$(MAKE) -C userspace BUILD=$(ABS_BUILD)/userspace
 
-selftests: ksrc
+selftests: ksrc guest
 	$(MAKE) -C selftests BUILD=$(ABS_BUILD)/selftests KSRC=$(KSRC)
+
+guest:
+	$(MAKE) -C tools/guest BUILD=$(ABS_BUILD)/guest
 
 # ------------------------------------------------------------------ deps
 deps:
@@ -126,8 +130,8 @@ clean:
 # are defined here when present:
 -include scripts/lint.mk
 
-.PHONY: all modtree module tool selftests deps ksrc check demo install \
+.PHONY: all modtree module tool selftests guest deps ksrc check demo install \
 	dkms-install dkms-uninstall clean
 
-# bench, bench-quick (the benchmark issue):
+# bench, bench-quick, bench-qemu (the benchmark issue):
 -include scripts/bench.mk

@@ -15,6 +15,7 @@ import datetime
 import json
 import os
 import statistics
+import subprocess
 import sys
 
 CONFIG_NAMES = {
@@ -245,8 +246,108 @@ def analyse(recs, classify_text=None, classify_json=None, machine=None):
         elif r.get("scenario") == "p4-flows":
             p4["flows"] = r
     res["p4"] = p4
+    res["qemu"] = qemu_analyse(recs)
     res["raw"] = recs
     return res
+
+
+QEMU_ROWS = [
+    ("alone", "alone (no other traffic)"),
+    ("linux", "4 bulk flows, default Linux"),
+    ("migprio", "4 bulk flows, migprio"),
+    ("expert", "4 bulk flows, expert tc"),
+    ("r1", "4 bulk flows, migprio, round-1 buffers"),
+]
+
+
+def qemu_analyse(recs):
+    """PQ: real QEMU migrations, one per row (scripts/bench-qemu.sh)."""
+    rows, skipped = {}, {}
+    for r in recs:
+        if r.get("scenario") != "qemu":
+            continue
+        cfg = r.get("config")
+        if "skipped" in r:
+            skipped[cfg] = r["skipped"]
+            continue
+        q = r.get("qm")
+        if r.get("rc") != 0 or not isinstance(q, dict):
+            skipped[cfg] = "migration failed"
+            continue
+        rows[cfg] = {
+            "dest_s": q["dest_s"],
+            "real_downtime_s": q["real_downtime_s"],
+            "qemu_total_s": q["qemu_total_ms"] / 1000,
+            "qemu_downtime_s": q["qemu_downtime_ms"] / 1000,
+            "qemu_mbps": q.get("qemu_mbps"),
+            "max_bandwidth": q.get("max_bandwidth"),
+            "dev_set": r.get("dev_set"),
+            "link_mbit": r.get("link_mbit"),
+            "guest": {k: q.get(k) for k in
+                      ("mem_mib", "hot_kib", "fill_mib", "rate_mibs", "channels")},
+        }
+    alone = (rows.get("alone") or {}).get("dest_s")
+    for v in rows.values():
+        v["qemu_total_over_dest"] = (v["qemu_total_s"] / v["dest_s"]
+                                     if v["dest_s"] else None)
+        v["dest_over_alone"] = v["dest_s"] / alone if alone else None
+    return {"rows": rows, "skipped": skipped}
+
+
+def qemu_markdown(q):
+    L = []
+    if not q["rows"] and not q["skipped"]:
+        return L
+    anyrow = next(iter(q["rows"].values()), {})
+    g = anyrow.get("guest") or {}
+    L.append("### PQ real QEMU migrations")
+    L.append("")
+    L.append(f"QEMU guest of {g.get('mem_mib', '?')} MiB ({g.get('fill_mib', '?')} MiB random, "
+             f"{g.get('hot_kib', '?')} KiB hot set dirtied at {g.get('rate_mibs', '?')} MiB/s), "
+             f"multifd {g.get('channels', '?')} channels, link {anyrow.get('link_mbit', '?')} Mbit/s, "
+             f"QEMU's max-bandwidth {anyrow.get('max_bandwidth', '?')} B/s (its default), "
+             "downtime-limit 300 ms (default). One migration per row.")
+    L.append("")
+    L.append("| row | destination time (s) | real downtime (s) | QEMU total (s) | QEMU downtime (s) "
+             "| QEMU total / destination | destination / alone |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|")
+    for cfg, name in QEMU_ROWS:
+        v = q["rows"].get(cfg)
+        if not v:
+            why = q["skipped"].get(cfg, "not run")
+            L.append(f"| {name} | skipped: {why} | | | | | |")
+            continue
+        L.append(f"| {name} | {v['dest_s']:.2f} | **{v['real_downtime_s']:.3f}** | "
+                 f"{v['qemu_total_s']:.2f} | {v['qemu_downtime_s']:.3f} | "
+                 f"{fmt(v['qemu_total_over_dest'])} | {fmt(v['dest_over_alone'])} |")
+    L.append("")
+    sets = [(name, q["rows"][c]["dev_set"]) for c, name in QEMU_ROWS
+            if c in q["rows"] and q["rows"][c].get("dev_set")]
+    for name, d in sets:
+        L.append(f"- {name}: `migprioctl dev set DEV {d}` + `rule add preset qemu`")
+    L.append("")
+    return L
+
+
+def qemu_plot(q, out):
+    """qemu.dat + qemu.png (gnuplot) when PQ has rows; returns the png."""
+    if not q["rows"]:
+        return None
+    dat = os.path.join(out, "qemu.dat")
+    with open(dat, "w") as f:
+        f.write("# row dest_s real_downtime_s qemu_total_s qemu_downtime_s\n")
+        for cfg, name in QEMU_ROWS:
+            v = q["rows"].get(cfg)
+            if v:
+                f.write(f'"{name.replace("4 bulk flows, ", "")}" {v["dest_s"]} '
+                        f'{v["real_downtime_s"]} {v["qemu_total_s"]} {v["qemu_downtime_s"]}\n')
+    gp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench-qemu.gp")
+    try:
+        subprocess.run(["gnuplot", "-e", f"dir='{out}'", gp], check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"bench-report: qemu plot: {e}", file=sys.stderr)
+        return None
+    return os.path.join(out, "qemu.png")
 
 
 def timeline(r):
@@ -413,6 +514,7 @@ def markdown(res):
                      f"({f['listed_text']} flows listed, {f['list_bytes']} bytes), "
                      f"`-j flow list` {f['list_json_s']:.2f} s.")
     L.append("")
+    L += qemu_markdown(res["qemu"])
     return "\n".join(L)
 
 
@@ -483,6 +585,7 @@ def main():
     with open(os.path.join(a.outdir, "results.md"), "w") as f:
         f.write(md + "\n")
     made = write_plot_data(res, a.outdir)
+    qemu_plot(res["qemu"], a.outdir)
     with open(os.path.join(a.outdir, "plot-configs"), "w") as f:
         f.write(" ".join(made) + "\n")
     print(md)

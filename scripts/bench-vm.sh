@@ -3,8 +3,10 @@
 #
 # Guest entry of `make bench` / `make bench-quick`: run inside the VM by
 # scripts/bench.sh as `bash /mnt/add/bench-vm.sh full|quick [SCENARIOS]`.
-# SCENARIOS: comma-separated subset of p1,p1b,p2,p3,p4,p5 (default: all
-# for full; p1 (a b c), p1b (c b), p4 (small) for quick, p5 on request). BENCH_BUDGET
+# SCENARIOS: comma-separated subset of p1,p1b,p2,p3,p4,p5,qemu (default:
+# all for full; p1 (a b c), p1b (c b), p4 (small) for quick, p5 on request).
+# qemu (real QEMU migrations, bench-qemu.sh) needs the VM's QEMU layer
+# (vm-run --qemu). BENCH_BUDGET
 # (seconds, default 900 full, 120 quick) bounds the scenarios: runs that no
 # longer fit are reported as skipped.
 set -u
@@ -15,10 +17,14 @@ for f in "$HERE"/bench-p*.sh; do
 	# shellcheck disable=SC1090
 	. "$f"
 done
+# shellcheck source=selftests/qemu_lib.sh
+[ ! -f "$HERE/qemu_lib.sh" ] || . "$HERE/qemu_lib.sh"
+# shellcheck source=scripts/bench-qemu.sh
+. "$HERE/bench-qemu.sh"
 
 MODE=${1:-full}
 case $MODE in
-full) SCEN=${2:-p1,p1b,p2,p3,p4,p5} ;;
+full) SCEN=${2:-p1,p1b,p2,p3,p4,p5,qemu} ;;
 quick) SCEN=${2:-p1,p1b,p4} ;;
 *) echo "usage: bench-vm.sh full|quick [SCENARIOS]" >&2; exit 2 ;;
 esac
@@ -28,7 +34,7 @@ trap 'stop_jobs; topo_destroy' EXIT
 emit "{\"scenario\":\"env\",\"mode\":\"$MODE\",\"kernel\":$(json_str "$(uname -r)"),\"vm_kernel\":$(json_str "${VM_KERNEL:-}"),\"nproc\":$(nproc),\"mem_kb\":$(awk '/MemTotal/ { print $2 }' /proc/meminfo),\"migprio\":$(have_migprio && echo true || echo false),\"migprioctl_version\":$(json_str "$($MIGPRIOCTL -V 2>/dev/null | head -n1)")}"
 topo_setup
 if [ "$MODE" = full ]; then
-	BENCH_BUDGET=${BENCH_BUDGET:-900}
+	BENCH_BUDGET=${BENCH_BUDGET:-1140}
 	calibrate 4
 	# M scales with the link rate: 256 MiB at 200 Mbit/s (~11 s alone)
 	MEM_P1=$((256 * LINK_MBIT / 200))
@@ -38,6 +44,7 @@ if [ "$MODE" = full ]; then
 	want p2 && p2 3 3
 	want p4 && p4 4096 10000
 	want p5 && p5 $((MEM_P1 / 4)) $((LINK_MBIT / 80))
+	want qemu && pq ''
 else
 	BENCH_BUDGET=${BENCH_BUDGET:-120}
 	calibrate 2

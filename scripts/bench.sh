@@ -13,7 +13,8 @@
 #   results.json  all numbers, raw and summarised
 #   results.md    the tables (pasted into Documentation/benchmarks.md)
 #   throughput.png  migration and bulk throughput over time, P1 b vs c
-# SCENARIOS: comma-separated subset of p1,p1b,p2,p3,p4,p5.
+# SCENARIOS: comma-separated subset of p1,p1b,p2,p3,p4,p5,qemu (qemu: real
+# QEMU migrations; the VM then gets the QEMU layer, vm-run --qemu).
 # Environment: KVER (6.1 default, or 6.12), BUILD, LINK_MBIT + BENCH_LINK_FIXED=1
 # to force the emulated link rate instead of calibrating it.
 set -euo pipefail
@@ -25,7 +26,7 @@ KVER=${KVER:-6.1}
 BUILD=${BUILD:-$ROOT/build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 case $MODE in
-full) OUT=$BUILD/bench; TIMEOUT=1080 ;;
+full) OUT=$BUILD/bench; TIMEOUT=1320 ;;
 quick) OUT=$BUILD/bench/quick; TIMEOUT=240 ;;
 *) echo "usage: $0 [full|quick] [SCENARIOS]" >&2; exit 2 ;;
 esac
@@ -35,7 +36,7 @@ mkdir -p "$OUT"
 t0=$(date +%s)
 
 say "building (KVER=$KVER)"
-if ! make -C "$ROOT" -s module tool KVER="$KVER" BUILD="$BUILD" >"$OUT/build.log" 2>&1; then
+if ! make -C "$ROOT" -s module tool guest KVER="$KVER" BUILD="$BUILD" >"$OUT/build.log" 2>&1; then
 	echo "bench: build failed (see $OUT/build.log); scenarios that need migprio will be skipped" >&2
 	tail -n 5 "$OUT/build.log" >&2
 fi
@@ -46,13 +47,20 @@ make -C "$ROOT/userspace" -s BUILD="$BUILD/userspace" "$BUILD/userspace/migsim" 
 
 STAGE=$(mktemp -d "${TMPDIR:-/tmp}/migprio-bench.XXXXXX")
 trap 'rm -rf "$STAGE"' EXIT
-cp "$ROOT"/scripts/bench-lib.sh "$ROOT"/scripts/bench-p*.sh "$ROOT"/scripts/bench-vm.sh "$STAGE/"
+cp "$ROOT"/scripts/bench-lib.sh "$ROOT"/scripts/bench-p*.sh "$ROOT"/scripts/bench-vm.sh \
+	"$ROOT"/scripts/bench-qemu.sh "$ROOT"/selftests/qemu_lib.sh "$STAGE/"
+# real QEMU migrations need QEMU in the VM (a few seconds more boot)
+vmargs=
+if [ "$MODE" = full ] && { [ -z "$SCEN" ] || [[ ,$SCEN, == *,qemu,* ]]; }; then
+	vmargs=--qemu
+fi
 
 say "running the scenarios in a VM ($MODE; kernel $KVER; this takes a while)"
 vmenv=
 [ -z "${BENCH_LINK_FIXED:-}" ] || vmenv="BENCH_LINK_FIXED=$BENCH_LINK_FIXED LINK_MBIT=${LINK_MBIT:-200}"
 rc=0
-BUILD=$BUILD "$ROOT/selftests/vm-run" --kernel "$KVER" --timeout "$TIMEOUT" --add "$STAGE" -- \
+# shellcheck disable=SC2086
+BUILD=$BUILD "$ROOT/selftests/vm-run" --kernel "$KVER" --timeout "$TIMEOUT" $vmargs --add "$STAGE" -- \
 	$vmenv bash /mnt/add/bench-vm.sh "$MODE" $SCEN 2>&1 | tee "$OUT/vm.log" |
 	grep --line-buffered -v '^@@MP ' || rc=${PIPESTATUS[0]}
 [ "$rc" = 0 ] || echo "bench: the VM run ended with status $rc; reporting what was measured" >&2

@@ -6,7 +6,8 @@
 #      from clean objects; any compiler warning fails the check
 #   2. migprioctl and the selftest programs
 #   3. host unit tests (selftests/*_unit.c)
-#   4. the VM suite (selftests/run_tests) once per kernel
+#   4. the VM suite (selftests/run_tests) once per kernel, with a real QEMU
+#      staged in the VM (vm-run --qemu) for qemu_migration.sh
 # One summary line per stage/kernel, then as the very last line:
 #   N passed, N failed, N skipped
 # Exit status 1 if anything failed or the kernel splatted.
@@ -98,7 +99,7 @@ for k in $KERNELS; do
 	start=$(date +%s)
 	kl=$(basename "$k")
 	# shellcheck disable=SC2086
-	selftests/vm-run --kernel "$k" --python --timeout "$VM_TIMEOUT" $VM_ARGS -- ./run_tests 2>&1 |
+	selftests/vm-run --kernel "$k" --python --qemu --timeout "$VM_TIMEOUT" $VM_ARGS -- ./run_tests 2>&1 |
 		tee "$LOG/vm-$kl.log"
 	vrc=${PIPESTATUS[0]}
 	secs=$(($(date +%s) - start))

@@ -52,9 +52,12 @@ resolve_abi() {
 		sed -n 's/^Depends: .*linux-image-\([^ ]*-cloud-amd64\).*/\1/p' | head -n1
 }
 
+# qemu-system-x86 also runs inside the test VM (vm-run --qemu): its
+# firmware (seabios, qemu-system-data) is staged from the host; the test
+# guest (tools/guest) needs only gcc -m32 -ffreestanding, no multilib.
 HOST_PKGS=(
 	build-essential bc bison flex libelf-dev libssl-dev dwarves pkg-config
-	qemu-system-x86 busybox-static bash iproute2 iperf3 ethtool cpio gzip xz-utils
+	qemu-system-x86 qemu-system-data seabios busybox-static bash iproute2 iperf3 ethtool cpio gzip xz-utils
 	libmnl-dev sparse cppcheck valgrind python3 python3-yaml python3-jsonschema
 	python3-pyroute2 gnuplot-nox kmod linux-source-6.1 procps jq
 )
