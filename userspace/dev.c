@@ -47,6 +47,11 @@ int dev_state_parse(const struct nlmsghdr *nlh, void *data)
 				snprintf(st->ifname, sizeof(st->ifname), "%s",
 					 mnl_attr_get_str(a));
 			continue;
+		case MIGPRIO_A_DEV_MASTER:
+			if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
+				snprintf(st->master, sizeof(st->master), "%s",
+					 mnl_attr_get_str(a));
+			continue;
 		case MIGPRIO_A_DEV_RATE:
 			if (mnl_attr_validate(a, MNL_TYPE_U64) >= 0) {
 				st->rate = mnl_attr_get_u64(a);
@@ -554,6 +559,14 @@ static void dev_print(const struct dev_state *st)
 	open_json_object("dev");
 	print_string(PRINT_ANY, "ifname", "dev       %s", st->ifname);
 	print_uint(PRINT_ANY, "ifindex", " (ifindex %u)\n", st->ifindex);
+	if (st->master[0]) {
+		print_string(PRINT_ANY, "master", "master    %s", st->master);
+		print_string(PRINT_FP, NULL,
+			     " (traffic passes %s: nothing matches; designate it)\n",
+			     st->master);
+	} else {
+		print_null(PRINT_JSON, "master", NULL, NULL);
+	}
 	print_uint(PRINT_JSON, "priority", NULL, st->priority);
 	print_string(PRINT_FP, NULL, "priority  %s\n",
 		     fmt_priority(b, sizeof(b), st->priority));

@@ -105,6 +105,7 @@ struct dev_state {
 	bool set;
 	__u32 ifindex;
 	char ifname[IF_NAMESIZE];
+	char master[IF_NAMESIZE];	/* "": none */
 	__u32 priority, sndbuf, rcvbuf;
 	int dscp;		/* -1: off */
 	__u8 queue, guard, change;
