@@ -1077,6 +1077,12 @@ static int udp_flow(const char *dst, int port)
  */
 TEST_F(mp, flow_dump_insert_not_intr)
 {
+	struct attr udp_rule[] = {
+		U8(MIGPRIO_A_RULE_PROTO, IPPROTO_UDP),
+		U16(MIGPRIO_A_RULE_PORT_MIN, 49160),
+		U16(MIGPRIO_A_RULE_PORT_MAX, 49161),
+		{ 0 },
+	};
 	struct reply *r = &self->r;
 	struct nl small = { 0 };
 	struct nlmsghdr *nlh;
@@ -1088,6 +1094,8 @@ TEST_F(mp, flow_dump_insert_not_intr)
 			 ip_bin(), self->veth, ip_bin(), self->veth, ip_bin(),
 			 self->veth));
 	configure(_metadata, &self->nl, r, self->veth);
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_RULE_ADD, 0, udp_rule, r));
+	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
 	for (i = 0; i < 200; i++)
 		ASSERT_EQ(0, udp_flow("10.201.0.2", 49160));
 	small.sk = mnl_socket_open(NETLINK_GENERIC);
