@@ -4,9 +4,12 @@
  * its queues (qdisc.c) and NIC rings (rings.c).
  */
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <net/if.h>
 #include <linux/migprio.h>
 
@@ -405,6 +408,28 @@ static int dev_set_rings(const struct dev_set_args *a, const struct dev_state *o
 	return 0;
 }
 
+/*
+ * The kernel refuses an interface with a master (EBUSY). Kernels before
+ * 6.3 cannot format the master's name into the message: name it from
+ * sysfs (this netns' view under ip netns exec).
+ */
+static void dev_master_hint(const char *ifname, const struct mp_nl_err *e)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	const char *master;
+	ssize_t n;
+
+	if (e->code != -EBUSY || strstr(e->msg, " is a slave of "))
+		return;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/master", ifname);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return;
+	link[n] = '\0';
+	master = basename(link);
+	pr_err("%s is a slave of %s; designate %s", ifname, master, master);
+}
+
 static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 {
 	const struct dev_set_args *a = &u->dev_set;
@@ -474,6 +499,7 @@ static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 	}
 	if (mp_nl_do(&ctx->nl, req, NULL, NULL)) {
 		mp_kernel_err(ctx, MIGPRIO_CMD_DEV_SET);
+		dev_master_hint(a->ifname, &ctx->nl.err);
 		goto undo_rings;
 	}
 
