@@ -414,8 +414,9 @@ static unsigned int mp_hook(void *priv, struct sk_buff *skb,
 	 * br_netfilter (bridge-nf-call-iptables) runs the IP hooks for
 	 * frames the bridge forwards between its ports, with the bridge as
 	 * output device and a zeroed IP control block: a guest's traffic,
-	 * not this host's. Our own output gets no bridge info; what the
-	 * host receives over the bridge keeps it up to LOCAL_IN, and is ours.
+	 * not this host's. Our own output gets no bridge info. LOCAL_IN is
+	 * not filtered: what reaches it over the bridge is for a local
+	 * socket, ours, whether or not it still carries the info.
 	 */
 	if (tx && nf_bridge_info_exists(skb))
 		return NF_ACCEPT;
