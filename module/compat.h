@@ -16,13 +16,16 @@
  * genl_has_listeners, nla_strscpy, NLA_POLICY_VALIDATE_FN/EXACT_LEN,
  * cgroup_get_from_path (ERR_PTR), cgroup_id, u64_stats_t and
  * u64_stats_fetch_begin, netdev_hold/netdev_put, timer_delete_sync,
- * from_timer, get_random_u32_below, struct nf_hook_ops.
+ * from_timer, get_random_u32_below, struct nf_hook_ops,
+ * GENL_MCAST_CAP_NET_ADMIN (backported to Debian's 6.1), nf_bridge_info_exists,
+ * netdev_master_upper_dev_get(_rcu), struct netdev_notifier_changeupper_info.
  *
  * Known differences, avoided rather than shimmed:
  * - dump attributes: genl_dumpit_info(cb)->attrs (6.1) became
  *   genl_info_dump(cb)->attrs (6.6+); no dump of ours takes attributes.
  * - NL_SET_ERR_MSG_ATTR_FMT and GENL_SET_ERR_MSG_FMT exist from 6.3 only:
- *   extack messages here are constant strings.
+ *   extack messages here are constant strings, but for
+ *   mp_set_err_msg_fmt() below.
  * - family pre_doit/post_doit take struct genl_split_ops from 6.2 on:
  *   not used.
  *
@@ -34,5 +37,18 @@
 #define _MIGPRIO_COMPAT_H
 
 #include <linux/version.h>
+
+/*
+ * An extack message with arguments: NL_SET_ERR_MSG_ATTR_FMT from 6.3 on.
+ * 6.1 has no buffer in the extack for it (the message is a pointer, sent
+ * after the handler returned): it gets the constant @msg instead.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#define mp_set_err_msg_fmt(extack, attr, msg, fmt, args...) \
+	NL_SET_ERR_MSG_ATTR_FMT(extack, attr, fmt, ##args)
+#else
+#define mp_set_err_msg_fmt(extack, attr, msg, fmt, args...) \
+	NL_SET_ERR_MSG_ATTR(extack, attr, msg)
+#endif
 
 #endif /* _MIGPRIO_COMPAT_H */

@@ -280,12 +280,12 @@ static void mp_config_free_rcu(struct rcu_head *head)
 }
 
 /* A copy of @old (or an empty config) using rule set @rs (ref taken over). */
-static struct mp_config *mp_config_new(const struct mp_config *old,
-				       struct mp_ruleset *rs)
+static struct mp_config *mp_config_new_gfp(const struct mp_config *old,
+					   struct mp_ruleset *rs, gfp_t gfp)
 {
 	struct mp_config *cfg;
 
-	cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
+	cfg = kzalloc(sizeof(*cfg), gfp);
 	if (!cfg)
 		return NULL;
 	if (old) {
@@ -305,16 +305,27 @@ static struct mp_config *mp_config_new(const struct mp_config *old,
 	return cfg;
 }
 
+static struct mp_config *mp_config_new(const struct mp_config *old,
+				       struct mp_ruleset *rs)
+{
+	return mp_config_new_gfp(old, rs, GFP_KERNEL);
+}
+
 /* A copy of the current config sharing its rule set. */
-static struct mp_config *mp_config_dup(struct mp_config *old)
+static struct mp_config *mp_config_dup_gfp(struct mp_config *old, gfp_t gfp)
 {
 	struct mp_config *cfg;
 
 	refcount_inc(&old->rs->ref);
-	cfg = mp_config_new(old, old->rs);
+	cfg = mp_config_new_gfp(old, old->rs, gfp);
 	if (!cfg)
 		mp_ruleset_put(old->rs);
 	return cfg;
+}
+
+static struct mp_config *mp_config_dup(struct mp_config *old)
+{
+	return mp_config_dup_gfp(old, GFP_KERNEL);
 }
 
 /*
@@ -614,34 +625,45 @@ int mp_dev_set_locked(struct mp_net *mn, const struct net_device *dev,
 	if (moved)
 		mp_flows_flush(mn, MIGPRIO_FLOW_END_FLUSH);
 	mp_nl_dev_notify(mn->net, cfg, MIGPRIO_DEV_CHANGE_SET);
+	pr_info_ratelimited("netns %u: designated %s (ifindex %d)\n",
+			    mn->net->ns.inum, cfg->ifname, cfg->ifindex);
 	return 0;
 }
 
 /*
- * Clear the designation. This must not fail (the interface may be going
- * away): without memory for a new config the data path is still stopped.
+ * Clear the designation, all or nothing: the new config is allocated
+ * before anything changes. A request (MIGPRIO_DEV_CHANGE_CLEAR) fails with
+ * -ENOMEM and leaves everything as it was; the interface going away must
+ * not fail (its ifindex would stay published, free for reuse), so it
+ * waits for the small allocation instead.
  */
-void mp_dev_clear_locked(struct mp_net *mn, enum migprio_dev_change why)
+int mp_dev_clear_locked(struct mp_net *mn, enum migprio_dev_change why)
 {
 	struct mp_config *old = mp_config_locked(mn);
 	struct mp_config gone, *cfg;
 
 	if (!old->ifindex)
-		return;
+		return 0;
 	gone = *old;
-	cfg = mp_config_dup(old);
-	if (cfg) {
-		cfg->ifindex = 0;
-		cfg->ifname[0] = '\0';
-		mp_dev_params_default(&cfg->dev);
-		cfg->tune_gen++;
-		mp_config_retire(mp_config_swap(mn, cfg), false);
-	} else {
-		pr_warn("out of memory clearing interface %s\n", gone.ifname);
-	}
+	cfg = mp_config_dup_gfp(old, why == MIGPRIO_DEV_CHANGE_CLEAR ?
+				GFP_KERNEL : GFP_KERNEL | __GFP_NOFAIL);
+	if (!cfg)
+		return -ENOMEM;
+	cfg->ifindex = 0;
+	cfg->ifname[0] = '\0';
+	mp_dev_params_default(&cfg->dev);
+	cfg->tune_gen++;
+	mp_config_retire(mp_config_swap(mn, cfg), false);
 	mp_hooks_drop(mn);
 	mp_flows_flush(mn, MIGPRIO_FLOW_END_FLUSH);
 	mp_nl_dev_notify(mn->net, &gone, why);
+	if (why == MIGPRIO_DEV_CHANGE_CLEAR)
+		pr_info_ratelimited("netns %u: cleared %s (ifindex %d)\n",
+				    mn->net->ns.inum, gone.ifname, gone.ifindex);
+	else
+		pr_info_ratelimited("netns %u: lost %s (ifindex %d): unregistered or moved to another netns\n",
+				    mn->net->ns.inum, gone.ifname, gone.ifindex);
+	return 0;
 }
 
 static void mp_dev_rename_locked(struct mp_net *mn, const char *name)
@@ -656,6 +678,31 @@ static void mp_dev_rename_locked(struct mp_net *mn, const char *name)
 	strscpy(cfg->ifname, name, sizeof(cfg->ifname));
 	mp_config_retire(mp_config_swap(mn, cfg), false);
 	mp_nl_dev_notify(mn->net, cfg, MIGPRIO_DEV_CHANGE_SET);
+}
+
+/*
+ * The designated interface got or lost a master (bond, team, bridge, VRF):
+ * once enslaved, its traffic passes the hooks as the master's and nothing
+ * matches any more. Say so; the designation stays (it applies again when
+ * the interface is released).
+ */
+static void mp_dev_upper_locked(struct mp_net *mn, struct net_device *dev,
+				const struct netdev_notifier_changeupper_info *info)
+{
+	if (!info->master)
+		return;
+	mp_nl_dev_notify(mn->net, mp_config_locked(mn),
+			 MIGPRIO_DEV_CHANGE_MASTER);
+	if (info->linking)
+		pr_info_ratelimited("netns %u: designated %s (ifindex %d) is now a slave of %s: its traffic passes %s, designate %s\n",
+				    mn->net->ns.inum, dev->name, dev->ifindex,
+				    info->upper_dev->name,
+				    info->upper_dev->name,
+				    info->upper_dev->name);
+	else
+		pr_info_ratelimited("netns %u: designated %s (ifindex %d) released by %s\n",
+				    mn->net->ns.inum, dev->name, dev->ifindex,
+				    info->upper_dev->name);
 }
 
 void mp_config_quiesce(struct mp_net *mn)
@@ -685,7 +732,8 @@ static int mp_netdev_event(struct notifier_block *nb, unsigned long event,
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
 	struct mp_net *mn;
 
-	if (event != NETDEV_UNREGISTER && event != NETDEV_CHANGENAME)
+	if (event != NETDEV_UNREGISTER && event != NETDEV_CHANGENAME &&
+	    event != NETDEV_CHANGEUPPER)
 		return NOTIFY_DONE;
 	mn = mp_net(dev_net(dev));
 	/* Designation changes under RTNL, which we hold: no race here. */
@@ -694,8 +742,10 @@ static int mp_netdev_event(struct notifier_block *nb, unsigned long event,
 	mutex_lock(&mn->lock);
 	if (event == NETDEV_UNREGISTER)
 		mp_dev_clear_locked(mn, MIGPRIO_DEV_CHANGE_GONE);
-	else
+	else if (event == NETDEV_CHANGENAME)
 		mp_dev_rename_locked(mn, dev->name);
+	else
+		mp_dev_upper_locked(mn, dev, ptr);
 	mutex_unlock(&mn->lock);
 	return NOTIFY_DONE;
 }

@@ -35,7 +35,7 @@ int mp_rule_flush_locked(struct mp_net *mn);
 u64 mp_dev_link_rate(struct net_device *dev);	/* RTNL only */
 int mp_dev_set_locked(struct mp_net *mn, const struct net_device *dev,
 		      const struct mp_dev_params *p);
-void mp_dev_clear_locked(struct mp_net *mn, enum migprio_dev_change why);
+int mp_dev_clear_locked(struct mp_net *mn, enum migprio_dev_change why);
 
 /* Netns exit, before the devices go: stop the data path. */
 void mp_config_quiesce(struct mp_net *mn);

@@ -33,7 +33,7 @@ struct mp_flow_table {
 	struct mutex reap_lock;		/* one reaper at a time */
 	struct delayed_work gc;
 	atomic_t count;			/* allocated flows, freed ones excluded */
-	unsigned int seq;		/* bumped on change, for dumps */
+	unsigned int seq;		/* bumped on removal, for dumps */
 	bool dying;
 };
 
@@ -177,10 +177,9 @@ struct mp_flow *mp_flow_create(struct mp_net *mn,
 	spin_lock_bh(&t->lock);
 	old = rhashtable_lookup_get_insert_fast(&t->ht, &f->node,
 						mp_flow_params);
-	if (!old) {
+	/* No seq bump: appended at the tail, a resumed dump stays exact. */
+	if (!old)
 		list_add_tail_rcu(&f->list, &t->list);
-		t->seq++;
-	}
 	spin_unlock_bh(&t->lock);
 	if (old) {
 		kfree(f);
@@ -347,9 +346,10 @@ void mp_flows_destroy(struct mp_net *mn)
 }
 
 /*
- * FLOW_GET dump. cb->args[0] is the number of flows already sent; flows are
- * appended at the tail, so a table that changed between two parts (cb->seq)
- * is reported with NLM_F_DUMP_INTR.
+ * FLOW_GET dump. cb->args[0] is the number of flows already sent. Flows
+ * are appended at the tail, so new flows shift nothing and come in a later
+ * part; only a removal can make a resumed dump skip or repeat one, and
+ * only removals bump cb->seq (NLM_F_DUMP_INTR).
  */
 int mp_flows_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {

@@ -27,6 +27,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
+#include <linux/netfilter_bridge.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
@@ -345,13 +346,31 @@ static void mp_flow_account(struct mp_flow *f, struct sk_buff *skb, bool tx,
 	}
 }
 
+/*
+ * Segments on the wire. gso_segs is 0 for a GSO packet from an untrusted
+ * source (virtio-net, tun: SKB_GSO_DODGY) until the stack recomputes it:
+ * count the payload in gso_size pieces then, as qdisc_pkt_len_init() does.
+ */
+static unsigned int mp_segs(const struct sk_buff *skb, const struct mp_skb *m)
+{
+	const struct skb_shared_info *shinfo = skb_shinfo(skb);
+	unsigned int payload;
+
+	if (!skb_is_gso(skb))
+		return 1;
+	if (shinfo->gso_segs)
+		return shinfo->gso_segs;
+	payload = skb->len > m->poff ? skb->len - m->poff : 0;
+	return max(DIV_ROUND_UP(payload, shinfo->gso_size), 1U);
+}
+
 static void mp_packet(struct mp_net *mn, const struct mp_config *cfg,
 		      struct sk_buff *skb, const struct nf_hook_state *state,
 		      const struct mp_skb *m, bool tx)
 {
 	struct sock *sk = mp_local_sock(skb, m);
 	struct mp_flow *f = mp_flow_lookup(mn, &m->key);
-	unsigned int segs = skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1;
+	unsigned int segs = mp_segs(skb, m);
 	struct mp_rule *rule = NULL;
 	int idx;
 
@@ -399,6 +418,16 @@ static unsigned int mp_hook(void *priv, struct sk_buff *skb,
 	if (!dev || !cfg->ifindex || dev->ifindex != cfg->ifindex)
 		return NF_ACCEPT;
 	if (tx && mp_forwarded(skb, state->pf))
+		return NF_ACCEPT;
+	/*
+	 * br_netfilter (bridge-nf-call-iptables) runs the IP hooks for
+	 * frames the bridge forwards between its ports, with the bridge as
+	 * output device and a zeroed IP control block: a guest's traffic,
+	 * not this host's. Our own output gets no bridge info. LOCAL_IN is
+	 * not filtered: what reaches it over the bridge is for a local
+	 * socket, ours, whether or not it still carries the info.
+	 */
+	if (tx && nf_bridge_info_exists(skb))
 		return NF_ACCEPT;
 	if (mp_parse(skb, state->pf, tx, &m))
 		mp_packet(mn, cfg, skb, state, &m, tx);

@@ -5,7 +5,9 @@
  * dumps and notifications.
  *
  * Changes need CAP_NET_ADMIN in the initial user namespace (the priority
- * lands on a shared NIC); reads need CAP_NET_ADMIN over the netns. A
+ * lands on a shared NIC); reads and joining the "events" group need
+ * CAP_NET_ADMIN over the netns (GENL_MCAST_CAP_NET_ADMIN, checked by
+ * genetlink against the netns' user namespace). A
  * rejected request gets an errno and an extack message with the offending
  * attribute, and changes nothing: everything is parsed and checked before
  * config.c is asked to build and publish a new configuration.
@@ -215,12 +217,30 @@ static int mp_nl_put_dev_params(struct sk_buff *skb,
 	return 0;
 }
 
+/* Its master, if the designated interface was enslaved since. */
+static int mp_nl_put_dev_master(struct sk_buff *skb, struct net *net,
+				const struct mp_config *cfg)
+{
+	struct net_device *dev, *master;
+	int err = 0;
+
+	rcu_read_lock();
+	dev = dev_get_by_index_rcu(net, cfg->ifindex);
+	master = dev ? netdev_master_upper_dev_get_rcu(dev) : NULL;
+	if (master)
+		err = nla_put_string(skb, MIGPRIO_A_DEV_MASTER, master->name);
+	rcu_read_unlock();
+	return err;
+}
+
 /* The designated interface and its parameters; nothing when there is none. */
-static int mp_nl_put_dev(struct sk_buff *skb, const struct mp_config *cfg)
+static int mp_nl_put_dev(struct sk_buff *skb, struct net *net,
+			 const struct mp_config *cfg)
 {
 	if (!cfg->ifindex)
 		return 0;
-	if (mp_nl_put_dev_id(skb, cfg))
+	if (mp_nl_put_dev_id(skb, cfg) ||
+	    mp_nl_put_dev_master(skb, net, cfg))
 		return -EMSGSIZE;
 	return mp_nl_put_dev_params(skb, &cfg->dev);
 }
@@ -347,8 +367,9 @@ void mp_nl_dev_notify(struct net *net, const struct mp_config *cfg,
 	skb = mp_nl_ntf_new(MIGPRIO_CMD_DEV_CHANGE_NTF, &hdr, GFP_KERNEL);
 	if (!skb)
 		return;
-	if (change == MIGPRIO_DEV_CHANGE_SET)
-		err = mp_nl_put_dev(skb, cfg);
+	if (change == MIGPRIO_DEV_CHANGE_SET ||
+	    change == MIGPRIO_DEV_CHANGE_MASTER)
+		err = mp_nl_put_dev(skb, net, cfg);
 	else
 		err = mp_nl_put_dev_id(skb, cfg);
 	if (err || nla_put_u8(skb, MIGPRIO_A_DEV_CHANGE, change)) {
@@ -381,7 +402,8 @@ static int mp_nl_dev_get(struct sk_buff *skb, struct genl_info *info)
 		return -EMSGSIZE;
 	}
 	rcu_read_lock();
-	err = mp_nl_put_dev(msg, mp_config_get(mp_nl_net(info)));
+	err = mp_nl_put_dev(msg, genl_info_net(info),
+			    mp_config_get(mp_nl_net(info)));
 	rcu_read_unlock();
 	if (err) {
 		nlmsg_free(msg);
@@ -453,6 +475,25 @@ static struct net_device *mp_nl_dev_lookup(struct genl_info *info)
 	return dev;
 }
 
+/*
+ * A bond, team, bridge or VRF port: its traffic passes the IP hooks as the
+ * master's, so nothing of it would ever match. Name the master instead.
+ */
+static int mp_nl_check_master(struct genl_info *info, struct net_device *dev)
+{
+	struct nlattr *attr = info->attrs[MIGPRIO_A_DEV_IFNAME] ? :
+			      info->attrs[MIGPRIO_A_DEV_IFINDEX];
+	struct net_device *master = netdev_master_upper_dev_get(dev);
+
+	if (!master)
+		return 0;
+	mp_set_err_msg_fmt(info->extack, attr,
+			   "the interface has a master (bond, team, bridge or VRF port): designate the master",
+			   "%s is a slave of %s; designate %s",
+			   dev->name, master->name, master->name);
+	return -EBUSY;
+}
+
 static int mp_nl_dev_set(struct sk_buff *skb, struct genl_info *info)
 {
 	struct mp_net *mn = mp_nl_net(info);
@@ -471,9 +512,8 @@ static int mp_nl_dev_set(struct sk_buff *skb, struct genl_info *info)
 	mp_nl_parse_dev_params(info->attrs, &p);
 	rtnl_lock();
 	dev = mp_nl_dev_lookup(info);
-	if (IS_ERR(dev)) {
-		err = PTR_ERR(dev);
-	} else {
+	err = IS_ERR(dev) ? PTR_ERR(dev) : mp_nl_check_master(info, dev);
+	if (!err) {
 		p.link_rate = mp_dev_link_rate(dev);
 		mutex_lock(&mn->lock);
 		err = mp_dev_set_locked(mn, dev, &p);
@@ -486,13 +526,14 @@ static int mp_nl_dev_set(struct sk_buff *skb, struct genl_info *info)
 static int mp_nl_dev_clear(struct sk_buff *skb, struct genl_info *info)
 {
 	struct mp_net *mn = mp_nl_net(info);
+	int err;
 
 	rtnl_lock();
 	mutex_lock(&mn->lock);
-	mp_dev_clear_locked(mn, MIGPRIO_DEV_CHANGE_CLEAR);
+	err = mp_dev_clear_locked(mn, MIGPRIO_DEV_CHANGE_CLEAR);
 	mutex_unlock(&mn->lock);
 	rtnl_unlock();
-	return 0;
+	return err;
 }
 
 /* rule-* */
@@ -880,7 +921,9 @@ static const struct genl_ops mp_genl_ops[] = {
 };
 
 static const struct genl_multicast_group mp_mcgrps[] = {
-	[MP_MCGRP_EVENTS] = { .name = MIGPRIO_MCGRP_EVENTS },
+	/* Events carry addresses, ports and counters: as private as reads. */
+	[MP_MCGRP_EVENTS] = { .name = MIGPRIO_MCGRP_EVENTS,
+			      .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 static struct genl_family mp_genl_family __ro_after_init = {

@@ -1060,6 +1060,85 @@ TEST_F(mp, dump_intr)
 	remove_long_cgroup(path);
 }
 
+/* UDP from a fresh socket (a new local port) to @port: one new flow. */
+static int udp_flow(const char *dst, int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), ret;
+
+	if (fd < 0)
+		return -1;
+	inet_pton(AF_INET, dst, &sin.sin_addr);
+	ret = sendto(fd, "x", 1, 0, (struct sockaddr *)&sin, sizeof(sin));
+	close(fd);
+	return ret == 1 ? 0 : -1;
+}
+
+/*
+ * A flow dump read in small parts while flows are added is not flagged
+ * NLM_F_DUMP_INTR: new flows go to the tail, a resumed dump misses or
+ * repeats nothing, and ends with them.
+ */
+TEST_F(mp, flow_dump_insert_not_intr)
+{
+	struct attr udp_rule[] = {
+		U8(MIGPRIO_A_RULE_PROTO, IPPROTO_UDP),
+		U16(MIGPRIO_A_RULE_PORT_MIN, 49160),
+		U16(MIGPRIO_A_RULE_PORT_MAX, 49161),
+		{ 0 },
+	};
+	struct reply *r = &self->r;
+	struct nl small = { 0 };
+	struct nlmsghdr *nlh;
+	char buf[8192];
+	bool intr = false, done = false;
+	int i, len, parts = 0, flows = 0;
+
+	ASSERT_EQ(0, run("%s addr add 10.201.0.1/24 dev %s && %s link set %s up && %s link set %sp up",
+			 ip_bin(), self->veth, ip_bin(), self->veth, ip_bin(),
+			 self->veth));
+	configure(_metadata, &self->nl, r, self->veth);
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_RULE_ADD, 0, udp_rule, r));
+	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
+	for (i = 0; i < 200; i++)
+		ASSERT_EQ(0, udp_flow("10.201.0.2", 49160));
+	small.sk = mnl_socket_open(NETLINK_GENERIC);
+	ASSERT_NE(NULL, small.sk);
+	ASSERT_EQ(0, mnl_socket_bind(small.sk, 0, MNL_SOCKET_AUTOPID));
+	small.family = self->nl.family;
+	nlh = msg_start(&small, small.family, MIGPRIO_CMD_FLOW_GET,
+			NLM_F_DUMP, 1);
+	ASSERT_LT(0, mnl_socket_sendto(small.sk, nlh, nlh->nlmsg_len));
+	while (!done) {
+		const struct nlmsghdr *m;
+
+		len = mnl_socket_recvfrom(small.sk, buf, sizeof(buf));
+		ASSERT_LT(0, len);
+		/* New flows between the parts, as on a busy host. */
+		if (parts++ < 3)
+			for (i = 0; i < 5; i++)
+				ASSERT_EQ(0, udp_flow("10.201.0.2", 49161));
+		for (m = (void *)buf; mnl_nlmsg_ok(m, len);
+		     m = mnl_nlmsg_next(m, &len)) {
+			if (m->nlmsg_flags & NLM_F_DUMP_INTR)
+				intr = true;
+			if (m->nlmsg_type == NLMSG_ERROR ||
+			    m->nlmsg_type == NLMSG_DONE)
+				done = true;
+			else
+				flows++;
+		}
+	}
+	nl_close(&small);
+	EXPECT_LT(3, parts);
+	EXPECT_FALSE(intr);
+	/* Every flow once: the 200, and those added before the end. */
+	EXPECT_LE(200, flows);
+	EXPECT_GE(215, flows);
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_CLEAR, 0, NULL, r));
+}
+
 /* Every operation, expecting @want from each (0: success or ENODEV). */
 static int all_ops(struct nl *nl, int want_read, int want_write)
 {
@@ -1075,7 +1154,7 @@ static int all_ops(struct nl *nl, int want_read, int want_write)
 		{ MIGPRIO_CMD_STATS_GET, 0, false },
 	};
 	static struct reply r;
-	int fails = 0;
+	int fails = 0, grp;
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(ops); i++) {
@@ -1099,6 +1178,14 @@ static int all_ops(struct nl *nl, int want_read, int want_write)
 				ops[i].cmd, r.err, want);
 			fails++;
 		}
+	}
+	/* Listening to "events" is a read. */
+	grp = nl->events_grp;
+	if (mnl_socket_setsockopt(nl->sk, NETLINK_ADD_MEMBERSHIP, &grp,
+				  sizeof(grp)) ? errno != want_read : want_read) {
+		fprintf(stderr, "# join events: errno %d, want %d\n",
+			errno, want_read);
+		fails++;
 	}
 	return fails;
 }

@@ -4,9 +4,12 @@
  * its queues (qdisc.c) and NIC rings (rings.c).
  */
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <net/if.h>
 #include <linux/migprio.h>
 
@@ -45,6 +48,11 @@ int dev_state_parse(const struct nlmsghdr *nlh, void *data)
 		case MIGPRIO_A_DEV_IFNAME:
 			if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
 				snprintf(st->ifname, sizeof(st->ifname), "%s",
+					 mnl_attr_get_str(a));
+			continue;
+		case MIGPRIO_A_DEV_MASTER:
+			if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
+				snprintf(st->master, sizeof(st->master), "%s",
 					 mnl_attr_get_str(a));
 			continue;
 		case MIGPRIO_A_DEV_RATE:
@@ -422,6 +430,28 @@ static int dev_set_rings(const struct dev_set_args *a, const struct dev_state *o
 	return 0;
 }
 
+/*
+ * The kernel refuses an interface with a master (EBUSY). Kernels before
+ * 6.3 cannot format the master's name into the message: name it from
+ * sysfs (this netns' view under ip netns exec).
+ */
+static void dev_master_hint(const char *ifname, const struct mp_nl_err *e)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	const char *master;
+	ssize_t n;
+
+	if (e->code != -EBUSY || strstr(e->msg, " is a slave of "))
+		return;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/master", ifname);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return;
+	link[n] = '\0';
+	master = basename(link);
+	pr_err("%s is a slave of %s; designate %s", ifname, master, master);
+}
+
 static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 {
 	const struct dev_set_args *a = &u->dev_set;
@@ -490,6 +520,7 @@ static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 	}
 	if (mp_nl_do(&ctx->nl, req, NULL, NULL)) {
 		mp_kernel_err(ctx, MIGPRIO_CMD_DEV_SET);
+		dev_master_hint(a->ifname, &ctx->nl.err);
 		goto undo_rings;
 	}
 
@@ -591,6 +622,14 @@ static void dev_print(const struct dev_state *st)
 	open_json_object("dev");
 	print_string(PRINT_ANY, "ifname", "dev       %s", st->ifname);
 	print_uint(PRINT_ANY, "ifindex", " (ifindex %u)\n", st->ifindex);
+	if (st->master[0]) {
+		print_string(PRINT_ANY, "master", "master    %s", st->master);
+		print_string(PRINT_FP, NULL,
+			     " (traffic passes %s: nothing matches; designate it)\n",
+			     st->master);
+	} else {
+		print_null(PRINT_JSON, "master", NULL, NULL);
+	}
 	print_uint(PRINT_JSON, "priority", NULL, st->priority);
 	print_string(PRINT_FP, NULL, "priority  %s\n",
 		     fmt_priority(b, sizeof(b), st->priority));

@@ -106,6 +106,7 @@ struct dev_state {
 	bool set;
 	__u32 ifindex;
 	char ifname[IF_NAMESIZE];
+	char master[IF_NAMESIZE];	/* "": none */
 	__u32 priority, sndbuf, rcvbuf, notsent;
 	int dscp;		/* -1: off */
 	__u8 queue, guard, change;

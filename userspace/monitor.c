@@ -33,6 +33,8 @@ static const char *change_name(__u8 change)
 		return "clear";
 	case MIGPRIO_DEV_CHANGE_GONE:
 		return "gone";
+	case MIGPRIO_DEV_CHANGE_MASTER:
+		return "master";
 	default:
 		return "?";
 	}
@@ -49,6 +51,13 @@ static void dev_event_print(const struct nlmsghdr *nlh)
 	print_string(PRINT_ANY, "change", " %s", change_name(st.change));
 	print_string(PRINT_ANY, "ifname", " %s", st.ifname);
 	print_uint(PRINT_ANY, "ifindex", " (ifindex %u)", st.ifindex);
+	if (st.change == MIGPRIO_DEV_CHANGE_MASTER) {
+		if (st.master[0])
+			print_string(PRINT_ANY, "master", " slave of %s",
+				     st.master);
+		else
+			print_null(PRINT_ANY, "master", " %s", "released");
+	}
 	if (st.change == MIGPRIO_DEV_CHANGE_SET) {
 		print_uint(PRINT_JSON, "priority", NULL, st.priority);
 		print_string(PRINT_FP, NULL, " priority %s",

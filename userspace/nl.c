@@ -36,6 +36,7 @@ static const char *const dev_attrs[] = {
 	[MIGPRIO_A_DEV_CHANGE] = "change",
 	[MIGPRIO_A_DEV_NOTSENT] = "notsent",
 	[MIGPRIO_A_DEV_LINK_RATE] = "link-rate",
+	[MIGPRIO_A_DEV_MASTER] = "master",
 };
 
 static const char *const rule_attrs[] = {

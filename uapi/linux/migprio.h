@@ -71,6 +71,7 @@ enum migprio_dev_change {
 	MIGPRIO_DEV_CHANGE_SET = 1,	/* designated (or replaced) */
 	MIGPRIO_DEV_CHANGE_CLEAR,	/* cleared by request */
 	MIGPRIO_DEV_CHANGE_GONE,	/* interface unregistered or moved */
+	MIGPRIO_DEV_CHANGE_MASTER,	/* interface got or lost a master */
 };
 
 enum migprio_a_dev {
@@ -93,6 +94,7 @@ enum migprio_a_dev {
 	MIGPRIO_A_DEV_CHANGE,		/* u8 enum migprio_dev_change (ntf) */
 	MIGPRIO_A_DEV_NOTSENT,		/* u32 bytes, 0 = auto, ~0 = off */
 	MIGPRIO_A_DEV_LINK_RATE,	/* u64 bytes/s of the link, 0 unknown */
+	MIGPRIO_A_DEV_MASTER,		/* string: master of the interface */
 
 	__MIGPRIO_A_DEV_MAX,
 	MIGPRIO_A_DEV_MAX = __MIGPRIO_A_DEV_MAX - 1
