@@ -14,6 +14,7 @@
 #   make uninstall      remove what install installed
 #   make dkms-install   register the module with DKMS (rebuilt on kernel updates)
 #   make deb            the Debian packages (migprio-dkms, migprioctl) in build/deb
+#   make deb-test       build, install, DKMS-build for 6.1, verify the unit, purge
 #   make clean
 #
 # Variables: KVER = host (the running kernel), 6.1 or 6.12 (the Debian
@@ -214,6 +215,11 @@ dkms-uninstall:
 deb:
 	@scripts/deb.sh build
 
+# deb-test (CI): build, install both packages, DKMS builds the module for
+# the 6.1 headers, systemd-analyze verify the unit, purge (root)
+deb-test:
+	@scripts/deb.sh test
+
 clean:
 	rm -rf $(BUILD)
 
@@ -223,7 +229,7 @@ clean:
 
 .PHONY: all modtree module tool selftests deps ksrc check demo install \
 	install-module install-tool uninstall dkms-src dkms-install \
-	dkms-uninstall deb clean
+	dkms-uninstall deb deb-test clean
 
 # bench, bench-quick (the benchmark issue):
 -include scripts/bench.mk
