@@ -52,11 +52,14 @@ resolve_abi() {
 		sed -n 's/^Depends: .*linux-image-\([^ ]*-cloud-amd64\).*/\1/p' | head -n1
 }
 
+YNL_CLI=tools/net/ynl/cli.py
+
 HOST_PKGS=(
 	build-essential bc bison flex libelf-dev libssl-dev dwarves pkg-config
 	qemu-system-x86 busybox-static bash iproute2 iperf3 ethtool cpio gzip xz-utils
 	libmnl-dev sparse cppcheck valgrind python3 python3-yaml python3-jsonschema
 	python3-pyroute2 gnuplot-nox kmod linux-source-6.1 procps jq
+	debhelper dh-dkms dkms lintian dpkg-dev systemd
 )
 
 main() {
@@ -98,6 +101,14 @@ apt_update_if_needed_for_kernels() {
 		apt_update
 		apt-get install -y -qq --no-install-recommends -t "$BPO_SUITE" linux-source-6.12
 	fi
+	# selftests/ynl_client.sh runs that CLI; vm-run packs it into the guest
+	# from $CACHE/src/linux-source-6.12 (tools/net/ynl, Documentation/netlink)
+	if [ ! -f "$CACHE/src/linux-source-6.12/$YNL_CLI" ]; then
+		log "extracting the YNL CLI from linux-source-6.12"
+		mkdir -p "$CACHE/src"
+		tar -xJf /usr/src/linux-source-6.12.tar.xz -C "$CACHE/src" \
+			linux-source-6.12/tools/net/ynl linux-source-6.12/Documentation/netlink
+	fi
 	log "ok"
 }
 
@@ -117,6 +128,8 @@ check_only() {
 			{ log "missing kernel $series"; bad=1; }
 	done
 	[ -f /usr/src/linux-source-6.12.tar.xz ] || { log "missing linux-source-6.12"; bad=1; }
+	[ -f "$CACHE/src/linux-source-6.12/$YNL_CLI" ] ||
+		{ log "missing $CACHE/src/linux-source-6.12/$YNL_CLI"; bad=1; }
 	return $bad
 }
 
