@@ -11,8 +11,9 @@
 #                          check their files, systemd-analyze verify the
 #                          unit, DKMS builds the module for the 6.1 test
 #                          kernel's headers (version as in VERSION), purge;
-#                          nothing of migprio may be left. KTAP output, last
-#                          line "N passed, N failed, N skipped".
+#                          nothing of migprio may be left; and make install
+#                          + uninstall with DESTDIR leave no file. KTAP
+#                          output, last line "N passed, N failed, N skipped".
 # Needs debhelper, dh-dkms, dkms, lintian (scripts/deps.sh installs them).
 set -uo pipefail
 
@@ -94,11 +95,32 @@ dkms_61() {
 		modinfo -F vermagic "$ko" | grep -q "^$abi "
 }
 
+# make install with DESTDIR puts the files where they belong, uninstall
+# removes every one of them (and the directories it created)
+make_install() {
+	local d=$OUT/destdir abi files
+	abi=$(cat "$CACHE/kernels/6.1/abi") || return 1
+	rm -rf "$d" && mkdir -p "$d"
+	make -s -C "$ROOT" install KVER=6.1 BUILD="$OUT/build" DESTDIR="$d" >/dev/null 2>&1 ||
+		{ echo "make install failed"; return 1; }
+	files=$(cd "$d" && find . -type f | sort)
+	echo "$files"
+	[ "$files" = "$(printf '%s\n' ./etc/migprio/migprio.conf \
+		"./lib/modules/$abi/updates/migprio.ko" \
+		./usr/local/lib/modules-load.d/migprio.conf \
+		./usr/local/lib/systemd/system/migprio.service ./usr/local/sbin/migprioctl \
+		./usr/local/share/bash-completion/completions/migprioctl \
+		./usr/local/share/man/man8/migprioctl.8 | sort)" ] || { echo "unexpected files"; return 1; }
+	make -s -C "$ROOT" uninstall KVER=6.1 BUILD="$OUT/build" DESTDIR="$d" || return 1
+	files=$(find "$d" -mindepth 1)
+	[ -z "$files" ] || { echo "left after uninstall: $files"; return 1; }
+}
+
 run_test() {
 	local dkms_deb tool_deb
 	[ "$(id -u)" = 0 ] || { echo "deb test: must run as root"; return 1; }
 	echo "KTAP version 1"
-	echo "1..8"
+	echo "1..9"
 	build >"$OUT.log" 2>&1
 	ok $? "packages build, lintian reports no error"
 	sed 's/^/# /' "$OUT.log" | tail -n 20
@@ -128,6 +150,7 @@ run_test() {
 	check "purge leaves nothing" sh -c "dpkg --purge migprioctl migprio-dkms >/dev/null && $(declare -f leftovers); leftovers"
 	ls -d /lib/modules/*/* 2>/dev/null | grep -vxF -f "$OUT/modules.before" |
 		grep '/modules\.[^/]*$' | xargs -r rm -f
+	check "make install/uninstall with DESTDIR: the files, then none" make_install
 	echo "# $PASS passed, $FAIL failed, 0 skipped"
 	echo "$PASS passed, $FAIL failed, 0 skipped"
 	[ "$FAIL" = 0 ]
