@@ -86,7 +86,8 @@ leftovers() {
 dkms_61() {
 	local abi ko
 	abi=$(cat "$CACHE/kernels/6.1/abi") || return 1
-	dkms build --force -m migprio -v "$VER" -k "$abi" || return 1
+	# the postinst built it already (autoinstall); this only checks
+	dkms build -m migprio -v "$VER" -k "$abi" || return 1
 	ko=/var/lib/dkms/migprio/$VER/$abi/x86_64/module/migprio.ko
 	[ -f "$ko" ] || ko=$(ls /var/lib/dkms/migprio/"$VER"/"$abi"/*/module/migprio.ko* 2>/dev/null | head -n1)
 	[ -n "$ko" ] || { echo "no migprio.ko from DKMS"; return 1; }
@@ -101,7 +102,7 @@ make_install() {
 	local d=$OUT/destdir abi files
 	abi=$(cat "$CACHE/kernels/6.1/abi") || return 1
 	rm -rf "$d" && mkdir -p "$d"
-	make -s -C "$ROOT" install KVER=6.1 BUILD="$OUT/build" DESTDIR="$d" >/dev/null 2>&1 ||
+	make -s -C "$ROOT" install KVER=6.1 DESTDIR="$d" >/dev/null 2>&1 ||
 		{ echo "make install failed"; return 1; }
 	files=$(cd "$d" && find . -type f | sort)
 	echo "$files"
@@ -111,7 +112,7 @@ make_install() {
 		./usr/local/lib/systemd/system/migprio.service ./usr/local/sbin/migprioctl \
 		./usr/local/share/bash-completion/completions/migprioctl \
 		./usr/local/share/man/man8/migprioctl.8 | sort)" ] || { echo "unexpected files"; return 1; }
-	make -s -C "$ROOT" uninstall KVER=6.1 BUILD="$OUT/build" DESTDIR="$d" || return 1
+	make -s -C "$ROOT" uninstall KVER=6.1 DESTDIR="$d" || return 1
 	files=$(find "$d" -mindepth 1)
 	[ -z "$files" ] || { echo "left after uninstall: $files"; return 1; }
 }
