@@ -118,7 +118,7 @@ make_install() {
 }
 
 run_test() {
-	local dkms_deb tool_deb
+	local dkms_deb tool_deb f
 	[ "$(id -u)" = 0 ] || { echo "deb test: must run as root"; return 1; }
 	echo "KTAP version 1"
 	echo "1..9"
@@ -149,8 +149,9 @@ run_test() {
 		sh -c 'out=$(systemd-analyze verify /lib/systemd/system/migprio.service 2>&1); echo "$out"; [ -z "$out" ]'
 	check "DKMS builds migprio.ko $VER for the 6.1 headers" dkms_61
 	check "purge leaves nothing" sh -c "dpkg --purge migprioctl migprio-dkms >/dev/null && $(declare -f leftovers); leftovers"
-	ls -d /lib/modules/*/* 2>/dev/null | grep -vxF -f "$OUT/modules.before" |
-		grep '/modules\.[^/]*$' | xargs -r rm -f
+	for f in /lib/modules/*/modules.*; do
+		[ -e "$f" ] && ! grep -qxF "$f" "$OUT/modules.before" && rm -f "$f"
+	done
 	check "make install/uninstall with DESTDIR: the files, then none" make_install
 	echo "# $PASS passed, $FAIL failed, 0 skipped"
 	echo "$PASS passed, $FAIL failed, 0 skipped"
