@@ -73,4 +73,5 @@ module_exit(mp_exit);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("migprio developers");
 MODULE_DESCRIPTION("Prioritise live-migration traffic on a designated interface");
+MODULE_VERSION(MIGPRIO_VERSION);
 MODULE_ALIAS_GENL_FAMILY(MIGPRIO_FAMILY_NAME);

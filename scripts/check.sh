@@ -68,7 +68,7 @@ done
 
 # 2. tool and selftest programs
 step "build migprioctl and selftests"
-if ! $MAKE --no-print-directory tool selftests >"$LOG/build-user.log" 2>&1; then
+if ! $MAKE --no-print-directory tool selftests WERROR=1 >"$LOG/build-user.log" 2>&1; then
 	tail -n 40 "$LOG/build-user.log"
 	add "build userspace" 0 1 0 "$LOG/build-user.log"
 	finish

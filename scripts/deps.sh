@@ -52,6 +52,8 @@ resolve_abi() {
 		sed -n 's/^Depends: .*linux-image-\([^ ]*-cloud-amd64\).*/\1/p' | head -n1
 }
 
+YNL_CLI=tools/net/ynl/cli.py
+
 # qemu-system-x86 also runs inside the test VM (vm-run --qemu): its
 # firmware (seabios, qemu-system-data) is staged from the host; the test
 # guest (tools/guest) needs only gcc -m32 -ffreestanding, no multilib.
@@ -60,6 +62,7 @@ HOST_PKGS=(
 	qemu-system-x86 qemu-system-data seabios busybox-static bash iproute2 iperf3 ethtool cpio gzip xz-utils
 	libmnl-dev sparse cppcheck valgrind python3 python3-yaml python3-jsonschema
 	python3-pyroute2 gnuplot-nox kmod linux-source-6.1 procps jq
+	debhelper dh-dkms dkms lintian dpkg-dev systemd
 )
 
 main() {
@@ -101,6 +104,14 @@ apt_update_if_needed_for_kernels() {
 		apt_update
 		apt-get install -y -qq --no-install-recommends -t "$BPO_SUITE" linux-source-6.12
 	fi
+	# selftests/ynl_client.sh runs that CLI; vm-run packs it into the guest
+	# from $CACHE/src/linux-source-6.12 (tools/net/ynl, Documentation/netlink)
+	if [ ! -f "$CACHE/src/linux-source-6.12/$YNL_CLI" ]; then
+		log "extracting the YNL CLI from linux-source-6.12"
+		mkdir -p "$CACHE/src"
+		tar -xJf /usr/src/linux-source-6.12.tar.xz -C "$CACHE/src" \
+			linux-source-6.12/tools/net/ynl linux-source-6.12/Documentation/netlink
+	fi
 	log "ok"
 }
 
@@ -120,6 +131,8 @@ check_only() {
 			{ log "missing kernel $series"; bad=1; }
 	done
 	[ -f /usr/src/linux-source-6.12.tar.xz ] || { log "missing linux-source-6.12"; bad=1; }
+	[ -f "$CACHE/src/linux-source-6.12/$YNL_CLI" ] ||
+		{ log "missing $CACHE/src/linux-source-6.12/$YNL_CLI"; bad=1; }
 	return $bad
 }
 

@@ -170,7 +170,7 @@ run_analyzer() {
 	for f in userspace/*.c; do
 		# -Imodule: the classifier benchmark builds module/classify.c
 		# shellcheck disable=SC2086
-		out=$(gcc -std=gnu11 -O1 -fanalyzer -Wall -Wextra -Iuapi -Iuserspace \
+		out=$(gcc -std=gnu11 -O1 -fanalyzer -Wall -Wextra -Werror -Iuapi -Iuserspace \
 			-Imodule $mnl -DMIGPRIOCTL_VERSION='"lint"' -c -o /dev/null "$f" 2>&1)
 		rc=$?
 		while IFS= read -r line; do

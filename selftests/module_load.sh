@@ -7,7 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 
 mp_require
-ktap_plan 10
+ktap_plan 11
 # "absent" must stay absent: a genl get of an unknown family autoloads it
 mp_noautoload
 
@@ -48,12 +48,25 @@ if [ -x "$MIGPRIOCTL" ]; then
 		echo "$out"
 		echo "$out" | grep -q migprio
 	}
-	ktap_test "migprioctl -V" version_ok
+	# -V against modinfo (MODULE_VERSION) and the family version genl
+	# reports ("Version: 0x1")
+	version_loaded() {
+		local out mver fver
+		out=$("$MIGPRIOCTL" -V) || return 1
+		echo "$out"
+		mver=$(modinfo -F version migprio)
+		fver=$("$GENL" ctrl get name "$MP_FAMILY" |
+			sed -nE 's/.*Version: (0x[0-9a-f]+).*/\1/p')
+		echo "modinfo: ${mver:-no version}, genl: family version ${fver:-?}"
+		[ -n "$mver" ] && [ -n "$fver" ] &&
+			echo "$out" | grep -qxF "module migprio $mver (generic netlink family $MP_FAMILY version $((fver)))"
+	}
+	ktap_test "migprioctl -V: the module's version and family version" version_loaded
 	ktap_test "migprioctl dev show with module loaded" "$MIGPRIOCTL" dev show
 	ktap_test "migprioctl -j dev show is valid JSON" \
 		bash -c "'$MIGPRIOCTL' -j dev show | '$JQ' -e . >/dev/null"
 else
-	ktap_skip "migprioctl -V" "migprioctl not in the VM image"
+	ktap_skip "migprioctl -V: the module's version and family version" "migprioctl not in the VM image"
 	ktap_skip "migprioctl dev show with module loaded" "migprioctl not in the VM image"
 	ktap_skip "migprioctl -j dev show is valid JSON" "migprioctl not in the VM image"
 fi
@@ -79,6 +92,19 @@ else
 fi
 
 mp_autoload
+# with autoloading allowed, -V must not load the module (a family lookup
+# would): it says so instead
+if [ -x "$MIGPRIOCTL" ]; then
+	version_noload() {
+		local out
+		out=$("$MIGPRIOCTL" -V) || return 1
+		echo "$out"
+		echo "$out" | grep -qx "module migprio not loaded" && ! mp_loaded
+	}
+	ktap_test "migprioctl -V does not load the module" version_noload
+else
+	ktap_skip "migprioctl -V does not load the module" "migprioctl not in the VM image"
+fi
 if modinfo -F alias migprio 2>/dev/null | grep -q "net-pf-16-proto-16-family-$MP_FAMILY"; then
 	autoload() {
 		"$GENL" ctrl get name "$MP_FAMILY" >/dev/null && mp_loaded

@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <linux/migprio.h>
 
 #include "migprioctl.h"
+#include "nlreq.h"
 #include "print.h"
 
 static const struct mp_object *const objects[] = {
@@ -141,6 +143,49 @@ int mp_resolve(int argc, char **argv, const struct mp_object **obj,
 	return 0;
 }
 
+/*
+ * -V: the tool's version and the family version it speaks; when migprio.ko
+ * is loaded, its version (sysfs) and the family version it registered. The
+ * family is only asked for when the module is loaded: a lookup of an unknown
+ * family would make the kernel load it.
+ */
+static void print_version(void)
+{
+	struct mp_genl_family fam = { 0 };
+	char ver[64] = "unknown", err[256];
+	struct nlmsghdr *nlh;
+	struct mp_nlreq r;
+	FILE *fp;
+
+	printf("migprioctl %s (generic netlink family %s version %d)\n",
+	       MIGPRIOCTL_VERSION, MIGPRIO_FAMILY_NAME, MIGPRIO_FAMILY_VERSION);
+	if (access("/sys/module/migprio", F_OK)) {
+		printf("module migprio not loaded\n");
+		return;
+	}
+	fp = fopen("/sys/module/migprio/version", "r");
+	if (fp) {
+		if (!fgets(ver, sizeof(ver), fp))
+			snprintf(ver, sizeof(ver), "unknown");
+		ver[strcspn(ver, "\n")] = '\0';
+		fclose(fp);
+	}
+	if (!mp_nlreq_open(&r, NETLINK_GENERIC, err, sizeof(err))) {
+		nlh = mp_nlreq_msg(&r, GENL_ID_CTRL, NLM_F_ACK);
+		mp_genl_family_put(nlh, MIGPRIO_FAMILY_NAME);
+		if (mp_nlreq_talk(&r, nlh, mp_genl_family_cb, &fam,
+				  "family", err, sizeof(err)))
+			fam.id = 0;
+		mp_nlreq_close(&r);
+	}
+	if (fam.id)
+		printf("module migprio %s (generic netlink family %s version %u)\n",
+		       ver, MIGPRIO_FAMILY_NAME, fam.version);
+	else
+		printf("module migprio %s (generic netlink family %s not registered)\n",
+		       ver, MIGPRIO_FAMILY_NAME);
+}
+
 static bool is_help(const char *arg)
 {
 	return !strcmp(arg, "help") || !strcmp(arg, "-h") ||
@@ -173,9 +218,7 @@ int main(int argc, char **argv)
 			pretty = true;
 			break;
 		case 'V':
-			printf("migprioctl %s (generic netlink family %s version %d)\n",
-			       MIGPRIOCTL_VERSION, MIGPRIO_FAMILY_NAME,
-			       MIGPRIO_FAMILY_VERSION);
+			print_version();
 			return 0;
 		case 'h':
 			usage(stdout);

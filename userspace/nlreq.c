@@ -169,6 +169,10 @@ int mp_genl_family_cb(const struct nlmsghdr *nlh, void *data)
 			if (mnl_attr_validate(a, MNL_TYPE_U16) >= 0)
 				f->id = mnl_attr_get_u16(a);
 			break;
+		case CTRL_ATTR_VERSION:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
+				f->version = mnl_attr_get_u32(a);
+			break;
 		case CTRL_ATTR_MCAST_GROUPS:
 			if (f->grp)
 				f->grp_id = mcast_grp_id(a, f->grp);

@@ -49,6 +49,7 @@ struct mp_genl_family {
 	__u16 id;		/* 0 unknown */
 	const char *grp;	/* multicast group to look up, or NULL */
 	__u32 grp_id;		/* its id, 0 unknown */
+	__u32 version;		/* the family's version, 0 unknown */
 };
 
 /* Add the genl header and the family name to a request to GENL_ID_CTRL. */
