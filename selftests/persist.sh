@@ -15,7 +15,7 @@ source "$(dirname "$0")/lib.sh"
 
 mp_require
 [ -x "$MIGPRIOCTL" ] || ktap_skip_all "migprioctl not in the VM image"
-ktap_plan 12
+ktap_plan 13
 
 M=$MIGPRIOCTL
 OUT=$(mktemp -d)
@@ -54,7 +54,9 @@ first() {
 	grep -qx 'rule add port 49152-49215 name qemu' "$OUT/show1" &&
 	grep -qx 'rule add port 22 peer 10.99.0.0/24 name ssh' "$OUT/show1" &&
 	grep -qx 'rule add proto udp rport 9000-9010 name "udp#1"' "$OUT/show1" &&
-	grep -qx 'rule add lport 7000 peer fd00:99::2/128 name v6' "$OUT/show1"
+	grep -qx 'rule add lport 7000 peer fd00:99::2/128 name v6' "$OUT/show1" &&
+	A "$M" -j showconf | "$JQ" -e --arg d "$(grep '^dev' "$OUT/show1")" \
+		'length == 5 and .[0] == $d' >/dev/null
 }
 ktap_test "syncconf installs the file; showconf prints it back" first
 
@@ -197,6 +199,21 @@ foreign() {
 }
 ktap_test "reload: a foreign qdisc with handle 4d50: is not adopted" foreign
 
+# After a reload the file names another interface: the forgotten one's
+# qdisc goes too.
+moved() {
+	mp_unload && mp_load || return 1
+	"$IP" -n "$NA" link add mpconf2 type veth peer name mpconf3 &&
+	"$IP" -n "$NA" link set mpconf2 up || return 1
+	sed "s/^dev set $VETH_A/dev set mpconf2/" "$CONF" >"$OUT/moved"
+	A "$M" syncconf "$OUT/moved" || return 1
+	A "$TC" qdisc show dev "$VETH_A"
+	[ "$(A "$TC" qdisc show dev mpconf2 | awk '/ root /{print $2, $3}')" = "htb 4d50:" ] &&
+	[ -z "$(qdisc_root | grep 4d50)" ] || return 1
+	A "$M" syncconf "$CONF" && "$IP" -n "$NA" link del mpconf2
+}
+ktap_test "reload: syncconf to another interface removes the forgotten qdisc" moved
+
 # ------------------------------------------------------ rings on eth0
 ring_rx() {	# current|max RX of eth0 from ethtool -g
 	"$ETHTOOL" -g eth0 | awk -v want="$1" '
@@ -210,17 +227,22 @@ if ! "$IP" link show eth0 >/dev/null 2>&1 || ! "$ETHTOOL" -G eth0 rx 256 2>/dev/
 	done
 else
 	defer "$MIGPRIOCTL" dev clear
+	# the RX ring really is 256 before anything records it
+	busywait 10000 eval '[ "$(ring_rx current)" = 256 ]' ||
+		diag "eth0 RX still $(ring_rx current) after ethtool -G eth0 rx 256"
 	max_rx=$(ring_rx max)
 	printf 'dev set eth0 queue prio rings max\nrule add preset qemu\n' >"$OUT/eth0"
 	rings_set() {
 		"$M" syncconf "$OUT/eth0" || return 1
 		"$ETHTOOL" -g eth0
-		cat /run/migprio/* 2>/dev/null
+		grep . /run/migprio/*
+		grep -qx 'ring_rx_prev 256' /run/migprio/"$(stat -L -c %i /proc/self/ns/net)"-* &&
 		[ "$max_rx" -gt 256 ] && [ "$(ring_rx current)" = "$max_rx" ]
 	}
 	ktap_test "rings max on eth0 through syncconf" rings_set
 	rings_reload() {
 		"$M" showconf >"$OUT/eb"
+		grep . /run/migprio/*
 		mp_unload && mp_load || return 1
 		"$M" syncconf "$OUT/eth0" || return 1
 		"$M" showconf >"$OUT/ea"

@@ -239,10 +239,9 @@ static int syncconf_run(struct mp_ctx *ctx, const union mp_args *u)
 		failed = rule_add_many(ctx, add, nadd, &err);
 		if (failed >= 0) {
 			mp_nl_perror(&err, MIGPRIO_CMD_RULE_ADD);
+			rule_conf_line(add[failed], want_line, sizeof(want_line));
 			pr_err("adding \"%s\" failed; nothing changed",
-			       rule_conf_line(add[failed], want_line,
-					      sizeof(want_line)) ?
-			       want_line : "");
+			       want_line);
 			undo_adds(ctx, have, nhave);
 			goto out;
 		}

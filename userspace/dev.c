@@ -320,6 +320,17 @@ static int dev_release(const struct dev_state *old)
 	return rc;
 }
 
+static void dev_release_recorded(const struct dev_state *st, void *data);
+
+/* A leftover of a designation a reloaded module forgot, on another interface. */
+static void dev_release_other(const struct dev_state *st, void *data)
+{
+	int rc = 0;
+
+	if (st->ifindex != *(const __u32 *)data)
+		dev_release_recorded(st, &rc);
+}
+
 struct rings_plan {
 	bool record, changed;
 	__u32 rx, tx, rx_prev, tx_prev;
@@ -522,7 +533,11 @@ static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 			a->ifname, MP_RUNDIR, strerror(-ret));
 
 	/* 5. clean up what the previous designation left behind */
-	if (old.set && !same) {
+	if (!old.set) {
+		__u32 idx = ifindex;
+
+		mp_state_each(dev_release_other, &idx);
+	} else if (!same) {
 		if (!dev_release(&old))
 			mp_state_remove(old.ifindex);
 	} else if (same && old.qdisc_handle && !qs.handle) {
@@ -730,7 +745,8 @@ void dev_args_state(const struct dev_set_args *a, struct dev_state *st)
 	st->rcvbuf = a->rcvbuf ? a->rcvbuf : MIGPRIO_BUF_DEFAULT;
 	st->dscp = a->dscp;
 	st->queue = a->queue;
-	st->has_rate = st->has_guard = a->queue == MIGPRIO_QUEUE_HTB;
+	st->has_rate = a->queue == MIGPRIO_QUEUE_HTB;
+	st->has_guard = st->has_rate;
 	st->rate = a->rate;
 	st->guard = a->guard;
 	st->rings_mode = a->rings;
