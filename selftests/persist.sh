@@ -264,7 +264,9 @@ else
 		local ns
 		ns=$(stat -L -c %i /proc/self/ns/net)
 		ls -la /run/migprio
-		! ls /run/migprio | grep -q "^$ns-"
+		for f in /run/migprio/"$ns"-*; do
+			[ ! -e "$f" ] || return 1
+		done
 	}
 	ktap_test "state file removed by dev clear" state_gone
 	[ -z "$max_rx" ] || "$ETHTOOL" -G eth0 rx "$max_rx" 2>/dev/null

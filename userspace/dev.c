@@ -540,7 +540,7 @@ static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 	} else if (!same) {
 		if (!dev_release(&old))
 			mp_state_remove(old.ifindex);
-	} else if (same && old.qdisc_handle && !qs.handle) {
+	} else if (old.qdisc_handle && !qs.handle) {
 		err[0] = '\0';
 		ret = mp_qdisc_teardown(ifindex, old.qdisc_handle, err,
 					sizeof(err));
