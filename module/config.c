@@ -22,6 +22,7 @@
 
 #include <linux/cgroup.h>
 #include <linux/ethtool.h>
+#include <linux/kernfs.h>
 #include <linux/netdevice.h>
 #include <linux/percpu.h>
 #include <linux/rtnetlink.h>
@@ -112,8 +113,8 @@ struct mp_rule *mp_rule_alloc(void)
 /* Any context: also called from RCU callbacks. */
 void mp_rule_free(struct mp_rule *r)
 {
-	if (r->cgrp)
-		cgroup_put(r->cgrp);
+	if (r->cg.root)
+		cgroup_put(r->cg.root);
 	kfree(r->cgroup_path);
 	free_percpu(r->ctr);
 	kfree(r);
@@ -125,35 +126,86 @@ static void mp_rule_free_rcu(struct rcu_head *head)
 }
 
 /*
- * Resolve a cgroup v2 path (relative to the caller's cgroup namespace) and
- * hold the cgroup while the rule lives.
+ * Remember a cgroup v2 path, relative to the caller's cgroup namespace, for
+ * the rule to match by; it need not exist yet. Process context.
  */
 int mp_rule_set_cgroup(struct mp_rule *r, const char *path)
 {
-	struct cgroup *cgrp;
+	struct cgroup *root;
 
+	root = cgroup_get_from_path("/");
+	if (IS_ERR(root))
+		return PTR_ERR(root);
 	r->cgroup_path = kstrdup(path, GFP_KERNEL);
-	if (!r->cgroup_path)
+	if (!r->cgroup_path) {
+		cgroup_put(root);
 		return -ENOMEM;
-	cgrp = cgroup_get_from_path(path);
-	if (IS_ERR(cgrp))
-		return PTR_ERR(cgrp);
-	r->cgrp = cgrp;
-	r->spec.cgroup_id = cgroup_id(cgrp);
-	r->spec.cgroup_level = cgrp->level;
+	}
+	r->cg.root = root;
+	r->spec.cgroup_id = (uintptr_t)&r->cg;
 	return 0;
 }
 
-static bool mp_spec_same(const struct mp_rule_spec *a,
-			 const struct mp_rule_spec *b)
+/*
+ * Walk @r's path down from its namespace root, one kernfs directory per
+ * component, and store the id and level found (0: none). Returns whether
+ * they changed. Process context.
+ */
+static bool mp_cgroup_resolve(struct mp_rule *r)
 {
+	struct kernfs_node *kn, *next;
+	const char *p = r->cgroup_path;
+	u16 level = r->cg.root->level;
+	char name[NAME_MAX + 1];
+	u64 id = 0;
+	size_t len;
+
+	kn = r->cg.root->kn;
+	kernfs_get(kn);
+	for (;;) {
+		p += strspn(p, "/");
+		len = strcspn(p, "/");
+		if (!len)
+			break;
+		if (len > NAME_MAX)
+			goto none;
+		memcpy(name, p, len);
+		name[len] = '\0';
+		p += len;
+		next = kernfs_find_and_get(kn, name);
+		kernfs_put(kn);
+		kn = next;
+		if (!kn || kernfs_type(kn) != KERNFS_DIR)
+			goto none;
+		level++;
+	}
+	id = kn->id;		/* = cgroup_id() of its cgroup */
+none:
+	kernfs_put(kn);
+	if (!id)
+		level = 0;
+	if (id == r->cg.id && level == r->cg.level)
+		return false;
+	/* a reader seeing half of the change only misses one packet */
+	WRITE_ONCE(r->cg.level, level);
+	WRITE_ONCE(r->cg.id, id);
+	return true;
+}
+
+/* The same match: the same criteria, the same cgroup path. */
+static bool mp_rule_same(const struct mp_rule *ra, const struct mp_rule *rb)
+{
+	const struct mp_rule_spec *a = &ra->spec, *b = &rb->spec;
+
+	if (!ra->cgroup_path != !rb->cgroup_path ||
+	    (ra->cgroup_path && strcmp(ra->cgroup_path, rb->cgroup_path)))
+		return false;
 	return a->proto == b->proto && a->family == b->family &&
 	       a->plen == b->plen &&
 	       a->port_min == b->port_min && a->port_max == b->port_max &&
 	       a->lport_min == b->lport_min && a->lport_max == b->lport_max &&
 	       a->rport_min == b->rport_min && a->rport_max == b->rport_max &&
-	       !memcmp(a->peer, b->peer, sizeof(a->peer)) &&
-	       a->cgroup_id == b->cgroup_id;
+	       !memcmp(a->peer, b->peer, sizeof(a->peer));
 }
 
 /* Index of rule @id in a set sorted by id, or -1. */
@@ -434,6 +486,41 @@ out:
 	mutex_unlock(&mn->lock);
 }
 
+/* Resolve every cgroup rule again; republish if an id changed. */
+static void mp_cgroup_work(struct work_struct *work)
+{
+	struct mp_net *mn = container_of(work, struct mp_net, cg_work);
+	struct mp_config *cfg, *old;
+	bool changed = false;
+	unsigned int i;
+
+	mutex_lock(&mn->lock);
+	cfg = mp_config_locked(mn);
+	for (i = 0; i < cfg->nrules; i++)
+		if (cfg->rules[i]->cgroup_path)
+			changed |= mp_cgroup_resolve(cfg->rules[i]);
+	if (changed) {
+		/* a new generation: flows classify again */
+		cfg = mp_config_dup(cfg);
+		if (cfg) {
+			old = mp_config_publish(mn, cfg, false);
+			mp_config_retire(old, false);
+		}
+	}
+	mutex_unlock(&mn->lock);
+}
+
+void mp_cgroup_miss(const struct mp_cgmatch *m)
+{
+	struct mp_net *mn = m->mn;
+	unsigned long next = READ_ONCE(mn->cg_next);
+
+	if (time_before(jiffies, next))
+		return;
+	WRITE_ONCE(mn->cg_next, jiffies + HZ);
+	schedule_work(&mn->cg_work);
+}
+
 int mp_config_init(struct mp_net *mn)
 {
 	struct mp_ruleset *rs;
@@ -441,6 +528,7 @@ int mp_config_init(struct mp_net *mn)
 	int err;
 
 	INIT_DELAYED_WORK(&mn->build_work, mp_build_work);
+	INIT_WORK(&mn->cg_work, mp_cgroup_work);
 	rs = mp_ruleset_alloc(0);
 	if (!rs)
 		return -ENOMEM;
@@ -467,6 +555,7 @@ void mp_config_destroy(struct mp_net *mn)
 	struct mp_config *cfg;
 
 	cancel_delayed_work_sync(&mn->build_work);
+	cancel_work_sync(&mn->cg_work);
 	cfg = rcu_dereference_protected(mn->cfg, true);
 	RCU_INIT_POINTER(mn->cfg, NULL);
 	if (cfg)
@@ -494,7 +583,7 @@ int mp_rule_add_locked(struct mp_net *mn, struct mp_rule *r,
 	int err;
 
 	for (i = 0; i < cfg->nrules; i++) {
-		if (mp_spec_same(&cfg->rules[i]->spec, &r->spec)) {
+		if (mp_rule_same(cfg->rules[i], r)) {
 			NL_SET_ERR_MSG(extack, "An identical rule exists");
 			return -EEXIST;
 		}
@@ -504,6 +593,10 @@ int mp_rule_add_locked(struct mp_net *mn, struct mp_rule *r,
 		return -ENOSPC;
 	}
 	r->spec.id = mp_rule_next_id(mn, cfg);
+	if (r->cgroup_path) {
+		r->cg.mn = mn;
+		mp_cgroup_resolve(r);
+	}
 	rs = mp_ruleset_alloc(cfg->nrules + 1);
 	if (!rs)
 		return -ENOMEM;

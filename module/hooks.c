@@ -140,14 +140,24 @@ static struct sock *mp_local_sock(const struct sk_buff *skb,
 	return sk;
 }
 
-/* mp_pkt.in_cgroup: is the socket's cgroup v2 @id or below it? */
-static bool mp_in_cgroup(const void *ctx, u64 id, u16 level)
+/*
+ * mp_pkt.in_cgroup: is the socket's cgroup v2 the rule's cgroup or below
+ * it? @handle is the rule's struct mp_cgmatch (see migprio.h).
+ */
+static bool mp_in_cgroup(const void *ctx, u64 handle, u16 level)
 {
+	const struct mp_cgmatch *m = (const void *)(uintptr_t)handle;
 	struct sock *sk = (struct sock *)ctx;
 	struct cgroup *cgrp = sock_cgroup_ptr(&sk->sk_cgrp_data);
+	u64 id = READ_ONCE(m->id);
 
-	cgrp = cgroup_ancestor(cgrp, level);
-	return cgrp && cgroup_id(cgrp) == id;
+	if (id) {
+		cgrp = cgroup_ancestor(cgrp, READ_ONCE(m->level));
+		if (cgrp && cgroup_id(cgrp) == id)
+			return true;
+	}
+	mp_cgroup_miss(m);
+	return false;
 }
 
 static void mp_flow_set_cls(struct mp_flow *f, const struct mp_config *cfg,

@@ -57,15 +57,31 @@ struct mp_events_stats {
 };
 
 /*
- * A rule. Immutable once published except for its counters. Shared by
- * successive configs; freed with call_rcu() once a published config no
- * longer holds it.
+ * A cgroup match is by path: the path is resolved to the cgroup's id when
+ * the rule is added, and again by a work item when a socket's cgroup does
+ * not match it (at most once a second per netns), so that a cgroup created
+ * or re-created after the rule (a VM started later, a scope re-created) is
+ * found. The rule's spec.cgroup_id holds the address of this (nonzero,
+ * opaque to classify.c); the data path reads id and level with READ_ONCE()
+ * and neither allocates nor sleeps.
+ */
+struct mp_cgmatch {
+	u64 id;				/* 0: no such cgroup now */
+	u16 level;
+	struct cgroup *root;		/* the adder's cgroup namespace root, held */
+	struct mp_net *mn;
+};
+
+/*
+ * A rule. Immutable once published except for its counters and its cgroup
+ * id. Shared by successive configs; freed with call_rcu() once a published
+ * config no longer holds it.
  */
 struct mp_rule {
 	struct mp_rule_spec spec;		/* match + id, see classify.h */
 	char name[MIGPRIO_NAME_MAXLEN + 1];
 	char *cgroup_path;			/* NULL when no cgroup match */
-	struct cgroup *cgrp;			/* reference held while set */
+	struct mp_cgmatch cg;
 	struct mp_counters __percpu *ctr;
 	atomic64_t flows;
 	struct rcu_head rcu;
@@ -138,6 +154,8 @@ struct mp_net {
 	struct mp_config __rcu *cfg;	/* never NULL after init */
 	u32 next_rule_id;
 	struct delayed_work build_work;	/* builds rules added meanwhile */
+	struct work_struct cg_work;	/* resolves cgroup rules' paths again */
+	unsigned long cg_next;		/* jiffies: earliest next cg_work */
 	bool hooks_registered;		/* under lock */
 	struct mp_counters __percpu *ctr;
 	struct mp_events_stats ev;
@@ -159,6 +177,9 @@ int mp_config_init(struct mp_net *mn);
 void mp_config_destroy(struct mp_net *mn);	/* netns exit */
 int mp_netdev_notifier_register(void);
 void mp_netdev_notifier_unregister(void);
+
+/* config.c, any context: a socket's cgroup did not match @m */
+void mp_cgroup_miss(const struct mp_cgmatch *m);
 
 /* hooks.c: process context, under mn->lock */
 int mp_hooks_register(struct mp_net *mn);

@@ -305,8 +305,8 @@ static int mp_nl_put_rule(struct sk_buff *skb, const struct mp_rule *r)
 	    mp_nl_put_peer(skb, s) ||
 	    (r->cgroup_path &&
 	     (nla_put_string(skb, MIGPRIO_A_RULE_CGROUP, r->cgroup_path) ||
-	      nla_put_u64_64bit(skb, MIGPRIO_A_RULE_CGROUP_ID, s->cgroup_id,
-				MIGPRIO_A_RULE_PAD))) ||
+	      nla_put_u64_64bit(skb, MIGPRIO_A_RULE_CGROUP_ID,
+				READ_ONCE(r->cg.id), MIGPRIO_A_RULE_PAD))) ||
 	    (r->name[0] && nla_put_string(skb, MIGPRIO_A_RULE_NAME, r->name)))
 		return -EMSGSIZE;
 	return mp_nl_put_rule_stats(skb, r);
@@ -630,15 +630,12 @@ static int mp_nl_parse_cgroup(struct genl_info *info, struct mp_rule *r)
 				    "CGROUP must be an absolute cgroup v2 path");
 		return -EINVAL;
 	}
+	/* it may not exist yet: it is resolved again when it appears */
 	err = mp_rule_set_cgroup(r, path);
-	if (err == -ENOMEM)
-		return err;
-	if (err) {
+	if (err && err != -ENOMEM)
 		NL_SET_ERR_MSG_ATTR(info->extack, attr,
-				    "CGROUP: no such cgroup v2 directory");
-		return -ENOENT;
-	}
-	return 0;
+				    "CGROUP: no cgroup v2 hierarchy");
+	return err;
 }
 
 static int mp_nl_parse_rule(struct genl_info *info, struct mp_rule *r)

@@ -206,8 +206,6 @@ rule_errors() {
 	local before
 	before=$(A "$M" -j rule list)
 	run A "$M" rule add preset qemu; expect_rc 1 && has "identical" "$err" || return 1
-	run A "$M" rule add port 1 cgroup /no/such/cgroup
-	expect_rc 1 && has "(attribute cgroup)" "$err" || return 1
 	run A "$M" rule del 99999; expect_rc 1 && has "no such rule (attribute id)" "$err" || return 1
 	for args in "" "port 70000" "port 10-5" "peer 10.1.2.3/8" "peer fd00::/129" \
 		    "preset foo" "preset qemu port 1" "proto sctp port 1" \

@@ -12,23 +12,10 @@
 #include <string.h>
 #include <linux/migprio.h>
 
-#include "migprioctl.h"
+#include "apply.h"
 #include "print.h"
 
 #define MAX_ARGS	64
-
-struct apply_line {
-	unsigned int lineno;
-	const struct mp_cmd *cmd;
-	union mp_args args;
-};
-
-struct apply_prog {
-	const char *name;	/* file name for messages */
-	char *text;		/* the file; arguments point into it */
-	struct apply_line *lines;
-	unsigned int n;
-};
 
 static char where[512];
 
@@ -105,6 +92,10 @@ static int parse_line(struct apply_prog *p, char *text, unsigned int lineno)
 		return argc;
 	if (mp_resolve(argc, argv, &obj, &l->cmd, &used))
 		return -1;
+	if (p->conf && !(l->cmd->flags & CMD_CONF))
+		return usage_err("\"%s%s%s\" cannot be used in a configuration file (it holds dev set and rule add lines: what should be)",
+				 obj->name, l->cmd->name ? " " : "",
+				 l->cmd->name ? l->cmd->name : "");
 	if (!(l->cmd->flags & CMD_APPLY))
 		return usage_err("\"%s%s%s\" cannot be used in an apply file (dev set, dev clear, rule add, rule del, rule flush can)",
 				 obj->name, l->cmd->name ? " " : "",
@@ -113,11 +104,17 @@ static int parse_line(struct apply_prog *p, char *text, unsigned int lineno)
 	if (l->cmd->parse(argc - used, argv + used, &l->args))
 		return -1;
 	l->lineno = lineno;
+	if (p->conf && (l->cmd->flags & CMD_DEV_SET)) {
+		if (p->dev)
+			return usage_err("a second dev set line (the first is line %u)",
+					 p->dev->lineno);
+		p->dev = l;
+	}
 	p->n++;
 	return 0;
 }
 
-static void apply_free(union mp_args *u)
+void apply_free(union mp_args *u)
 {
 	struct apply_prog *p = u->prog;
 
@@ -129,8 +126,7 @@ static void apply_free(union mp_args *u)
 	u->prog = NULL;
 }
 
-/* Read and parse the file (path, or - for stdin) into p: 0 or -2 (reported). */
-static int apply_load(struct apply_prog *p, const char *path)
+int apply_load(struct apply_prog *p, const char *path)
 {
 	unsigned int lineno = 0, nlines = 1, errors = 0;
 	bool use_stdin = !strcmp(path, "-");

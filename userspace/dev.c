@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,11 @@
 #include "print.h"
 #include "qdisc.h"
 #include "rings.h"
+#include "state.h"
 
 #define GUARD_DEFAULT	10
+
+bool dev_lookup_deferred;
 
 const char *queue_name(int queue)
 {
@@ -283,7 +287,7 @@ static int dev_set_parse(int argc, char **argv, union mp_args *u)
 		return usage_err("guard is only used with queue htb");
 	if (a->queue == MIGPRIO_QUEUE_NONE && a->force)
 		return usage_err("force is only used with queue prio or htb");
-	if (!if_nametoindex(a->ifname)) {
+	if (!dev_lookup_deferred && !if_nametoindex(a->ifname)) {
 		usage_err("cannot find device \"%s\"", a->ifname);
 		return -3;
 	}
@@ -346,15 +350,30 @@ static int dev_release(const struct dev_state *old)
 	return rc;
 }
 
+static void dev_release_recorded(const struct dev_state *st, void *data);
+
+/* A leftover of a designation a reloaded module forgot, on another interface. */
+static void dev_release_other(const struct dev_state *st, void *data)
+{
+	int rc = 0;
+
+	if (st->ifindex != *(const __u32 *)data)
+		dev_release_recorded(st, &rc);
+}
+
 struct rings_plan {
 	bool record, changed;
 	__u32 rx, tx, rx_prev, tx_prev;
 	struct mp_rings before;
 };
 
-/* Decide and set the ring sizes; 0, or 1 after reporting an error. */
-static int dev_set_rings(const struct dev_set_args *a, const struct dev_state *old,
-			 bool same, struct rings_plan *rp)
+/*
+ * Decide and set the ring sizes; 0, or 1 after reporting an error. rec is
+ * what migprio recorded for this interface before (the module's record, or
+ * after a reload the state file's), all zero when nothing.
+ */
+static int dev_set_rings(const struct dev_set_args *a, const struct dev_state *rec,
+			 struct rings_plan *rp)
 {
 	char err[256] = "";
 	struct mp_rings cur;
@@ -363,12 +382,12 @@ static int dev_set_rings(const struct dev_set_args *a, const struct dev_state *o
 	memset(rp, 0, sizeof(*rp));
 	if (a->rings == RINGS_KEEP) {
 		/* untouched; a re-set keeps what we must restore later */
-		if (same && old->has_rings) {
+		if (rec->has_rings) {
 			rp->record = true;
-			rp->rx = old->ring_rx;
-			rp->tx = old->ring_tx;
-			rp->rx_prev = old->ring_rx_prev;
-			rp->tx_prev = old->ring_tx_prev;
+			rp->rx = rec->ring_rx;
+			rp->tx = rec->ring_tx;
+			rp->rx_prev = rec->ring_rx_prev;
+			rp->tx_prev = rec->ring_tx_prev;
 		}
 		return 0;
 	}
@@ -401,9 +420,9 @@ static int dev_set_rings(const struct dev_set_args *a, const struct dev_state *o
 			rp->tx = cur.tx_max;
 		}
 	}
-	if (same && old->has_rings) {
-		rp->rx_prev = old->ring_rx_prev;
-		rp->tx_prev = old->ring_tx_prev;
+	if (rec->has_rings) {
+		rp->rx_prev = rec->ring_rx_prev;
+		rp->tx_prev = rec->ring_tx_prev;
 	} else {
 		rp->rx_prev = cur.rx;
 		rp->tx_prev = cur.tx;
@@ -458,10 +477,10 @@ static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 	struct mp_qdisc_state qs = { 0 };
 	struct mp_qdisc_req qr;
 	struct rings_plan rp;
-	struct dev_state old;
+	struct dev_state old, rec;
 	char err[256] = "", buf[MP_NL_REQ_SIZE];
 	struct nlmsghdr *req;
-	__u32 priority;
+	__u32 priority, prev_handle = 0;
 	int ifindex, ret;
 	bool same;
 
@@ -474,11 +493,33 @@ static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 		return 1;
 	same = old.set && old.ifindex == (__u32)ifindex;
 
+	/*
+	 * What we installed here before: the module's record, or after a
+	 * module reload the state file's; our own 4d50: layout is adopted
+	 * when it is recognised as such.
+	 */
+	if (same) {
+		rec = old;
+		prev_handle = old.qdisc_handle;
+	} else if (mp_state_load(ifindex, &rec) ||
+		   strcmp(rec.ifname, a->ifname)) {
+		memset(&rec, 0, sizeof(rec));
+	}
+	if (!prev_handle) {
+		ret = mp_qdisc_ours(ifindex, err, sizeof(err));
+		if (ret < 0) {
+			report(ret, err, a->ifname);
+			return 1;
+		}
+		if (ret)
+			prev_handle = MP_QDISC_HANDLE;
+	}
+
 	/* 1. queues: replaces what we installed before, refuses foreign */
-	if (a->queue != MIGPRIO_QUEUE_NONE) {
+	if (a->queue != MIGPRIO_QUEUE_NONE || (prev_handle && !same)) {
 		qdisc_req_init(&qr, ifindex, a->ifname, a->queue, a->rate,
 			       a->guard, a->force);
-		ret = mp_qdisc_setup(&qr, same ? old.qdisc_handle : 0, &qs, err,
+		ret = mp_qdisc_setup(&qr, prev_handle, &qs, err,
 				     sizeof(err));
 		if (ret) {
 			report(ret, err, a->ifname);
@@ -487,7 +528,7 @@ static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 	}
 
 	/* 2. rings */
-	if (dev_set_rings(a, &old, same, &rp))
+	if (dev_set_rings(a, &rec, &rp))
 		goto undo_qdisc;
 
 	/* 3. the kernel: all parameters and what we installed, at once */
@@ -524,10 +565,34 @@ static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 		goto undo_rings;
 	}
 
-	/* 4. clean up what the previous designation left behind */
-	if (old.set && !same) {
-		dev_release(&old);
-	} else if (same && old.qdisc_handle && !qs.handle) {
+	/* 4. remember what we changed; a module reload forgets it */
+	memset(&rec, 0, sizeof(rec));
+	rec.ifindex = ifindex;
+	snprintf(rec.ifname, sizeof(rec.ifname), "%s", a->ifname);
+	rec.qdisc_handle = qs.handle;
+	rec.rings_mode = a->rings;
+	rec.rings_n = a->rings_n;
+	if (rp.record) {
+		rec.has_rings = true;
+		rec.ring_rx = rp.rx;
+		rec.ring_tx = rp.tx;
+		rec.ring_rx_prev = rp.rx_prev;
+		rec.ring_tx_prev = rp.tx_prev;
+	}
+	ret = mp_state_save(&rec);
+	if (ret)
+		pr_warn("cannot record the changes to %s under %s: %s",
+			a->ifname, MP_RUNDIR, strerror(-ret));
+
+	/* 5. clean up what the previous designation left behind */
+	if (!old.set) {
+		__u32 idx = ifindex;
+
+		mp_state_each(dev_release_other, &idx);
+	} else if (!same) {
+		if (!dev_release(&old))
+			mp_state_remove(old.ifindex);
+	} else if (old.qdisc_handle && !qs.handle) {
 		err[0] = '\0';
 		ret = mp_qdisc_teardown(ifindex, old.qdisc_handle, err,
 					sizeof(err));
@@ -570,14 +635,30 @@ undo_qdisc:
 
 /* ---- dev clear ---- */
 
-static int dev_clear_run(struct mp_ctx *ctx, const union mp_args *u)
+/* A state file the module knows nothing of (it was reloaded): undo it. */
+static void dev_release_recorded(const struct dev_state *st, void *data)
+{
+	char name[IF_NAMESIZE];
+	int *rc = data;
+
+	/* the interface went away, or its ifindex now names another one */
+	if (!if_indextoname(st->ifindex, name) || strcmp(name, st->ifname)) {
+		mp_state_remove(st->ifindex);
+		return;
+	}
+	if (dev_release(st))
+		*rc = 1;
+	else
+		mp_state_remove(st->ifindex);
+}
+
+int dev_clear(struct mp_ctx *ctx)
 {
 	char buf[MP_NL_REQ_SIZE];
 	struct nlmsghdr *req;
 	struct dev_state old;
-	int rc;
+	int rc = 0;
 
-	(void)u;
 	if (dev_get(ctx, &old))
 		return 1;
 	/* the kernel first: if it refuses, nothing has changed */
@@ -586,7 +667,22 @@ static int dev_clear_run(struct mp_ctx *ctx, const union mp_args *u)
 		mp_kernel_err(ctx, MIGPRIO_CMD_DEV_CLEAR);
 		return 1;
 	}
-	rc = old.set ? dev_release(&old) : 0;
+	if (old.set) {
+		rc = dev_release(&old);
+		if (!rc)
+			mp_state_remove(old.ifindex);
+	}
+	/* what designations before a module reload left behind */
+	mp_state_each(dev_release_recorded, &rc);
+	return rc;
+}
+
+static int dev_clear_run(struct mp_ctx *ctx, const union mp_args *u)
+{
+	int rc;
+
+	(void)u;
+	rc = dev_clear(ctx);
 	if (!rc)
 		print_done(ctx);
 	return rc;
@@ -698,8 +794,167 @@ static int dev_show_run(struct mp_ctx *ctx, const union mp_args *u)
 	return 0;
 }
 
+/* ---- the configuration line: showconf, syncconf ---- */
+
+/* The designation and its record, as showconf prints it. */
+int dev_running(struct mp_ctx *ctx, struct dev_state *st)
+{
+	struct dev_state rec;
+
+	if (dev_get(ctx, st))
+		return 1;
+	if (st->set && !mp_state_load(st->ifindex, &rec) &&
+	    !strcmp(rec.ifname, st->ifname)) {
+		st->rings_mode = rec.rings_mode;
+		st->rings_n = rec.rings_n;
+	} else if (st->has_rings) {
+		/* set by a tool that kept no record: what the numbers say */
+		st->rings_mode = st->ring_rx == st->ring_tx ? RINGS_N : RINGS_MAX;
+		st->rings_n = st->ring_rx;
+	}
+	return 0;
+}
+
+/* The state a dev set line asks for, with every default filled in. */
+void dev_args_state(const struct dev_set_args *a, struct dev_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->set = true;
+	snprintf(st->ifname, sizeof(st->ifname), "%s", a->ifname);
+	st->priority = a->has_priority ? a->priority :
+		       mp_qdisc_priority(a->queue);
+	st->sndbuf = a->sndbuf;
+	st->rcvbuf = a->rcvbuf;
+	st->notsent = a->notsent;
+	st->dscp = a->dscp;
+	st->queue = a->queue;
+	st->has_rate = a->queue == MIGPRIO_QUEUE_HTB;
+	st->has_guard = st->has_rate;
+	st->rate = a->rate;
+	st->guard = a->guard;
+	st->rings_mode = a->rings;
+	st->rings_n = a->rings_n;
+}
+
+/*
+ * Each formatter writes the option's value into buf, or returns false when
+ * the option is at its default and is left out of the line.
+ */
+struct dev_conf_opt {
+	const char *kw;
+	bool (*fmt)(const struct dev_state *st, const struct dev_conf_opt *o,
+		    char *buf, size_t len);
+	size_t off;		/* of the field in struct dev_state */
+	__u64 dflt;
+};
+
+#define DEV_U32(st, o)	(*(const __u32 *)((const char *)(st) + (o)->off))
+
+static bool conf_priority(const struct dev_state *st,
+			  const struct dev_conf_opt *o, char *buf, size_t len)
+{
+	(void)o;
+	fmt_priority(buf, len, st->priority);
+	return st->priority != mp_qdisc_priority(st->queue);
+}
+
+/* sndbuf, rcvbuf, notsent: a size, or auto (the default: left out), off */
+static bool conf_size(const struct dev_state *st, const struct dev_conf_opt *o,
+		      char *buf, size_t len)
+{
+	__u32 v = DEV_U32(st, o);
+
+	if (v == MIGPRIO_NOTSENT_OFF)
+		snprintf(buf, len, "off");
+	else
+		fmt_size(buf, len, v);
+	return v != o->dflt;
+}
+
+static bool conf_dscp(const struct dev_state *st, const struct dev_conf_opt *o,
+		      char *buf, size_t len)
+{
+	(void)o;
+	snprintf(buf, len, "%d", st->dscp);
+	return st->dscp >= 0;
+}
+
+static bool conf_queue(const struct dev_state *st, const struct dev_conf_opt *o,
+		       char *buf, size_t len)
+{
+	(void)o;
+	snprintf(buf, len, "%s", queue_name(st->queue));
+	return st->queue != MIGPRIO_QUEUE_PRIO;
+}
+
+/* Exact, so that parsing it gives the same number of bytes per second. */
+static bool conf_rate(const struct dev_state *st, const struct dev_conf_opt *o,
+		      char *buf, size_t len)
+{
+	static const char *const units[] = { "bit", "kbit", "mbit", "gbit" };
+	__u64 bits = st->rate * 8;
+	unsigned int i = 0;
+
+	(void)o;
+	while (i < ARRAY_SIZE(units) - 1 && bits && !(bits % 1000)) {
+		bits /= 1000;
+		i++;
+	}
+	snprintf(buf, len, "%llu%s", (unsigned long long)bits, units[i]);
+	return st->has_rate;
+}
+
+static bool conf_guard(const struct dev_state *st, const struct dev_conf_opt *o,
+		       char *buf, size_t len)
+{
+	snprintf(buf, len, "%u", st->guard);
+	return st->has_guard && st->guard != o->dflt;
+}
+
+static bool conf_rings(const struct dev_state *st, const struct dev_conf_opt *o,
+		       char *buf, size_t len)
+{
+	(void)o;
+	if (st->rings_mode == RINGS_N)
+		snprintf(buf, len, "%u", st->rings_n);
+	else
+		snprintf(buf, len, "max");
+	return st->rings_mode != RINGS_KEEP;
+}
+
+/* dev set's options in showconf's order; one line per option. */
+static const struct dev_conf_opt dev_conf_opts[] = {
+	{ "priority", conf_priority, 0, 0 },
+	{ "sndbuf", conf_size, offsetof(struct dev_state, sndbuf), MIGPRIO_BUF_AUTO },
+	{ "rcvbuf", conf_size, offsetof(struct dev_state, rcvbuf), MIGPRIO_BUF_AUTO },
+	{ "notsent", conf_size, offsetof(struct dev_state, notsent),
+	  MIGPRIO_NOTSENT_AUTO },
+	{ "dscp", conf_dscp, 0, 0 },
+	{ "queue", conf_queue, 0, 0 },
+	{ "rate", conf_rate, 0, 0 },
+	{ "guard", conf_guard, 0, GUARD_DEFAULT },
+	{ "rings", conf_rings, 0, 0 },
+};
+
+/* "dev set IFNAME OPTION VALUE...", options at their default left out. */
+char *dev_conf_line(const struct dev_state *st, char *buf, size_t len)
+{
+	size_t i, n;
+	char v[64];
+
+	n = snprintf(buf, len, "dev set %s", st->ifname);
+	for (i = 0; i < ARRAY_SIZE(dev_conf_opts) && n < len; i++) {
+		const struct dev_conf_opt *o = &dev_conf_opts[i];
+
+		if (o->fmt(st, o, v, sizeof(v)))
+			n += snprintf(buf + n, len - n, " %s %s", o->kw, v);
+	}
+	return buf;
+}
+
 static const struct mp_cmd dev_cmds[] = {
-	{ "set", dev_set_parse, dev_set_run, CMD_APPLY, NULL },
+	{ "set", dev_set_parse, dev_set_run, CMD_APPLY | CMD_CONF | CMD_DEV_SET,
+	  NULL },
 	{ "show", parse_noargs, dev_show_run, 0, NULL },
 	{ "clear", parse_noargs, dev_clear_run, CMD_APPLY, NULL },
 	{ NULL, NULL, NULL, 0, NULL },

@@ -21,7 +21,7 @@
 
 static const struct mp_object *const objects[] = {
 	&dev_object, &rule_object, &flow_object, &stats_object,
-	&monitor_object, &apply_object,
+	&monitor_object, &apply_object, &showconf_object, &syncconf_object,
 };
 
 /* "Usage: migprioctl ..." for each line of an object's usage text. */

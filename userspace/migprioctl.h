@@ -16,6 +16,7 @@
 #include <linux/types.h>
 
 #include <linux/genetlink.h>
+#include <linux/migprio.h>
 
 #include "nl.h"
 #include "utils.h"
@@ -64,6 +65,8 @@ union mp_args {
 
 #define CMD_APPLY	0x1	/* allowed in apply files */
 #define CMD_RULE_ADD	0x2	/* batched by apply */
+#define CMD_CONF	0x4	/* allowed in syncconf files */
+#define CMD_DEV_SET	0x8
 
 struct mp_cmd {
 	const char *name;	/* NULL: the object's only command */
@@ -88,7 +91,8 @@ struct mp_object {
 };
 
 extern const struct mp_object dev_object, rule_object, flow_object,
-	stats_object, monitor_object, apply_object;
+	stats_object, monitor_object, apply_object, showconf_object,
+	syncconf_object;
 
 /* migprioctl.c: find object and command from argv; -1 after an error. */
 int mp_resolve(int argc, char **argv, const struct mp_object **obj,
@@ -114,10 +118,21 @@ struct dev_state {
 	__u64 rate, link_rate;
 	__u32 qdisc_handle;
 	__u32 ring_rx, ring_tx, ring_rx_prev, ring_tx_prev;
+	enum mp_rings_mode rings_mode;	/* as asked, from state.c's record */
+	__u32 rings_n;
 };
 
 int dev_state_parse(const struct nlmsghdr *nlh, void *data);
 const char *queue_name(int queue);
+/* syncconf: dev set lines name interfaces that may appear later */
+extern bool dev_lookup_deferred;
+/* the designation, with the rings argument from the state file */
+int dev_running(struct mp_ctx *ctx, struct dev_state *st);
+void dev_args_state(const struct dev_set_args *a, struct dev_state *st);
+/* the canonical "dev set ..." line of a designation */
+char *dev_conf_line(const struct dev_state *st, char *buf, size_t len);
+/* dev clear, also of what a reloaded module forgot; 0 or 1 (reported) */
+int dev_clear(struct mp_ctx *ctx);
 
 /* rule.c */
 int rule_build_add(struct nlmsghdr *nlh, const struct rule_add_args *a);
@@ -128,6 +143,20 @@ int rule_build_add(struct nlmsghdr *nlh, const struct rule_add_args *a);
  */
 int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
 		  unsigned int n, struct mp_nl_err *err);
+
+/* A rule as the line "rule add ..." that adds it again (showconf). */
+struct rule_conf {
+	__u32 id;
+	size_t keylen;		/* the match: the line without its name */
+	char line[256 + MIGPRIO_CGROUP_MAXLEN];
+};
+
+/* Returns the length of the match part (before " name NAME"). */
+size_t rule_conf_line(const struct rule_add_args *a, char *buf, size_t len);
+/* The rules of this netns, in id order; 0 or 1 (reported). Free *out. */
+int rule_conf_dump(struct mp_ctx *ctx, struct rule_conf **out, unsigned int *n);
+/* Delete rules by id; 0 or -errno (a rule that could not go is reported). */
+int rule_del_many(struct mp_ctx *ctx, const __u32 *ids, unsigned int n);
 
 /* flow.c: one flow (dump entry or event). */
 struct mp_flow {

@@ -33,7 +33,7 @@
 #include "qdisc.h"
 #include <linux/migprio.h>
 
-#define MP_HANDLE		0x4d500000U	/* 4d50: */
+#define MP_HANDLE		MP_QDISC_HANDLE	/* 4d50: */
 #define MP_CLASS(minor)		TC_H_MAKE(MP_HANDLE, (minor))
 
 #define MP_PRIO_BANDS		4
@@ -542,4 +542,102 @@ int mp_qdisc_teardown(int ifindex, __u32 handle, char *err, size_t errlen)
 		ret = del_root(&c, handle);
 	mp_nlreq_close(&c.req);
 	return ret;
+}
+
+/* ---- recognising a layout of ours ---- */
+
+struct layout_info {
+	int ifindex;
+	__u32 root_handle;
+	char root_kind[MP_KIND_LEN];
+	__u32 bands;
+	char leaf[MP_HTB_OTHER + 1][MP_KIND_LEN];	/* by parent minor */
+};
+
+static int layout_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
+	struct layout_info *li = data;
+	const struct nlattr *opts = NULL;
+	const char *kind = "";
+	struct nlattr *attr;
+	__u32 minor;
+
+	if (nlh->nlmsg_type != RTM_NEWQDISC ||
+	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*tcm)) ||
+	    tcm->tcm_ifindex != li->ifindex)
+		return MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof(*tcm)) {
+		if (mnl_attr_get_type(attr) == TCA_KIND &&
+		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
+			kind = mnl_attr_get_str(attr);
+		else if (mnl_attr_get_type(attr) == TCA_OPTIONS)
+			opts = attr;
+	}
+	if (tcm->tcm_parent == TC_H_ROOT) {
+		li->root_handle = tcm->tcm_handle;
+		snprintf(li->root_kind, sizeof(li->root_kind), "%s", kind);
+		/* prio's options start with its tc_prio_qopt */
+		if (opts && mnl_attr_get_payload_len(opts) >=
+			    sizeof(struct tc_prio_qopt))
+			li->bands = ((const struct tc_prio_qopt *)
+				     mnl_attr_get_payload(opts))->bands;
+		return MNL_CB_OK;
+	}
+	minor = TC_H_MIN(tcm->tcm_parent);
+	if (TC_H_MAJ(tcm->tcm_parent) == MP_HANDLE && minor <= MP_HTB_OTHER)
+		snprintf(li->leaf[minor], sizeof(li->leaf[0]), "%s", kind);
+	return MNL_CB_OK;
+}
+
+int mp_qdisc_ours(int ifindex, char *err, size_t errlen)
+{
+	struct layout_info li = { .ifindex = ifindex };
+	struct qdisc_ctx c;
+	struct nlmsghdr *nlh;
+	struct tcmsg *tcm;
+	__u32 band;
+	int ret;
+
+	if (errlen)
+		err[0] = '\0';
+	ret = ctx_open(&c, ifindex, NULL, err, errlen);
+	if (ret)
+		return ret;
+	nlh = mp_nlreq_msg(&c.req, RTM_GETQDISC, NLM_F_DUMP);
+	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	ret = mp_nlreq_talk(&c.req, nlh, layout_cb, &li, "reading qdiscs",
+			    err, errlen);
+	mp_nlreq_close(&c.req);
+	if (ret)
+		return ret;
+	if (li.root_handle != MP_HANDLE)
+		return 0;
+	if (!strcmp(li.root_kind, "prio")) {
+		if (li.bands != MP_PRIO_BANDS)
+			return 0;
+		for (band = 1; band <= MP_PRIO_BANDS; band++) {
+			if (strcmp(li.leaf[band], band == MP_PRIO_MIG_BAND ?
+				   MP_LEAF_MIG : MP_LEAF_OTHER))
+				return 0;
+		}
+		return 1;
+	}
+	return !strcmp(li.root_kind, "htb") &&
+	       !strcmp(li.leaf[MP_HTB_MIG], MP_LEAF_MIG) &&
+	       !strcmp(li.leaf[MP_HTB_OTHER], MP_LEAF_OTHER);
+}
+
+__u32 mp_qdisc_priority(int mode)
+{
+	switch (mode) {
+	case MIGPRIO_QUEUE_PRIO:
+		return MP_CLASS(MP_PRIO_MIG_BAND);
+	case MIGPRIO_QUEUE_HTB:
+		return MP_CLASS(MP_HTB_MIG);
+	default:
+		return MIGPRIO_PRIO_DEFAULT;
+	}
 }

@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+/* The root handle of every layout migprio installs: 4d50: ("MP"). */
+#define MP_QDISC_HANDLE		0x4d500000U
+
 struct mp_qdisc_req {
 	int ifindex;
 	const char *ifname;
@@ -38,5 +41,15 @@ int mp_qdisc_setup(const struct mp_qdisc_req *req, __u32 prev_handle,
  * leaving the kernel's default qdisc. Returns 0 or -errno.
  */
 int mp_qdisc_teardown(int ifindex, __u32 handle, char *err, size_t errlen);
+
+/*
+ * Is the root qdisc of ifindex a layout migprio builds: handle 4d50: and
+ * the kinds, bands and leaves of its prio or htb layout (a leftover of a
+ * designation the reloaded module forgot)? 1 yes, 0 no, or -errno.
+ */
+int mp_qdisc_ours(int ifindex, char *err, size_t errlen);
+
+/* skb->priority that selects the migration class of a layout. */
+__u32 mp_qdisc_priority(int mode);
 
 #endif /* MIGPRIOCTL_QDISC_H */

@@ -17,13 +17,20 @@
 /* Requests per sendmsg: the answers must fit the socket receive buffer. */
 #define RULE_BATCH	16
 
+/*
+ * What each preset covers is listed in README.md ("Presets"). needs_peer:
+ * the port is shared with other traffic, so the rule must name the peer.
+ */
 static const struct {
 	const char *name;
 	__u16 min, max;
+	bool needs_peer;
 } presets[] = {
-	{ "qemu", 49152, 49215 },	/* libvirt migration + NBD port pool */
-	{ "proxmox", 60000, 60050 },
-	{ "nbd", 10809, 10809 },
+	{ "qemu", 49152, 49215, false },	/* libvirt migration + NBD port pool */
+	{ "proxmox", 60000, 60050, false },	/* unencrypted (type=insecure) */
+	{ "nbd", 10809, 10809, false },
+	/* Proxmox secure migration and storage migration: SSH tunnels */
+	{ "ssh", 22, 22, true },
 };
 
 /* ---- rule add ---- */
@@ -44,6 +51,7 @@ static int rule_add_parse(int argc, char **argv, union mp_args *u)
 	};
 	struct rule_add_args *a = &u->rule_add;
 	const char *preset = NULL;
+	bool preset_needs_peer = false;
 	unsigned int seen = 0;
 	int i, k, ret;
 
@@ -118,9 +126,10 @@ static int rule_add_parse(int argc, char **argv, union mp_args *u)
 					break;
 			}
 			if (p == ARRAY_SIZE(presets))
-				return usage_err("unknown preset \"%s\" (qemu, proxmox or nbd)",
+				return usage_err("unknown preset \"%s\" (qemu, proxmox, nbd or ssh)",
 						 val);
 			preset = presets[p].name;
+			preset_needs_peer = presets[p].needs_peer;
 			a->port[0] = presets[p].min;
 			a->port[1] = presets[p].max;
 			a->has_port = true;
@@ -131,6 +140,9 @@ static int rule_add_parse(int argc, char **argv, union mp_args *u)
 		if (seen & 0xf)
 			return usage_err("preset %s sets proto and port itself; add peer, cgroup or name only",
 					 preset);
+		if (preset_needs_peer && !a->has_peer)
+			return usage_err("preset %s needs a peer: every connection to port %u of a matching peer is prioritised",
+					 preset, a->port[0]);
 		if (!a->name)
 			a->name = preset;
 	}
@@ -628,8 +640,113 @@ out:
 	return rc;
 }
 
+/* ---- the configuration lines: showconf, syncconf ---- */
+
+static const char *conf_word(const char *s, char *buf, size_t len)
+{
+	if (!*s || strpbrk(s, " \t\r#"))
+		snprintf(buf, len, "\"%s\"", s);
+	else
+		snprintf(buf, len, "%s", s);
+	return buf;
+}
+
+size_t rule_conf_line(const struct rule_add_args *a, char *buf, size_t len)
+{
+	char b[MIGPRIO_CGROUP_MAXLEN + 3], addr[INET6_ADDRSTRLEN];
+	size_t n;
+
+	n = snprintf(buf, len, "rule add");
+	if (a->proto != IPPROTO_TCP && n < len)
+		n += snprintf(buf + n, len - n, " proto %s", proto_name(a->proto));
+	if (a->has_port && n < len)
+		n += snprintf(buf + n, len - n, " port %s",
+			      fmt_range(b, sizeof(b), a->port));
+	if (a->has_lport && n < len)
+		n += snprintf(buf + n, len - n, " lport %s",
+			      fmt_range(b, sizeof(b), a->lport));
+	if (a->has_rport && n < len)
+		n += snprintf(buf + n, len - n, " rport %s",
+			      fmt_range(b, sizeof(b), a->rport));
+	if (a->has_peer && n < len) {
+		if (!inet_ntop(a->peer.family, &a->peer.addr, addr, sizeof(addr)))
+			snprintf(addr, sizeof(addr), "?");
+		n += snprintf(buf + n, len - n, " peer %s/%u", addr, a->peer.plen);
+	}
+	if (a->cgroup && n < len)
+		n += snprintf(buf + n, len - n, " cgroup %s",
+			      conf_word(a->cgroup, b, sizeof(b)));
+	if (n >= len)
+		n = len - 1;
+	if (a->name)
+		snprintf(buf + n, len - n, " name %s",
+			 conf_word(a->name, b, sizeof(b)));
+	return n;
+}
+
+int rule_conf_dump(struct mp_ctx *ctx, struct rule_conf **out, unsigned int *n)
+{
+	struct rule_list l = { 0 };
+	struct rule_conf *rc;
+	unsigned int i;
+	int ret = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (mp_nl_dump(&ctx->nl, MIGPRIO_CMD_RULE_GET, rule_row_cb,
+		       rule_list_reset, &l)) {
+		mp_kernel_err(ctx, MIGPRIO_CMD_RULE_GET);
+		ret = 1;
+		goto out;
+	}
+	rc = calloc(l.n ? l.n : 1, sizeof(*rc));
+	if (!rc) {
+		pr_err("out of memory");
+		ret = 1;
+		goto out;
+	}
+	for (i = 0; i < l.n; i++) {
+		const struct rule_row *r = &l.rows[i];
+		struct rule_add_args a = {
+			.proto = r->proto,
+			.has_port = r->has_port,
+			.has_lport = r->has_lport,
+			.has_rport = r->has_rport,
+			.has_peer = r->family != 0,
+			.cgroup = r->cgroup,
+			.name = r->name[0] ? r->name : NULL,
+		};
+
+		memcpy(a.port, r->port, sizeof(a.port));
+		memcpy(a.lport, r->lport, sizeof(a.lport));
+		memcpy(a.rport, r->rport, sizeof(a.rport));
+		if (a.has_peer) {
+			a.peer.family = r->family;
+			a.peer.plen = r->has_plen ? r->plen :
+				      r->family == AF_INET ? 32 : 128;
+			memcpy(&a.peer.addr, r->peer,
+			       r->family == AF_INET ? 4 : 16);
+		}
+		rc[i].id = r->id;
+		rc[i].keylen = rule_conf_line(&a, rc[i].line,
+					      sizeof(rc[i].line));
+	}
+	*out = rc;
+	*n = l.n;
+out:
+	rule_list_reset(&l);
+	free(l.rows);
+	return ret;
+}
+
+int rule_del_many(struct mp_ctx *ctx, const __u32 *ids, unsigned int n)
+{
+	return rule_del_ids(ctx, ids, n);
+}
+
 static const struct mp_cmd rule_cmds[] = {
-	{ "add", rule_add_parse, rule_add_run, CMD_APPLY | CMD_RULE_ADD, NULL },
+	{ "add", rule_add_parse, rule_add_run,
+	  CMD_APPLY | CMD_RULE_ADD | CMD_CONF, NULL },
 	{ "del", rule_del_parse, rule_del_run, CMD_APPLY, NULL },
 	{ "list", parse_noargs, rule_list_run, 0, NULL },
 	{ "flush", parse_noargs, rule_flush_run, CMD_APPLY, NULL },
@@ -644,6 +761,7 @@ const struct mp_object rule_object = {
 	"rule add [proto tcp|udp] [port P[-Q]] [lport P[-Q]] [rport P[-Q]]\n"
 	"          [peer PREFIX] [cgroup PATH] [name NAME]\n"
 	"rule add preset qemu|proxmox|nbd [peer PREFIX] [cgroup PATH] [name NAME]\n"
+	"rule add preset ssh peer PREFIX [cgroup PATH] [name NAME]\n"
 	"rule del ID\n"
 	"rule list\n"
 	"rule flush\n",

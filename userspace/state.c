@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /run/migprio/<netns inode>-<ifindex>: what migprioctl installed on an
+ * interface (see state.h for the format).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "state.h"
+
+static int netns_id(unsigned long long *ino)
+{
+	struct stat sb;
+
+	if (stat("/proc/self/ns/net", &sb))
+		return -errno;
+	*ino = (unsigned long long)sb.st_ino;
+	return 0;
+}
+
+static int state_path(char *buf, size_t len, __u32 ifindex)
+{
+	unsigned long long ino = 0;
+	int ret = netns_id(&ino);
+
+	if (ret)
+		return ret;
+	snprintf(buf, len, "%s/%llu-%u", MP_RUNDIR, ino, ifindex);
+	return 0;
+}
+
+static int state_read(const char *path, __u32 ifindex, struct dev_state *st)
+{
+	char line[128], key[32], val[64];
+	FILE *fp = fopen(path, "r");
+	__u32 v;
+
+	memset(st, 0, sizeof(*st));
+	st->dscp = -1;
+	if (!fp)
+		return -errno;
+	st->ifindex = ifindex;
+	while (fgets(line, sizeof(line), fp)) {
+		if (sscanf(line, "%31s %63s", key, val) != 2 || key[0] == '#')
+			continue;
+		if (!strcmp(key, "ifname")) {
+			if (strlen(val) < sizeof(st->ifname))
+				strcpy(st->ifname, val);
+		} else if (!strcmp(key, "qdisc")) {
+			unsigned int maj;
+
+			if (sscanf(val, "%x:", &maj) == 1 && maj && maj < 0xffff)
+				st->qdisc_handle = maj << 16;
+		} else if (!strcmp(key, "rings")) {
+			if (!strcmp(val, "max"))
+				st->rings_mode = RINGS_MAX;
+			else if (!parse_u32(val, &st->rings_n, 1, 1U << 20))
+				st->rings_mode = RINGS_N;
+		} else if (!parse_u32(val, &v, 1, UINT32_MAX)) {
+			if (!strcmp(key, "ring_rx"))
+				st->ring_rx = v;
+			else if (!strcmp(key, "ring_tx"))
+				st->ring_tx = v;
+			else if (!strcmp(key, "ring_rx_prev"))
+				st->ring_rx_prev = v;
+			else if (!strcmp(key, "ring_tx_prev"))
+				st->ring_tx_prev = v;
+		}
+	}
+	fclose(fp);
+	st->has_rings = st->ring_rx && st->ring_tx && st->ring_rx_prev &&
+			st->ring_tx_prev;
+	if (!st->ifname[0] || (!st->qdisc_handle && !st->has_rings))
+		return -EINVAL;
+	return 0;
+}
+
+int mp_state_load(__u32 ifindex, struct dev_state *st)
+{
+	char path[128];
+	int ret = state_path(path, sizeof(path), ifindex);
+
+	if (ret)
+		return ret;
+	return state_read(path, ifindex, st);
+}
+
+int mp_state_save(const struct dev_state *st)
+{
+	char path[128], tmp[160];
+	FILE *fp;
+	int ret;
+
+	if (!st->qdisc_handle && !st->has_rings) {
+		mp_state_remove(st->ifindex);
+		return 0;
+	}
+	ret = state_path(path, sizeof(path), st->ifindex);
+	if (ret)
+		return ret;
+	if (mkdir(MP_RUNDIR, 0755) && errno == ENOENT &&
+	    !mkdir("/run", 0755))
+		mkdir(MP_RUNDIR, 0755);
+	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
+	fp = fopen(tmp, "w");
+	if (!fp)
+		return -errno;
+	fprintf(fp, "# written by migprioctl dev set; read by dev set and dev clear\n");
+	fprintf(fp, "ifname %s\n", st->ifname);
+	if (st->qdisc_handle)
+		fprintf(fp, "qdisc %x:\n", st->qdisc_handle >> 16);
+	if (st->rings_mode == RINGS_MAX)
+		fprintf(fp, "rings max\n");
+	else if (st->rings_mode == RINGS_N)
+		fprintf(fp, "rings %u\n", st->rings_n);
+	else
+		fprintf(fp, "rings keep\n");
+	if (st->has_rings)
+		fprintf(fp, "ring_rx %u\nring_tx %u\nring_rx_prev %u\nring_tx_prev %u\n",
+			st->ring_rx, st->ring_tx, st->ring_rx_prev,
+			st->ring_tx_prev);
+	if (fclose(fp) || rename(tmp, path)) {
+		ret = -errno;
+		unlink(tmp);
+		return ret;
+	}
+	return 0;
+}
+
+void mp_state_remove(__u32 ifindex)
+{
+	char path[128];
+
+	if (!state_path(path, sizeof(path), ifindex))
+		unlink(path);
+}
+
+void mp_state_each(void (*fn)(const struct dev_state *st, void *data),
+		   void *data)
+{
+	unsigned long long ino = 0, fino;
+	char path[sizeof(MP_RUNDIR) + 300];
+	struct dev_state st;
+	struct dirent *de;
+	unsigned int idx;
+	char end;
+	DIR *d;
+
+	if (netns_id(&ino))
+		return;
+	d = opendir(MP_RUNDIR);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (sscanf(de->d_name, "%llu-%u%c", &fino, &idx, &end) != 2 ||
+		    fino != ino || !idx)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", MP_RUNDIR, de->d_name);
+		if (!state_read(path, idx, &st))
+			fn(&st, data);
+	}
+	closedir(d);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What migprioctl changed on an interface, kept under /run/migprio/ so that
+ * it is known again after the module was reloaded (the module's own record
+ * goes with it): the root qdisc it installed and the ring sizes before.
+ *
+ * One file per network namespace and interface:
+ *   /run/migprio/<netns inode>-<ifindex>
+ * holding "key value" lines:
+ *   ifname eth0            name when written (a reused ifindex is ignored)
+ *   qdisc 4d50:            root qdisc handle installed, absent for none
+ *   rings max|keep|N       the rings argument of dev set
+ *   ring_rx 1024           ring sizes set, and the sizes found before;
+ *   ring_tx 256            absent when rings were left alone
+ *   ring_rx_prev 256
+ *   ring_tx_prev 256
+ * /run is a tmpfs: a reboot forgets what a reboot undid anyway.
+ */
+#ifndef MIGPRIOCTL_STATE_H
+#define MIGPRIOCTL_STATE_H
+
+#include "migprioctl.h"
+
+#define MP_RUNDIR	"/run/migprio"
+
+/* Fill st from the file of ifindex in this netns: 0, or -errno (-ENOENT). */
+int mp_state_load(__u32 ifindex, struct dev_state *st);
+/* Write (replace) the file of st->ifindex: 0 or -errno. */
+int mp_state_save(const struct dev_state *st);
+void mp_state_remove(__u32 ifindex);
+/* Call fn for every interface with a file in this netns. */
+void mp_state_each(void (*fn)(const struct dev_state *st, void *data),
+		   void *data);
+
+#endif /* MIGPRIOCTL_STATE_H */
