@@ -65,19 +65,16 @@ static int mp_check_buf(const struct nlattr *attr,
 		NL_SET_ERR_MSG_ATTR(extack, attr,
 				    "NOTSENT must be 16 KiB..1 GiB, 0 (auto) or 0xffffffff (off)");
 		break;
-	case MIGPRIO_A_DEV_SNDBUF:
-		if (size == MIGPRIO_BUF_AUTO ||
-		    (size >= MIGPRIO_BUF_MIN && size <= MIGPRIO_BUF_MAX))
-			return 0;
-		NL_SET_ERR_MSG_ATTR(extack, attr,
-				    "SNDBUF must be 64 KiB..1 GiB or 0 (auto)");
-		break;
 	default:
 		if (size == MIGPRIO_BUF_AUTO ||
 		    (size >= MIGPRIO_BUF_MIN && size <= MIGPRIO_BUF_MAX))
 			return 0;
-		NL_SET_ERR_MSG_ATTR(extack, attr,
-				    "RCVBUF must be 64 KiB..1 GiB or 0 (auto)");
+		if (nla_type(attr) == MIGPRIO_A_DEV_SNDBUF)
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "SNDBUF must be 64 KiB..1 GiB or 0 (auto)");
+		else
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "RCVBUF must be 64 KiB..1 GiB or 0 (auto)");
 		break;
 	}
 	return -ERANGE;
