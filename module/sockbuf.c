@@ -3,13 +3,27 @@
  * Socket tuning: the local TCP socket of a migration flow gets the
  * designated interface's priority and buffer sizes, on both ends.
  *
- * Socket fields are only written with the socket locked: lock_sock() from
- * the flow's work (process context), or bh_lock_sock() without an owner for
- * a listener from the LOCAL_IN hook, which is the same exclusion the TCP
- * receive path relies on against setsockopt(). The work holds no socket
- * reference while it is pending: it looks the socket up by the flow's tuple
- * when it runs, so a flow can be freed at any time without a socket leak,
- * and a socket that went away is simply not found.
+ * Buffers are only written with the socket locked the way the TCP receive
+ * path locks it: bh_lock_sock() and no owner (sock_owned_by_user()), which
+ * excludes setsockopt() and the owner's system calls. Nothing here sleeps
+ * on a socket lock: a local process can hold one for as long as it likes
+ * (a sendmsg() from a page that faults slowly), and the flow's work would
+ * then hold up the reaper, which netns exit and module unload wait for.
+ * When the socket is owned, the work tries again a little later.
+ *
+ * The priority is a single word that setsockopt() replaces in one store:
+ * it is swapped with cmpxchg(), without the lock, so neither side loses a
+ * write. Giving it back (the flow ends or stops matching) is therefore
+ * never deferred: the reaper does it for every ended flow whose socket
+ * still has the priority migprio gave it. A socket that already had that
+ * priority keeps it when the flow ends: migprio never saves its own value
+ * as the socket's original, so a flow created again for the same socket
+ * (after an idle end, say) cannot make it permanent.
+ *
+ * The work holds no socket reference while it is pending: it looks the
+ * socket up by the flow's tuple when it runs, so a flow can be freed at any
+ * time without a socket leak, and a socket that went away is simply not
+ * found.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -145,7 +159,7 @@ void mp_listener_tune(struct net *net, const struct mp_flow_key *k,
 	}
 }
 
-/* The deferred listener tuning. Process context. */
+/* The deferred listener tuning. Process context, never sleeps on @sk. */
 static void mp_listener_tune_locked(struct mp_flow *f,
 				    const struct mp_dev_params *p)
 {
@@ -159,12 +173,18 @@ static void mp_listener_tune_locked(struct mp_flow *f,
 	rcu_read_unlock();
 	if (!sk)
 		return;
-	lock_sock(sk);
-	if (sk->sk_state == TCP_LISTEN && !mp_sk_bufs_ok(sk, p)) {
+	/* Locked as the receive path locks it, see the top of the file. */
+	local_bh_disable();
+	bh_lock_sock(sk);
+	if (sock_owned_by_user(sk)) {
+		set_bit(MP_FLOW_LISTENER, &f->flags);
+		mp_flow_retry(f);
+	} else if (sk->sk_state == TCP_LISTEN && !mp_sk_bufs_ok(sk, p)) {
 		mp_sk_set_bufs(sk, p);
 		atomic64_inc(&f->mn->ev.socks_tuned);
 	}
-	release_sock(sk);
+	bh_unlock_sock(sk);
+	local_bh_enable();
 	sock_put(sk);
 }
 
@@ -176,26 +196,36 @@ static void mp_listener_tune_locked(struct mp_flow *f,
 static void mp_sock_apply(struct mp_flow *f, const struct mp_dev_params *p)
 {
 	struct sock *sk = mp_sock_lookup(f->mn->net, &f->key, f->ifindex);
+	u32 prio;
 
 	if (!sk)
 		return;
 	if (!sk_fullsock(sk))
 		goto out;	/* not accepted yet: retried on a later packet */
-	lock_sock(sk);
-	if (p && !test_bit(MP_FLOW_TUNED, &f->flags)) {
-		f->prio_saved = sk->sk_priority;
+	if (!p) {
+		/* Unless someone set another priority since. */
+		if (test_and_clear_bit(MP_FLOW_TUNED, &f->flags))
+			cmpxchg(&sk->sk_priority, f->prio_set, f->prio_saved);
+		goto out;
+	}
+	if (test_bit(MP_FLOW_TUNED, &f->flags))
+		goto out;
+	local_bh_disable();
+	bh_lock_sock(sk);
+	prio = READ_ONCE(sk->sk_priority);
+	if (sock_owned_by_user(sk)) {
+		mp_flow_retry(f);
+	} else if (cmpxchg(&sk->sk_priority, prio, p->priority) == prio) {
+		f->prio_saved = prio;
 		f->prio_set = p->priority;
-		WRITE_ONCE(sk->sk_priority, p->priority);
 		mp_sk_set_bufs(sk, p);
 		set_bit(MP_FLOW_TUNED, &f->flags);
 		atomic64_inc(&f->mn->ev.socks_tuned);
-	} else if (!p && test_bit(MP_FLOW_TUNED, &f->flags)) {
-		/* Unless someone set another priority since. */
-		if (sk->sk_priority == f->prio_set)
-			WRITE_ONCE(sk->sk_priority, f->prio_saved);
-		clear_bit(MP_FLOW_TUNED, &f->flags);
+	} else {
+		mp_flow_retry(f);	/* setsockopt() got there first */
 	}
-	release_sock(sk);
+	bh_unlock_sock(sk);
+	local_bh_enable();
 out:
 	sock_gen_put(sk);
 }
@@ -222,9 +252,36 @@ void mp_sock_sync(struct mp_flow *f)
 		mp_sock_apply(f, tune ? &p : NULL);
 }
 
-/* The flow ends while its socket may live on: restore its priority. */
+/*
+ * The flow ends while its socket may live on: give its priority back. Does
+ * not lock the socket, so it cannot wait for a process. Process context.
+ */
 void mp_sock_release(struct mp_flow *f)
 {
 	if (f->key.proto == IPPROTO_TCP && test_bit(MP_FLOW_TUNED, &f->flags))
 		mp_sock_apply(f, NULL);
+}
+
+/*
+ * A FIN or RST of the flow was seen by the hooks, before TCP checked it:
+ * does the socket agree that the connection is over? Yes when it is gone
+ * (or a timewait socket), for a RST when it is closed, for FINs when it
+ * left the established state. Called by the collector, BHs off.
+ */
+bool mp_sock_agrees(struct mp_flow *f, enum migprio_flow_end reason)
+{
+	struct sock *sk;
+	int state;
+
+	if (f->key.proto != IPPROTO_TCP)
+		return true;
+	sk = mp_sock_lookup(f->mn->net, &f->key, f->ifindex);
+	if (!sk)
+		return true;
+	state = sk_fullsock(sk) ? READ_ONCE(sk->sk_state) : TCP_CLOSE;
+	sock_gen_put(sk);
+	if (reason == MIGPRIO_FLOW_END_RST)
+		return state == TCP_CLOSE;
+	return !((1 << state) &
+		 (TCPF_ESTABLISHED | TCPF_SYN_SENT | TCPF_SYN_RECV));
 }
