@@ -54,8 +54,8 @@ populate() {
 	mp "$s" dev set "$VETH_A" queue none &&
 	mp "$s" rule add preset qemu >/dev/null || return 1
 	"$IP" netns exec "$s" "$SOCKHOLD" listen "$ADDR_A" $PORT >"$T/l.$s" 2>&1 &
-	LPID=$!
-	defer kill $LPID
+	defer kill $!
+	disown $!
 	busywait 5000 has_line "$T/l.$s" listening || return 1
 	"$IP" netns exec "$c" "$SOCKHOLD" connect "$ADDR_A" $PORT "$N" \
 		>"$T/c.$c" 2>&1 &
@@ -182,7 +182,7 @@ held_linkdel() {
 	kill -0 "$HOLDER"
 }
 ktap_test "ip link del completes while a process holds a flow's socket lock" held_linkdel
-[ -z "$HOLDER" ] || kill -9 "$HOLDER" 2>/dev/null
+[ -z "$HOLDER" ] || { kill -9 "$HOLDER"; wait "$HOLDER"; } 2>/dev/null
 
 setup_ns S5 C5
 HOLDER=
@@ -194,5 +194,5 @@ held_rmmod() {
 	kill -0 "$HOLDER"
 }
 ktap_test "rmmod with a live flow whose socket lock a process holds completes" held_rmmod
-[ -z "$HOLDER" ] || kill -9 "$HOLDER" 2>/dev/null
+[ -z "$HOLDER" ] || { kill -9 "$HOLDER"; wait "$HOLDER"; } 2>/dev/null
 ktap_finish
