@@ -133,8 +133,9 @@ static void mp_sk_set_bufs(struct sock *sk, const struct mp_dev_params *p)
  * can use its large buffer (wscale 9 for 32 MiB instead of 7). Only the
  * buffers: the SYN-ACK is marked by the hook, and the child gets its
  * priority from its own flow, which can restore it exactly. If a process
- * holds the listener locked, defer to the flow's work: then only later
- * connections benefit. Softirq, under RCU.
+ * holds the listener locked, defer to the flow's work when the SYN has a
+ * flow (flows start from packets a socket owns, so usually it has none):
+ * then only later connections benefit. Softirq, under RCU.
  */
 void mp_listener_tune(struct net *net, const struct mp_flow_key *k,
 		      const struct mp_dev_params *p, int ifindex,
