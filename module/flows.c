@@ -3,16 +3,27 @@
  * The per-netns table of migration flows: lock-free lookup from the hooks,
  * bounded size, start and end events, idle garbage collection and dumps.
  *
- * Life of a flow: the hooks create it on the first matching packet (the
- * only allocation on the packet path, GFP_ATOMIC, refused once the table
- * holds mp_max_flows entries) and queue its work, which sends the start
- * event and tunes the socket in process context. FIN in both directions or
- * RST marks it ended; the garbage collector (a delayed work, every second
- * while the table is not empty) also ends flows idle for mp_flow_idle_secs.
- * Ended flows are unlinked under the table lock, then after one RCU grace
- * period (no hook can see them or queue their work any more) their work is
- * cancelled, the end event is sent, and they are freed. No RCU callbacks
- * are used, so nothing outlives mp_flows_destroy().
+ * Life of a flow: the hooks create it on the first matching packet that a
+ * local full socket owns, sent or received (the only allocation on the
+ * packet path, GFP_ATOMIC, refused once the table holds mp_max_flows
+ * entries): a packet no socket of this host accepted (a SYN, a stray ACK,
+ * unsolicited UDP) creates nothing, so a remote peer cannot fill the
+ * table. The flow's work sends the start event and tunes the socket in
+ * process context. A FIN in both directions or a RST only marks the flow:
+ * the garbage collector (a delayed work, every second while the table is
+ * not empty) ends it if the socket agrees (gone, closed or closing), else
+ * forgets the mark (a spoofed or out-of-window segment that TCP dropped).
+ * The collector also ends flows idle for mp_flow_idle_secs.
+ *
+ * Ending never blocks: ended flows are only unlinked, under the table's
+ * spinlock, onto a list of dead flows, which is safe under RTNL (the
+ * netdev notifier, dev clear) and in netns exit. The reaper, a work item,
+ * takes the whole list, waits one RCU grace period for the batch (no hook
+ * can see the flows or queue their work any more), cancels their work
+ * (which never sleeps on a socket lock), gives each live socket its
+ * priority back without taking its lock, sends the end events and frees
+ * the flows. No RCU callbacks are used; mp_flows_destroy() flushes the
+ * reaper, so nothing outlives it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -30,7 +41,8 @@ struct mp_flow_table {
 	struct rhashtable ht;
 	spinlock_t lock;		/* insertion, removal, list */
 	struct list_head list;		/* all flows, oldest first, RCU */
-	struct mutex reap_lock;		/* one reaper at a time */
+	struct list_head dead;		/* unlinked, for the reaper */
+	struct work_struct reap;
 	struct delayed_work gc;
 	atomic_t count;			/* allocated flows, freed ones excluded */
 	unsigned int seq;		/* bumped on removal, for dumps */
@@ -127,7 +139,8 @@ static void mp_flow_start_once(struct mp_flow *f)
 
 static void mp_flow_work(struct work_struct *work)
 {
-	struct mp_flow *f = container_of(work, struct mp_flow, work);
+	struct mp_flow *f = container_of(to_delayed_work(work), struct mp_flow,
+					 work);
 
 	mp_flow_start_once(f);
 	mp_sock_sync(f);
@@ -136,7 +149,13 @@ static void mp_flow_work(struct work_struct *work)
 /* Queue the flow's work (socket tuning). False if it was already queued. */
 bool mp_flow_kick(struct mp_flow *f)
 {
-	return queue_work(system_wq, &f->work);
+	return queue_delayed_work(system_wq, &f->work, 0);
+}
+
+/* From the work: a process holds the socket locked, try again later. */
+void mp_flow_retry(struct mp_flow *f)
+{
+	queue_delayed_work(system_wq, &f->work, MP_FLOW_RETRY);
 }
 
 void mp_flow_end(struct mp_flow *f, enum migprio_flow_end reason)
@@ -165,7 +184,7 @@ struct mp_flow *mp_flow_create(struct mp_net *mn,
 		goto untracked;
 	f->key = *key;
 	f->mn = mn;
-	INIT_WORK(&f->work, mp_flow_work);
+	INIT_DELAYED_WORK(&f->work, mp_flow_work);
 	atomic64_set(&f->cls, cls);
 	__set_bit(MP_FLOW_MATCHED, &f->flags);
 	f->rule_id = rule->spec.id;
@@ -201,37 +220,60 @@ untracked_nodec:
 	return NULL;
 }
 
-/* Under t->lock: take @f out of the table, onto @victims. */
-static void mp_flow_unlink(struct mp_flow_table *t, struct mp_flow *f,
-			   struct list_head *victims)
+/* Under t->lock: take @f out of the table, onto the reaper's list. */
+static void mp_flow_unlink(struct mp_flow_table *t, struct mp_flow *f)
 {
 	rhashtable_remove_fast(&t->ht, &f->node, mp_flow_params);
 	list_del_rcu(&f->list);
-	list_add_tail(&f->reap, victims);
+	list_add_tail(&f->reap, &t->dead);
 	t->seq++;
 }
 
-/* Under t->reap_lock, process context: finish and free unlinked flows. */
-static void mp_flows_reap(struct mp_flow_table *t, struct list_head *victims)
+/* Finish and free the unlinked flows, one grace period for all. */
+static void mp_flows_reap(struct work_struct *work)
 {
+	struct mp_flow_table *t = container_of(work, struct mp_flow_table,
+					       reap);
 	struct mp_flow *f, *n;
+	LIST_HEAD(victims);
 
-	if (list_empty(victims))
+	spin_lock_bh(&t->lock);
+	list_splice_init(&t->dead, &victims);
+	spin_unlock_bh(&t->lock);
+	if (list_empty(&victims))
 		return;
 	/* After this no hook holds a victim, so none queues its work again. */
 	synchronize_rcu();
-	list_for_each_entry_safe(f, n, victims, reap) {
-		int end = READ_ONCE(f->end);
-
-		cancel_work_sync(&f->work);
+	list_for_each_entry_safe(f, n, &victims, reap) {
+		cancel_delayed_work_sync(&f->work);
 		mp_flow_start_once(f);
-		/* FIN or RST: the socket is closing, leave it alone. */
-		if (end == MIGPRIO_FLOW_END_IDLE || end == MIGPRIO_FLOW_END_FLUSH)
-			mp_sock_release(f);
-		mp_flow_notify(f, MIGPRIO_CMD_FLOW_END_NTF, end);
+		/* Its socket may live on (idle, flush, or still closing). */
+		mp_sock_release(f);
+		mp_flow_notify(f, MIGPRIO_CMD_FLOW_END_NTF, READ_ONCE(f->end));
 		atomic64_inc(&f->mn->ev.flows_ended);
 		kfree(f);
 		atomic_dec(&t->count);
+	}
+}
+
+/*
+ * A FIN or RST was seen: end the flow only if its socket agrees, else
+ * forget the mark (TCP dropped the segment, or it was spoofed). A FIN
+ * we sent is ours; a received one has to be confirmed.
+ */
+static void mp_flow_check_end(struct mp_flow *f)
+{
+	if (test_bit(MP_FLOW_RST, &f->flags)) {
+		if (mp_sock_agrees(f, MIGPRIO_FLOW_END_RST))
+			mp_flow_end(f, MIGPRIO_FLOW_END_RST);
+		else
+			clear_bit(MP_FLOW_RST, &f->flags);
+	} else if (test_bit(MP_FLOW_FIN_TX, &f->flags) &&
+		   test_bit(MP_FLOW_FIN_RX, &f->flags)) {
+		if (mp_sock_agrees(f, MIGPRIO_FLOW_END_FIN))
+			mp_flow_end(f, MIGPRIO_FLOW_END_FIN);
+		else
+			clear_bit(MP_FLOW_FIN_RX, &f->flags);
 	}
 }
 
@@ -241,45 +283,45 @@ static void mp_flows_gc(struct work_struct *work)
 					       struct mp_flow_table, gc);
 	unsigned long idle = READ_ONCE(mp_flow_idle_secs) * HZ;
 	struct mp_flow *f, *n;
-	LIST_HEAD(victims);
+	bool reap;
 
-	mutex_lock(&t->reap_lock);
 	spin_lock_bh(&t->lock);
 	list_for_each_entry_safe(f, n, &t->list, list) {
 		if (time_after(jiffies, READ_ONCE(f->last) + idle))
 			mp_flow_end(f, MIGPRIO_FLOW_END_IDLE);
+		else if (!READ_ONCE(f->end))
+			mp_flow_check_end(f);
 		if (READ_ONCE(f->end))
-			mp_flow_unlink(t, f, &victims);
+			mp_flow_unlink(t, f);
 	}
+	reap = !list_empty(&t->dead);
 	spin_unlock_bh(&t->lock);
-	mp_flows_reap(t, &victims);
+	if (reap)
+		queue_work(system_wq, &t->reap);
 	/* A flow created from now on queues the collector itself. */
 	if (!list_empty(&t->list) && !READ_ONCE(t->dying))
 		queue_delayed_work(system_wq, &t->gc, HZ);
-	mutex_unlock(&t->reap_lock);
 }
 
 /*
- * End every flow with @reason, with its event. Process context; the hooks
- * should be unregistered first, or flows may be created again at once.
+ * End every flow with @reason. Never sleeps: callable under RTNL and
+ * mn->lock; the reaper sends the events and frees the flows later. The
+ * hooks should be unregistered first, or flows may be created again.
  */
 void mp_flows_flush(struct mp_net *mn, enum migprio_flow_end reason)
 {
 	struct mp_flow_table *t = mn->flows;
 	struct mp_flow *f, *n;
-	LIST_HEAD(victims);
 
 	if (!t)
 		return;
-	mutex_lock(&t->reap_lock);
 	spin_lock_bh(&t->lock);
 	list_for_each_entry_safe(f, n, &t->list, list) {
 		mp_flow_end(f, reason);
-		mp_flow_unlink(t, f, &victims);
+		mp_flow_unlink(t, f);
 	}
 	spin_unlock_bh(&t->lock);
-	mp_flows_reap(t, &victims);
-	mutex_unlock(&t->reap_lock);
+	queue_work(system_wq, &t->reap);
 }
 
 /*
@@ -321,14 +363,19 @@ int mp_flows_init(struct mp_net *mn)
 	}
 	spin_lock_init(&t->lock);
 	INIT_LIST_HEAD(&t->list);
-	mutex_init(&t->reap_lock);
+	INIT_LIST_HEAD(&t->dead);
+	INIT_WORK(&t->reap, mp_flows_reap);
 	INIT_DELAYED_WORK(&t->gc, mp_flows_gc);
 	t->seq = 1;
 	mn->flows = t;
 	return 0;
 }
 
-/* Netns exit or module unload, with the hooks already unregistered. */
+/*
+ * Netns exit or module unload, with the hooks already unregistered: end
+ * the remaining flows and wait for the reaper, which never waits for a
+ * process holding a socket locked.
+ */
 void mp_flows_destroy(struct mp_net *mn)
 {
 	struct mp_flow_table *t = mn->flows;
@@ -338,9 +385,9 @@ void mp_flows_destroy(struct mp_net *mn)
 	WRITE_ONCE(t->dying, true);
 	cancel_delayed_work_sync(&t->gc);
 	mp_flows_flush(mn, MIGPRIO_FLOW_END_FLUSH);
+	flush_work(&t->reap);
 	WARN_ON_ONCE(atomic_read(&t->count));
 	rhashtable_destroy(&t->ht);
-	mutex_destroy(&t->reap_lock);
 	mn->flows = NULL;
 	kfree(t);
 }

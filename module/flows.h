@@ -39,8 +39,9 @@ enum {
 	MP_FLOW_MATCHED,	/* the last classification found a rule */
 	MP_FLOW_TUNED,		/* the local socket has our priority/buffers */
 	MP_FLOW_STARTED,	/* the start event was sent */
-	MP_FLOW_FIN_TX,
-	MP_FLOW_FIN_RX,
+	MP_FLOW_FIN_TX,		/* a FIN was seen: the end is checked */
+	MP_FLOW_FIN_RX,		/* against the socket by the collector */
+	MP_FLOW_RST,		/* a RST was seen: likewise */
 	MP_FLOW_LISTENER,	/* the listener needs tuning from the work */
 };
 
@@ -52,11 +53,13 @@ struct mp_flow {
 	struct mp_net *mn;
 	/*
 	 * Start event and socket tuning, run in process context. Queued from
-	 * the hooks; cancelled by the reaper after an RCU grace period, so it
-	 * never runs after the flow is freed. It holds no socket reference
-	 * while pending: it looks the socket up by its tuple when it runs.
+	 * the hooks (and by itself, later, while a process holds the socket
+	 * locked); cancelled by the reaper after an RCU grace period, so it
+	 * never runs after the flow is freed. It never sleeps on a socket
+	 * lock, and holds no socket reference while pending: it looks the
+	 * socket up by its tuple when it runs.
 	 */
-	struct work_struct work;
+	struct delayed_work work;
 	/* (config gen << 32) | (rule index + 1): the cached classification */
 	atomic64_t cls;
 	unsigned long flags;
@@ -86,10 +89,16 @@ struct mp_flow *mp_flow_create(struct mp_net *mn,
 			       struct mp_rule *rule, u64 cls, int ifindex);
 void mp_flow_end(struct mp_flow *f, enum migprio_flow_end reason);
 bool mp_flow_kick(struct mp_flow *f);
+void mp_flow_retry(struct mp_flow *f);
 
-/* sockbuf.c: process context */
+/* Delay of the work's next try while a process holds the socket locked. */
+#define MP_FLOW_RETRY	(HZ / 10)
+
+/* sockbuf.c: process context, never sleeping on a socket lock */
 void mp_sock_sync(struct mp_flow *f);
 void mp_sock_release(struct mp_flow *f);
+/* sockbuf.c: any context; may the flow end with @reason? */
+bool mp_sock_agrees(struct mp_flow *f, enum migprio_flow_end reason);
 /* sockbuf.c: hooks, under RCU */
 bool mp_listener_exists(struct net *net, const struct mp_flow_key *k,
 			int ifindex);

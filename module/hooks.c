@@ -8,7 +8,9 @@
  * TCP/UDP headers, find the flow (lock-free), reuse its classification if
  * the config did not change since, else ask the classifier; mark outgoing
  * packets (skb->priority, DSCP), count, and create a flow entry for a new
- * matching connection (the only allocation on this path). Everything that
+ * matching connection whose packet a local full socket owns (the only
+ * allocation on this path; what a remote peer sends on its own creates
+ * nothing). Everything that
  * needs process context (events, socket tuning) goes to the flow's work.
  *
  * Where: POST_ROUTING for what leaves through the interface (the final
@@ -328,14 +330,12 @@ static void mp_flow_account(struct mp_flow *f, struct sk_buff *skb, bool tx,
 	if (READ_ONCE(f->last) != now)
 		WRITE_ONCE(f->last, now);
 
-	if (m->tcpflags & TCPHDR_RST) {
-		mp_flow_end(f, MIGPRIO_FLOW_END_RST);
-	} else if (m->tcpflags & TCPHDR_FIN) {
+	/* TCP has not checked them yet: the collector asks the socket. */
+	if ((m->tcpflags & TCPHDR_RST) && !test_bit(MP_FLOW_RST, &f->flags))
+		set_bit(MP_FLOW_RST, &f->flags);
+	else if ((m->tcpflags & TCPHDR_FIN) &&
+		 !test_bit(tx ? MP_FLOW_FIN_TX : MP_FLOW_FIN_RX, &f->flags))
 		set_bit(tx ? MP_FLOW_FIN_TX : MP_FLOW_FIN_RX, &f->flags);
-		if (test_bit(MP_FLOW_FIN_TX, &f->flags) &&
-		    test_bit(MP_FLOW_FIN_RX, &f->flags))
-			mp_flow_end(f, MIGPRIO_FLOW_END_FIN);
-	}
 
 	if (m->key.proto != IPPROTO_TCP)
 		return;
@@ -387,7 +387,12 @@ static void mp_packet(struct mp_net *mn, const struct mp_config *cfg,
 	idx = mp_classify(cfg, f, m, sk);
 	if (idx >= 0) {
 		rule = cfg->rules[idx];
-		if (!f && !(m->tcpflags & TCPHDR_RST))
+		/*
+		 * Only a packet a local connection's socket owns starts a
+		 * flow, not one the peer alone sent (nor a listener's reply).
+		 */
+		if (!f && sk && sk->sk_state != TCP_LISTEN &&
+		    !(m->tcpflags & TCPHDR_RST))
 			f = mp_flow_create(mn, &m->key,
 					   mp_flow_dir(state->net, m, tx,
 						       cfg->ifindex),

@@ -23,13 +23,29 @@
  * built from it); that tuning is recorded and undone when it no longer
  * applies (rule deleted, interface cleared or changed, module unloaded).
  *
- * Socket fields are only written with the socket locked: lock_sock() from
- * a work (process context), or bh_lock_sock() without an owner for a
- * listener from the LOCAL_IN hook, which is the same exclusion the TCP
- * receive path relies on against setsockopt(). Nothing here holds a socket
- * reference while waiting: sockets are looked up by their tuple when a work
- * runs, so a socket that went away is simply not found.
+ * Sizes are only written with the socket locked the way the TCP receive
+ * path locks it: bh_lock_sock() and no owner (sock_owned_by_user()), which
+ * excludes setsockopt() and the owner's system calls. Nothing here sleeps
+ * on a socket lock: a local process can hold one for as long as it likes
+ * (a sendmsg() from a page that faults slowly), and a work waiting for it
+ * would hold up the reaper, which netns exit and module unload wait for.
+ * When the socket is owned, the work tries again a little later.
+ *
+ * The priority and TCP_NOTSENT_LOWAT are single words that setsockopt()
+ * replaces in one store: they are swapped with cmpxchg(), so neither side
+ * loses a write, and giving them back (the flow ends or stops matching) is
+ * never deferred: the reaper does it for every ended flow whose socket
+ * still has migprio's values. Buffer sizes are given back with them when
+ * the socket is not owned at that moment, else they stay. A socket that
+ * already had migprio's priority keeps it when the flow ends: migprio never
+ * saves its own value as the socket's original.
+ *
+ * Nothing here holds a socket reference while waiting: sockets are looked
+ * up by their tuple when a work runs, so a socket that went away is simply
+ * not found.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/slab.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -61,6 +77,8 @@
 #define MP_NOTSENT_AUTO_MAX	(8U << 20)
 /* Tuned listeners remembered per netns; beyond, listeners are left alone. */
 #define MP_LISTENERS_MAX	256
+/* A listener its process holds is given back its sizes this much later. */
+#define MP_LISTENER_RETRY	(HZ / 10)
 
 /* A listener whose buffers migprio raised, found again by its tuple. */
 struct mp_listener {
@@ -77,7 +95,7 @@ struct mp_listeners {
 	struct list_head list;
 	unsigned int count;
 	bool dying;
-	struct work_struct work;	/* undo what no longer applies */
+	struct delayed_work work;	/* undo what no longer applies */
 	struct mp_net *mn;
 };
 
@@ -221,9 +239,11 @@ static void mp_sk_set_notsent(struct sock *sk, struct mp_sk_tuning *t,
 
 	if (!notsent || sk->sk_state == TCP_LISTEN)
 		return;
-	t->notsent_old = tp->notsent_lowat;
+	t->notsent_old = READ_ONCE(tp->notsent_lowat);
+	if (cmpxchg(&tp->notsent_lowat, t->notsent_old, notsent) !=
+	    t->notsent_old)
+		return;		/* setsockopt() got there first: it wins */
 	t->notsent = notsent;
-	WRITE_ONCE(tp->notsent_lowat, notsent);
 	sk->sk_write_space(sk);
 }
 
@@ -252,15 +272,19 @@ static bool mp_sk_restore_bufs(struct sock *sk, const struct mp_sk_tuning *t)
 	return done;
 }
 
-/* Give back everything @t records, and forget it. */
-static void mp_sk_restore(struct sock *sk, struct mp_sk_tuning *t)
+/*
+ * Give back what @t records and forget it: TCP_NOTSENT_LOWAT always, the
+ * sizes when @locked (the caller holds the socket as the receive path does).
+ */
+static void mp_sk_restore(struct sock *sk, struct mp_sk_tuning *t,
+			  bool locked)
 {
-	mp_sk_restore_bufs(sk, t);
+	if (locked)
+		mp_sk_restore_bufs(sk, t);
 	if (t->notsent && sk->sk_state != TCP_LISTEN &&
-	    tcp_sk(sk)->notsent_lowat == t->notsent) {
-		WRITE_ONCE(tcp_sk(sk)->notsent_lowat, t->notsent_old);
+	    cmpxchg(&tcp_sk(sk)->notsent_lowat, t->notsent,
+		    t->notsent_old) == t->notsent)
 		sk->sk_write_space(sk);
-	}
 	memset(t, 0, sizeof(*t));
 }
 
@@ -333,7 +357,7 @@ static bool mp_listener_apply(struct mp_listeners *ls, struct sock *sk,
 		done = true;
 	} else if (ls->count >= MP_LISTENERS_MAX) {
 		/* Forget listeners that are gone, for the next SYN. */
-		queue_work(system_wq, &ls->work);
+		mod_delayed_work(system_wq, &ls->work, 0);
 	}
 	spin_unlock_bh(&ls->lock);
 	if (!done)
@@ -426,7 +450,7 @@ void mp_listener_tune(struct net *net, const struct mp_flow_key *k,
 	}
 }
 
-/* The deferred listener tuning. Process context. */
+/* The deferred listener tuning. Process context, never sleeps on a socket. */
 static void mp_listener_tune_locked(struct mp_flow *f,
 				    const struct mp_dev_params *p,
 				    u32 tune_gen)
@@ -449,12 +473,20 @@ static void mp_listener_tune_locked(struct mp_flow *f,
 		return;
 	}
 	mp_listener_sizes(mn->net, p, &sndbuf, &rcvbuf);
-	lock_sock(sk);
-	if (sk->sk_state != TCP_LISTEN)
+	/* Locked as the receive path locks it, see the top of the file. */
+	local_bh_disable();
+	bh_lock_sock(sk);
+	if (sock_owned_by_user(sk)) {
 		kfree(l);
-	else if (mp_listener_apply(mn->listeners, sk, l, sndbuf, rcvbuf))
+		set_bit(MP_FLOW_LISTENER, &f->flags);
+		mp_flow_retry(f);
+	} else if (sk->sk_state != TCP_LISTEN) {
+		kfree(l);
+	} else if (mp_listener_apply(mn->listeners, sk, l, sndbuf, rcvbuf)) {
 		atomic64_inc(&mn->ev.socks_tuned);
-	release_sock(sk);
+	}
+	bh_unlock_sock(sk);
+	local_bh_enable();
 	sock_put(sk);
 }
 
@@ -468,9 +500,13 @@ static bool mp_listener_valid(const struct mp_listeners *ls,
 	       mp_config_covers_lport(cfg, l->key.lport);
 }
 
-/* Give @l's listener back what it had, if it is still there. */
-static void mp_listener_undo(struct mp_net *mn, struct mp_listener *l)
+/*
+ * Give @l's listener back what it had, if it is still there. False when a
+ * process holds it: then try again later.
+ */
+static bool mp_listener_undo(struct mp_net *mn, struct mp_listener *l)
 {
+	bool done = true;
 	struct sock *sk;
 
 	rcu_read_lock();
@@ -479,12 +515,17 @@ static void mp_listener_undo(struct mp_net *mn, struct mp_listener *l)
 		sk = NULL;
 	rcu_read_unlock();
 	if (!sk)
-		return;
-	lock_sock(sk);
-	if (sk->sk_state == TCP_LISTEN)
-		mp_sk_restore(sk, &l->t);
-	release_sock(sk);
+		return true;
+	local_bh_disable();
+	bh_lock_sock(sk);
+	if (sock_owned_by_user(sk))
+		done = false;
+	else if (sk->sk_state == TCP_LISTEN)
+		mp_sk_restore(sk, &l->t, true);
+	bh_unlock_sock(sk);
+	local_bh_enable();
 	sock_put(sk);
+	return done;
 }
 
 /*
@@ -494,9 +535,11 @@ static void mp_listener_undo(struct mp_net *mn, struct mp_listener *l)
  */
 static void mp_listeners_work(struct work_struct *work)
 {
-	struct mp_listeners *ls = container_of(work, struct mp_listeners, work);
+	struct mp_listeners *ls = container_of(to_delayed_work(work),
+					       struct mp_listeners, work);
 	struct mp_listener *l, *n;
 	LIST_HEAD(undo);
+	LIST_HEAD(busy);
 
 	rcu_read_lock();
 	spin_lock_bh(&ls->lock);
@@ -511,10 +554,23 @@ static void mp_listeners_work(struct work_struct *work)
 	rcu_read_unlock();
 
 	list_for_each_entry_safe(l, n, &undo, node) {
-		mp_listener_undo(ls->mn, l);
+		/* Owned by a process: again later, or left when unloading. */
+		if (!mp_listener_undo(ls->mn, l) && !READ_ONCE(ls->dying)) {
+			list_move_tail(&l->node, &busy);
+			continue;
+		}
 		list_del(&l->node);
 		kfree(l);
 	}
+	if (list_empty(&busy))
+		return;
+	spin_lock_bh(&ls->lock);
+	list_for_each_entry_safe(l, n, &busy, node) {
+		list_move_tail(&l->node, &ls->list);
+		ls->count++;
+	}
+	spin_unlock_bh(&ls->lock);
+	queue_delayed_work(system_wq, &ls->work, MP_LISTENER_RETRY);
 }
 
 void mp_listeners_revalidate(struct mp_net *mn)
@@ -522,7 +578,7 @@ void mp_listeners_revalidate(struct mp_net *mn)
 	struct mp_listeners *ls = mn->listeners;
 
 	if (ls && READ_ONCE(ls->count))
-		queue_work(system_wq, &ls->work);
+		mod_delayed_work(system_wq, &ls->work, 0);
 }
 
 int mp_listeners_init(struct mp_net *mn)
@@ -533,7 +589,7 @@ int mp_listeners_init(struct mp_net *mn)
 		return -ENOMEM;
 	spin_lock_init(&ls->lock);
 	INIT_LIST_HEAD(&ls->list);
-	INIT_WORK(&ls->work, mp_listeners_work);
+	INIT_DELAYED_WORK(&ls->work, mp_listeners_work);
 	ls->mn = mn;
 	mn->listeners = ls;
 	return 0;
@@ -552,8 +608,8 @@ void mp_listeners_destroy(struct mp_net *mn)
 	spin_lock_bh(&ls->lock);
 	ls->dying = true;
 	spin_unlock_bh(&ls->lock);
-	cancel_work_sync(&ls->work);
-	mp_listeners_work(&ls->work);
+	cancel_delayed_work_sync(&ls->work);
+	mp_listeners_work(&ls->work.work);
 	WARN_ON_ONCE(!list_empty(&ls->list));
 	mn->listeners = NULL;
 	kfree(ls);
@@ -587,66 +643,83 @@ static void mp_child_rebase(struct sock *sk, const struct mp_flow *f)
 /*
  * Tune @sk for @p, recording what it had in @f. Without an RTT sample
  * (a handshake with retransmissions) auto sizes are left to autotuning.
- * Socket locked.
+ * False when setsockopt() changed the priority meanwhile: try again.
+ * Socket held as the receive path holds it.
  */
-static void mp_sk_tune(struct sock *sk, struct mp_flow *f,
+static bool mp_sk_tune(struct sock *sk, struct mp_flow *f,
 		       const struct mp_dev_params *p)
 {
 	struct net *net = sock_net(sk);
 	u32 rtt_us = tcp_sk(sk)->srtt_us >> 3;
 	u64 rate = mp_path_rate(p);
+	u32 prio = READ_ONCE(sk->sk_priority);
 
-	f->prio_saved = sk->sk_priority;
+	if (cmpxchg(&sk->sk_priority, prio, p->priority) != prio)
+		return false;
+	f->prio_saved = prio;
 	f->prio_set = p->priority;
-	WRITE_ONCE(sk->sk_priority, p->priority);
 	mp_sk_set_bufs(sk, &f->tuning,
 		       mp_buf_size(p->sndbuf, MP_SNDBUF_BDPS, rate, rtt_us,
 				   READ_ONCE(net->ipv4.sysctl_tcp_wmem[2])),
 		       mp_buf_size(p->rcvbuf, MP_RCVBUF_BDPS, rate, rtt_us,
 				   READ_ONCE(net->ipv4.sysctl_tcp_rmem[2])));
 	mp_sk_set_notsent(sk, &f->tuning, mp_notsent_size(p->notsent, rate));
+	return true;
 }
 
-/* Give @sk back what @f recorded. Socket locked. */
-static void mp_sk_untune(struct sock *sk, struct mp_flow *f)
+/*
+ * Give @sk back what @f recorded: the priority and the unsent bound always
+ * (each unless someone set another value since), the sizes when @locked.
+ */
+static void mp_sk_untune(struct sock *sk, struct mp_flow *f, bool locked)
 {
-	/* Unless someone set another priority since. */
-	if (sk->sk_priority == f->prio_set)
-		WRITE_ONCE(sk->sk_priority, f->prio_saved);
-	mp_sk_restore(sk, &f->tuning);
+	cmpxchg(&sk->sk_priority, f->prio_set, f->prio_saved);
+	mp_sk_restore(sk, &f->tuning, locked);
 }
 
 /*
  * Tune the flow's socket for @p (again, when it was tuned for another
- * tune_gen), or give it back what it had (@p NULL).
+ * tune_gen), or give it back what it had (@p NULL: never waits, see the top
+ * of the file).
  */
 static void mp_sock_apply(struct mp_flow *f, const struct mp_dev_params *p,
 			  u32 tune_gen)
 {
 	struct sock *sk = mp_sock_lookup(f->mn->net, &f->key, f->ifindex);
+	bool owned;
 
 	if (!sk)
 		return;
 	if (!sk_fullsock(sk))
 		goto out;	/* not accepted yet: retried on a later packet */
-	lock_sock(sk);
+	if (!p && !test_bit(MP_FLOW_TUNED, &f->flags))
+		goto out;
 	/* Sizes need the RTT: wait for the handshake's sample. */
 	if (p && sk->sk_state == TCP_SYN_SENT)
-		goto unlock;
-	if (test_bit(MP_FLOW_TUNED, &f->flags)) {
-		mp_sk_untune(sk, f);
+		goto out;
+	local_bh_disable();
+	bh_lock_sock(sk);
+	owned = sock_owned_by_user(sk);
+	if (!p) {
+		mp_sk_untune(sk, f, !owned);
 		clear_bit(MP_FLOW_TUNED, &f->flags);
-	} else if (p) {
-		mp_child_rebase(sk, f);
-		atomic64_inc(&f->mn->ev.socks_tuned);
+	} else if (owned) {
+		mp_flow_retry(f);
+	} else {
+		if (test_and_clear_bit(MP_FLOW_TUNED, &f->flags))
+			mp_sk_untune(sk, f, true);
+		else
+			mp_child_rebase(sk, f);
+		if (mp_sk_tune(sk, f, p)) {
+			f->tune_gen = tune_gen;
+			set_bit(MP_FLOW_TUNED, &f->flags);
+			atomic64_inc(&f->mn->ev.socks_tuned);
+		} else {
+			mp_flow_retry(f);	/* setsockopt() got there first */
+		}
 	}
-	if (p) {
-		mp_sk_tune(sk, f, p);
-		f->tune_gen = tune_gen;
-		set_bit(MP_FLOW_TUNED, &f->flags);
-	}
-unlock:
-	release_sock(sk);
+	bh_unlock_sock(sk);
+	local_bh_enable();
 out:
 	sock_gen_put(sk);
 }
@@ -676,9 +749,36 @@ void mp_sock_sync(struct mp_flow *f)
 		mp_sock_apply(f, tune ? &p : NULL, tune_gen);
 }
 
-/* The flow ends while its socket may live on: give it back what it had. */
+/*
+ * The flow ends while its socket may live on: give it back what it had.
+ * Never waits for a process holding the socket. Process context.
+ */
 void mp_sock_release(struct mp_flow *f)
 {
 	if (f->key.proto == IPPROTO_TCP && test_bit(MP_FLOW_TUNED, &f->flags))
 		mp_sock_apply(f, NULL, 0);
+}
+
+/*
+ * A FIN or RST of the flow was seen by the hooks, before TCP checked it:
+ * does the socket agree that the connection is over? Yes when it is gone
+ * (or a timewait socket), for a RST when it is closed, for FINs when it
+ * left the established state. Called by the collector, BHs off.
+ */
+bool mp_sock_agrees(struct mp_flow *f, enum migprio_flow_end reason)
+{
+	struct sock *sk;
+	int state;
+
+	if (f->key.proto != IPPROTO_TCP)
+		return true;
+	sk = mp_sock_lookup(f->mn->net, &f->key, f->ifindex);
+	if (!sk)
+		return true;
+	state = sk_fullsock(sk) ? READ_ONCE(sk->sk_state) : TCP_CLOSE;
+	sock_gen_put(sk);
+	if (reason == MIGPRIO_FLOW_END_RST)
+		return state == TCP_CLOSE;
+	return !((1 << state) &
+		 (TCPF_ESTABLISHED | TCPF_SYN_SENT | TCPF_SYN_RECV));
 }
