@@ -418,9 +418,8 @@ void mp_listener_tune(struct net *net, const struct mp_flow_key *k,
 {
 	struct mp_listeners *ls = mp_net(net)->listeners;
 	struct sock *sk = mp_listener_find(net, k, cfg->ifindex);
-	struct mp_listener *l;
+	bool owned, done = false;
 	u32 sndbuf, rcvbuf;
-	bool done = false;
 
 	if (!sk)
 		return;
@@ -428,23 +427,21 @@ void mp_listener_tune(struct net *net, const struct mp_flow_key *k,
 	if (mp_sk_bufs_ok(sk, sndbuf, rcvbuf) &&
 	    !mp_listener_stale(ls, sk, cfg))
 		return;
-	l = mp_listener_new(k, cfg->ifindex, cfg->tune_gen,
-			    GFP_ATOMIC | __GFP_NOWARN);
-	if (!l)
-		return;
 	bh_lock_sock(sk);
-	if (!sock_owned_by_user(sk)) {
-		done = mp_listener_apply(ls, sk, l, sndbuf, rcvbuf);
-		l = NULL;
+	/* Nothing is allocated for a listener a process holds. */
+	owned = sock_owned_by_user(sk);
+	if (!owned) {
+		struct mp_listener *l;
+
+		l = mp_listener_new(k, cfg->ifindex, cfg->tune_gen,
+				    GFP_ATOMIC | __GFP_NOWARN);
+		done = l && mp_listener_apply(ls, sk, l, sndbuf, rcvbuf);
 	}
 	bh_unlock_sock(sk);
 	if (done)
 		atomic64_inc(&mp_net(net)->ev.socks_tuned);
-	if (!l)
-		return;
 	/* Owned by a process: the flow's work tunes it when it can. */
-	kfree(l);
-	if (f) {
+	if (owned && f) {
 		set_bit(MP_FLOW_LISTENER, &f->flags);
 		mp_flow_kick(f);
 	}
