@@ -28,10 +28,6 @@
  *   mp_set_err_msg_fmt() below.
  * - family pre_doit/post_doit take struct genl_split_ops from 6.2 on:
  *   not used.
- *
- * Note for the data path: mp_genl_dump_put() is not a shim (both kernels
- * spell genlmsg_put() the same); it lives in netlink.c, declared in
- * migprio.h, because it needs the family.
  */
 #ifndef _MIGPRIO_COMPAT_H
 #define _MIGPRIO_COMPAT_H

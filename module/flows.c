@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The per-netns table of migration flows: lock-free lookup from the hooks,
- * bounded size, start and end events, idle garbage collection and dumps.
+ * bounded size, idle garbage collection, and the walk that dumps use. The
+ * start and end events and the dumps are built in netlink.c.
  *
  * Life of a flow: the hooks create it on the first matching packet that a
  * local full socket owns, sent or received (the only allocation on the
@@ -30,9 +31,6 @@
 #include <linux/rhashtable.h>
 #include <linux/slab.h>
 #include <linux/jiffies.h>
-#include <linux/math64.h>
-#include <net/genetlink.h>
-#include <net/netlink.h>
 #include <net/sock.h>
 
 #include "flows.h"
@@ -45,7 +43,7 @@ struct mp_flow_table {
 	struct work_struct reap;
 	struct delayed_work gc;
 	atomic_t count;			/* allocated flows, freed ones excluded */
-	unsigned int seq;		/* bumped on removal, for dumps */
+	unsigned int gen;		/* bumped on removal, for dumps */
 	bool dying;
 };
 
@@ -63,78 +61,10 @@ struct mp_flow *mp_flow_lookup(struct mp_net *mn,
 	return rhashtable_lookup(&mn->flows->ht, key, mp_flow_params);
 }
 
-static int mp_put_addr(struct sk_buff *skb, int v4, int v6, u8 family,
-		       const u8 *addr)
-{
-	if (family == 4)
-		return nla_put_in_addr(skb, v4, *(const __be32 *)addr);
-	return nla_put(skb, v6, 16, addr);
-}
-
-static int mp_flow_fill(struct sk_buff *skb, const struct mp_flow *f,
-			int end)
-{
-	const struct mp_flow_key *k = &f->key;
-	unsigned long now = jiffies, last = READ_ONCE(f->last);
-	u64 tx = atomic64_read(&f->tx_bytes), rx = atomic64_read(&f->rx_bytes);
-	u64 age_ms;
-
-	/* End: the duration, first to last packet. Otherwise the age. */
-	age_ms = jiffies_to_msecs((end ? last : now) - f->start);
-	if (nla_put_u8(skb, MIGPRIO_A_FLOW_PROTO, k->proto) ||
-	    mp_put_addr(skb, MIGPRIO_A_FLOW_LOCAL_IPV4, MIGPRIO_A_FLOW_LOCAL_IPV6,
-			k->family, k->laddr) ||
-	    mp_put_addr(skb, MIGPRIO_A_FLOW_REMOTE_IPV4,
-			MIGPRIO_A_FLOW_REMOTE_IPV6, k->family, k->raddr) ||
-	    nla_put_u16(skb, MIGPRIO_A_FLOW_LPORT, k->lport) ||
-	    nla_put_u16(skb, MIGPRIO_A_FLOW_RPORT, k->rport) ||
-	    nla_put_u8(skb, MIGPRIO_A_FLOW_DIR, f->dir) ||
-	    nla_put_u32(skb, MIGPRIO_A_FLOW_RULE_ID, READ_ONCE(f->rule_id)) ||
-	    nla_put_u64_64bit(skb, MIGPRIO_A_FLOW_TX_PACKETS,
-			      atomic64_read(&f->tx_packets), MIGPRIO_A_FLOW_PAD) ||
-	    nla_put_u64_64bit(skb, MIGPRIO_A_FLOW_TX_BYTES, tx,
-			      MIGPRIO_A_FLOW_PAD) ||
-	    nla_put_u64_64bit(skb, MIGPRIO_A_FLOW_RX_PACKETS,
-			      atomic64_read(&f->rx_packets), MIGPRIO_A_FLOW_PAD) ||
-	    nla_put_u64_64bit(skb, MIGPRIO_A_FLOW_RX_BYTES, rx,
-			      MIGPRIO_A_FLOW_PAD) ||
-	    nla_put_u64_64bit(skb, MIGPRIO_A_FLOW_AGE_MS, age_ms,
-			      MIGPRIO_A_FLOW_PAD) ||
-	    nla_put_u64_64bit(skb, MIGPRIO_A_FLOW_IDLE_MS,
-			      jiffies_to_msecs(now - last), MIGPRIO_A_FLOW_PAD))
-		return -EMSGSIZE;
-	if (!end)
-		return 0;
-	if (nla_put_u8(skb, MIGPRIO_A_FLOW_END_REASON, end) ||
-	    nla_put_u64_64bit(skb, MIGPRIO_A_FLOW_RATE,
-			      div64_u64((tx + rx) * 1000, max_t(u64, age_ms, 1)),
-			      MIGPRIO_A_FLOW_PAD))
-		return -EMSGSIZE;
-	return 0;
-}
-
-static void mp_flow_notify(const struct mp_flow *f, u8 cmd, int end)
-{
-	struct net *net = f->mn->net;
-	struct sk_buff *skb;
-	void *hdr;
-
-	if (!mp_nl_has_listeners(net))
-		return;
-	skb = mp_nl_ntf_new(cmd, &hdr, GFP_KERNEL);
-	if (!skb)
-		return;
-	if (mp_flow_fill(skb, f, end)) {
-		nlmsg_free(skb);
-		return;
-	}
-	mp_nl_ntf_send(net, skb, hdr);
-}
-
 static void mp_flow_start_once(struct mp_flow *f)
 {
 	if (!test_and_set_bit(MP_FLOW_STARTED, &f->flags))
-		mp_flow_notify(f, MIGPRIO_CMD_FLOW_START_NTF, 0);
+		mp_nl_flow_notify(f, MIGPRIO_CMD_FLOW_START_NTF);
 }
 
 static void mp_flow_work(struct work_struct *work)
@@ -196,7 +126,7 @@ struct mp_flow *mp_flow_create(struct mp_net *mn,
 	spin_lock_bh(&t->lock);
 	old = rhashtable_lookup_get_insert_fast(&t->ht, &f->node,
 						mp_flow_params);
-	/* No seq bump: appended at the tail, a resumed dump stays exact. */
+	/* No gen bump: appended at the tail, a resumed dump stays exact. */
 	if (!old)
 		list_add_tail_rcu(&f->list, &t->list);
 	spin_unlock_bh(&t->lock);
@@ -226,7 +156,7 @@ static void mp_flow_unlink(struct mp_flow_table *t, struct mp_flow *f)
 	rhashtable_remove_fast(&t->ht, &f->node, mp_flow_params);
 	list_del_rcu(&f->list);
 	list_add_tail(&f->reap, &t->dead);
-	t->seq++;
+	t->gen++;
 }
 
 /* Finish and free the unlinked flows, one grace period for all. */
@@ -249,7 +179,7 @@ static void mp_flows_reap(struct work_struct *work)
 		mp_flow_start_once(f);
 		/* Its socket may live on (idle, flush, or still closing). */
 		mp_sock_release(f);
-		mp_flow_notify(f, MIGPRIO_CMD_FLOW_END_NTF, READ_ONCE(f->end));
+		mp_nl_flow_notify(f, MIGPRIO_CMD_FLOW_END_NTF);
 		atomic64_inc(&f->mn->ev.flows_ended);
 		kfree(f);
 		atomic_dec(&t->count);
@@ -366,7 +296,7 @@ int mp_flows_init(struct mp_net *mn)
 	INIT_LIST_HEAD(&t->dead);
 	INIT_WORK(&t->reap, mp_flows_reap);
 	INIT_DELAYED_WORK(&t->gc, mp_flows_gc);
-	t->seq = 1;
+	t->gen = 1;
 	mn->flows = t;
 	return 0;
 }
@@ -393,37 +323,24 @@ void mp_flows_destroy(struct mp_net *mn)
 }
 
 /*
- * FLOW_GET dump. cb->args[0] is the number of flows already sent. Flows
- * are appended at the tail, so new flows shift nothing and come in a later
- * part; only a removal can make a resumed dump skip or repeat one, and
- * only removals bump cb->seq (NLM_F_DUMP_INTR).
+ * Walking the table for a dump (netlink.c), under rcu_read_lock. Flows
+ * are appended at the tail, so new flows shift nothing; only a removal
+ * can make a resumed walk skip or repeat one, and only removals bump the
+ * generation.
  */
-int mp_flows_dump(struct sk_buff *skb, struct netlink_callback *cb)
+u32 mp_flows_gen(struct mp_net *mn)
 {
-	struct mp_flow_table *t = mp_net(sock_net(skb->sk))->flows;
-	long idx = 0, start = cb->args[0];
-	struct mp_flow *f;
-	void *hdr;
+	return mn->flows ? READ_ONCE(mn->flows->gen) : 0;
+}
 
-	rcu_read_lock();
-	cb->seq = READ_ONCE(t->seq);
-	list_for_each_entry_rcu(f, &t->list, list) {
-		if (idx < start) {
-			idx++;
-			continue;
-		}
-		hdr = mp_genl_dump_put(skb, cb, MIGPRIO_CMD_FLOW_GET);
-		if (!hdr)
-			break;
-		if (mp_flow_fill(skb, f, 0)) {
-			genlmsg_cancel(skb, hdr);
-			break;
-		}
-		genlmsg_end(skb, hdr);
-		nl_dump_check_consistent(cb, genlmsg_nlhdr(hdr));
-		idx++;
-	}
-	rcu_read_unlock();
-	cb->args[0] = idx;
-	return skb->len;
+/* The flow after @prev (NULL: the first), or NULL at the end. */
+struct mp_flow *mp_flows_next(struct mp_net *mn, struct mp_flow *prev)
+{
+	struct mp_flow_table *t = mn->flows;
+	struct list_head *pos;
+
+	if (!t)
+		return NULL;
+	pos = prev ? &prev->list : &t->list;
+	return list_next_or_null_rcu(&t->list, pos, struct mp_flow, list);
 }

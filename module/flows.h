@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The data path's own view of a tracked flow, shared by hooks.c (per
- * packet), flows.c (table, events, garbage collection) and sockbuf.c
- * (socket tuning in process context).
+ * packet), flows.c (table, garbage collection), netlink.c (events and
+ * dumps) and sockbuf.c (socket tuning in process context).
  */
 #ifndef _MIGPRIO_FLOWS_H
 #define _MIGPRIO_FLOWS_H
@@ -90,6 +90,15 @@ struct mp_flow *mp_flow_create(struct mp_net *mn,
 void mp_flow_end(struct mp_flow *f, enum migprio_flow_end reason);
 bool mp_flow_kick(struct mp_flow *f);
 void mp_flow_retry(struct mp_flow *f);
+/* flows.c: the walk of a dump, under rcu_read_lock */
+u32 mp_flows_gen(struct mp_net *mn);		/* bumped on every removal */
+struct mp_flow *mp_flows_next(struct mp_net *mn, struct mp_flow *prev);
+
+/*
+ * netlink.c: a FLOW_START_NTF or FLOW_END_NTF (with f->end as the reason)
+ * to the events group. Process context.
+ */
+void mp_nl_flow_notify(const struct mp_flow *f, u8 cmd);
 
 /* Delay of the work's next try while a process holds the socket locked. */
 #define MP_FLOW_RETRY	(HZ / 10)

@@ -196,24 +196,11 @@ void mp_flows_retune(struct mp_net *mn);	/* have the works tune again */
 int mp_listeners_init(struct mp_net *mn);
 void mp_listeners_destroy(struct mp_net *mn);	/* undoes all, waits */
 void mp_listeners_revalidate(struct mp_net *mn);	/* any context */
-int mp_flows_dump(struct sk_buff *skb, struct netlink_callback *cb);
 
-/*
- * netlink.c. Notifications: check mp_nl_has_listeners() first, then
- * mp_nl_ntf_new() (NULL when out of memory or the family is gone), put the
- * attributes, and mp_nl_ntf_send(), which always consumes @skb (freed on
- * error) and may be called from any context (multicast with GFP_ATOMIC).
- * On -EMSGSIZE while putting attributes, nlmsg_free() the skb instead.
- */
+/* netlink.c: every message is built there */
 int mp_genl_register(void);
 void mp_genl_unregister(void);
-bool mp_nl_has_listeners(struct net *net);
-struct sk_buff *mp_nl_ntf_new(u8 cmd, void **hdr, gfp_t gfp);
-void mp_nl_ntf_send(struct net *net, struct sk_buff *skb, void *hdr);
 void mp_nl_dev_notify(struct net *net, const struct mp_config *cfg,
 		      enum migprio_dev_change change);
-/* Header of one dump message of this family (NLM_F_MULTI), or NULL. */
-void *mp_genl_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
-		       u8 cmd);
 
 #endif /* _MIGPRIO_H */

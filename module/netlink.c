@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The "migprio" generic netlink family (Documentation/netlink/specs/
- * migprio.yaml): strict per-operation policies, request parsing, replies,
- * dumps and notifications.
+ * migprio.yaml): strict per-operation policies, request parsing, and every
+ * message the module sends: replies, dumps and notifications. Other files
+ * call a notify function (mp_nl_dev_notify(), mp_nl_flow_notify()) and
+ * never put attributes themselves.
  *
  * Changes need CAP_NET_ADMIN in the initial user namespace (the priority
  * lands on a shared NIC); reads and joining the "events" group need
@@ -12,6 +14,8 @@
  * attribute, and changes nothing: everything is parsed and checked before
  * config.c is asked to build and publish a new configuration.
  */
+#include <linux/jiffies.h>
+#include <linux/math64.h>
 #include <linux/netdevice.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
@@ -19,6 +23,7 @@
 #include <net/sock.h>
 
 #include "config.h"
+#include "flows.h"
 
 enum mp_mcgrp {
 	MP_MCGRP_EVENTS,
@@ -252,18 +257,22 @@ static int mp_nl_put_range(struct sk_buff *skb, int type_min, u16 min, u16 max)
 	return 0;
 }
 
+/* An address of @family (4 or 6) as its IPv4 or IPv6 attribute. */
+static int mp_nl_put_addr(struct sk_buff *skb, int type_v4, int type_v6,
+			  u8 family, const u8 *addr)
+{
+	if (family == 4)
+		return nla_put_in_addr(skb, type_v4, *(const __be32 *)addr);
+	return nla_put(skb, type_v6, 16, addr);
+}
+
 static int mp_nl_put_peer(struct sk_buff *skb, const struct mp_rule_spec *s)
 {
-	int err;
-
 	if (!s->family)
 		return 0;
-	if (s->family == 4)
-		err = nla_put_in_addr(skb, MIGPRIO_A_RULE_PEER_IPV4,
-				      *(const __be32 *)s->peer);
-	else
-		err = nla_put(skb, MIGPRIO_A_RULE_PEER_IPV6, 16, s->peer);
-	if (err || nla_put_u8(skb, MIGPRIO_A_RULE_PEER_PREFIXLEN, s->plen))
+	if (mp_nl_put_addr(skb, MIGPRIO_A_RULE_PEER_IPV4,
+			   MIGPRIO_A_RULE_PEER_IPV6, s->family, s->peer) ||
+	    nla_put_u8(skb, MIGPRIO_A_RULE_PEER_PREFIXLEN, s->plen))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -315,15 +324,64 @@ static size_t mp_nl_rule_size(void)
 	return genlmsg_total_size(512 + nla_total_size(MIGPRIO_CGROUP_MAXLEN + 1));
 }
 
+/* A flow; @end (enum migprio_flow_end) adds the reason and the rate. */
+static int mp_nl_put_flow(struct sk_buff *skb, const struct mp_flow *f,
+			  int end)
+{
+	const struct mp_flow_key *k = &f->key;
+	unsigned long now = jiffies, last = READ_ONCE(f->last);
+	u64 tx = atomic64_read(&f->tx_bytes), rx = atomic64_read(&f->rx_bytes);
+	u64 age_ms;
+
+	/* End: the duration, first to last packet. Otherwise the age. */
+	age_ms = jiffies_to_msecs((end ? last : now) - f->start);
+	if (nla_put_u8(skb, MIGPRIO_A_FLOW_PROTO, k->proto) ||
+	    mp_nl_put_addr(skb, MIGPRIO_A_FLOW_LOCAL_IPV4,
+			   MIGPRIO_A_FLOW_LOCAL_IPV6, k->family, k->laddr) ||
+	    mp_nl_put_addr(skb, MIGPRIO_A_FLOW_REMOTE_IPV4,
+			   MIGPRIO_A_FLOW_REMOTE_IPV6, k->family, k->raddr) ||
+	    nla_put_u16(skb, MIGPRIO_A_FLOW_LPORT, k->lport) ||
+	    nla_put_u16(skb, MIGPRIO_A_FLOW_RPORT, k->rport) ||
+	    nla_put_u8(skb, MIGPRIO_A_FLOW_DIR, f->dir) ||
+	    nla_put_u32(skb, MIGPRIO_A_FLOW_RULE_ID, READ_ONCE(f->rule_id)) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_FLOW_TX_PACKETS,
+			      atomic64_read(&f->tx_packets), MIGPRIO_A_FLOW_PAD) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_FLOW_TX_BYTES, tx,
+			      MIGPRIO_A_FLOW_PAD) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_FLOW_RX_PACKETS,
+			      atomic64_read(&f->rx_packets), MIGPRIO_A_FLOW_PAD) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_FLOW_RX_BYTES, rx,
+			      MIGPRIO_A_FLOW_PAD) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_FLOW_AGE_MS, age_ms,
+			      MIGPRIO_A_FLOW_PAD) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_FLOW_IDLE_MS,
+			      jiffies_to_msecs(now - last), MIGPRIO_A_FLOW_PAD))
+		return -EMSGSIZE;
+	if (!end)
+		return 0;
+	if (nla_put_u8(skb, MIGPRIO_A_FLOW_END_REASON, end) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_FLOW_RATE,
+			      div64_u64((tx + rx) * 1000, max_t(u64, age_ms, 1)),
+			      MIGPRIO_A_FLOW_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
+
 /* Notifications */
 
-bool mp_nl_has_listeners(struct net *net)
+static bool mp_nl_has_listeners(struct net *net)
 {
 	return READ_ONCE(mp_genl_live) &&
 	       genl_has_listeners(&mp_genl_family, net, MP_MCGRP_EVENTS);
 }
 
-struct sk_buff *mp_nl_ntf_new(u8 cmd, void **hdr, gfp_t gfp)
+/*
+ * A notification: check mp_nl_has_listeners() first, then mp_nl_ntf_new()
+ * (NULL when out of memory or the family is gone), put the attributes
+ * (nlmsg_free() on -EMSGSIZE), and mp_nl_ntf_send(), which always consumes
+ * @skb and may be called from any context (multicast with GFP_ATOMIC).
+ */
+static struct sk_buff *mp_nl_ntf_new(u8 cmd, void **hdr, gfp_t gfp)
 {
 	struct sk_buff *skb;
 
@@ -340,7 +398,7 @@ struct sk_buff *mp_nl_ntf_new(u8 cmd, void **hdr, gfp_t gfp)
 	return skb;
 }
 
-void mp_nl_ntf_send(struct net *net, struct sk_buff *skb, void *hdr)
+static void mp_nl_ntf_send(struct net *net, struct sk_buff *skb, void *hdr)
 {
 	genlmsg_end(skb, hdr);
 	rcu_read_lock();
@@ -374,6 +432,43 @@ void mp_nl_dev_notify(struct net *net, const struct mp_config *cfg,
 		return;
 	}
 	mp_nl_ntf_send(net, skb, hdr);
+}
+
+void mp_nl_flow_notify(const struct mp_flow *f, u8 cmd)
+{
+	int end = cmd == MIGPRIO_CMD_FLOW_END_NTF ? READ_ONCE(f->end) : 0;
+	struct net *net = f->mn->net;
+	struct sk_buff *skb;
+	void *hdr;
+
+	if (!mp_nl_has_listeners(net))
+		return;
+	skb = mp_nl_ntf_new(cmd, &hdr, GFP_KERNEL);
+	if (!skb)
+		return;
+	if (mp_nl_put_flow(skb, f, end)) {
+		nlmsg_free(skb);
+		return;
+	}
+	mp_nl_ntf_send(net, skb, hdr);
+}
+
+/*
+ * Dumps. Each part sets cb->seq to the generation of what it walks (the
+ * config for rules, the flow table for flows) before the first message,
+ * and every message goes through mp_nl_dump_put(): a change between two
+ * parts sets NLM_F_DUMP_INTR.
+ */
+static void *mp_nl_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
+			    u8 cmd)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			  &mp_genl_family, NLM_F_MULTI, cmd);
+	if (hdr)
+		genl_dump_check_consistent(cb, hdr);
+	return hdr;
 }
 
 /* dev-* */
@@ -741,22 +836,14 @@ static int mp_nl_rule_dump_start(struct netlink_callback *cb)
 	return 0;
 }
 
-void *mp_genl_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
-		       u8 cmd)
-{
-	return genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
-			   &mp_genl_family, NLM_F_MULTI, cmd);
-}
-
 static int mp_nl_rule_dump_one(struct sk_buff *skb, struct netlink_callback *cb,
 			       const struct mp_rule *r)
 {
 	void *hdr;
 
-	hdr = mp_genl_dump_put(skb, cb, MIGPRIO_CMD_RULE_GET);
+	hdr = mp_nl_dump_put(skb, cb, MIGPRIO_CMD_RULE_GET);
 	if (!hdr)
 		return -EMSGSIZE;
-	genl_dump_check_consistent(cb, hdr);
 	if (mp_nl_put_rule(skb, r)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
@@ -765,10 +852,7 @@ static int mp_nl_rule_dump_one(struct sk_buff *skb, struct netlink_callback *cb,
 	return 0;
 }
 
-/*
- * cb->args[0]: the lowest rule id not dumped yet. cb->seq is the config
- * generation, so a change between two parts sets NLM_F_DUMP_INTR.
- */
+/* cb->args[0]: the lowest rule id not dumped yet. */
 static int mp_nl_rule_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct mp_net *mn = mp_net(sock_net(skb->sk));
@@ -792,6 +876,46 @@ static int mp_nl_rule_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	}
 	rcu_read_unlock();
 	cb->args[0] = next;
+	/* A full message per part; an error only if not even one fit. */
+	return err && !skb->len ? err : skb->len;
+}
+
+/* flow-get */
+
+/*
+ * cb->args[0]: the number of flows already sent. New flows are appended
+ * at the tail and come in a later part; a removal bumps the generation.
+ */
+static int mp_nl_flow_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct mp_net *mn = mp_net(sock_net(skb->sk));
+	long idx = 0, start = cb->args[0];
+	struct mp_flow *f = NULL;
+	int err = 0;
+	void *hdr;
+
+	rcu_read_lock();
+	cb->seq = mp_flows_gen(mn);
+	while ((f = mp_flows_next(mn, f))) {
+		if (idx < start) {
+			idx++;
+			continue;
+		}
+		hdr = mp_nl_dump_put(skb, cb, MIGPRIO_CMD_FLOW_GET);
+		if (!hdr) {
+			err = -EMSGSIZE;
+			break;
+		}
+		if (mp_nl_put_flow(skb, f, 0)) {
+			genlmsg_cancel(skb, hdr);
+			err = -EMSGSIZE;
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		idx++;
+	}
+	rcu_read_unlock();
+	cb->args[0] = idx;
 	/* A full message per part; an error only if not even one fit. */
 	return err && !skb->len ? err : skb->len;
 }
@@ -904,7 +1028,7 @@ static const struct genl_ops mp_genl_ops[] = {
 	},
 	{
 		.cmd = MIGPRIO_CMD_FLOW_GET,
-		.dumpit = mp_flows_dump,
+		.dumpit = mp_nl_flow_dump,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
