@@ -71,9 +71,8 @@ struct mp_crule {
 	u64 pfx_hi, pfx_lo, mask_hi, mask_lo;
 	u64 cgroup_id;
 	u32 pos;			/* rank in id order */
-	u16 lport_min, lport_max;
-	u16 rport_min, rport_max;
-	u16 port_min, port_max;
+	struct mp_ports lport, rport;
+	struct mp_ports port;		/* either port */
 	u16 cgroup_level;
 	u8 proto, family, plen;
 };
@@ -148,20 +147,25 @@ static inline bool mp_k_le(u64 ahi, u64 alo, u64 bhi, u64 blo)
 	return ahi < bhi || (ahi == bhi && alo <= blo);
 }
 
-static inline bool mp_in(u16 v, u16 min, u16 max)
+/*
+ * The predicate, on the compiled form of a rule (mp_compile()) and the
+ * packet's remote address as a 128-bit key (mp_pkt_key()). Inline: the
+ * lookup calls it for every candidate. mp_ports_match() is its port part,
+ * the same on a rule and on its compiled form.
+ */
+static inline bool mp_ports_match(struct mp_ports lport, struct mp_ports rport,
+				  struct mp_ports port, const struct mp_pkt *pkt)
 {
-	return v >= min && v <= max;
+	return mp_ports_has(lport, pkt->lport) &&
+	       mp_ports_has(rport, pkt->rport) &&
+	       (mp_ports_has(port, pkt->lport) || mp_ports_has(port, pkt->rport));
 }
 
 static inline bool mp_crule_match(const struct mp_crule *r,
 				  const struct mp_pkt *pkt, u64 khi, u64 klo)
 {
 	if (r->proto != pkt->proto ||
-	    !mp_in(pkt->lport, r->lport_min, r->lport_max) ||
-	    !mp_in(pkt->rport, r->rport_min, r->rport_max))
-		return false;
-	if (!mp_in(pkt->lport, r->port_min, r->port_max) &&
-	    !mp_in(pkt->rport, r->port_min, r->port_max))
+	    !mp_ports_match(r->lport, r->rport, r->port, pkt))
 		return false;
 	if (r->family &&
 	    (r->family != pkt->family || (khi & r->mask_hi) != r->pfx_hi ||
@@ -300,6 +304,19 @@ static inline u32 mp_be32(const u8 *p)
 	return ((u32)p[0] << 24) | ((u32)p[1] << 16) | ((u32)p[2] << 8) | p[3];
 }
 
+/* The remote address as a 128-bit key; IPv4 in the top 32 bits. */
+static inline void mp_pkt_key(const struct mp_pkt *pkt, u64 *khi, u64 *klo)
+{
+	*khi = 0;
+	*klo = 0;
+	if (pkt->family == 4) {
+		*khi = (u64)mp_be32(pkt->raddr) << 32;
+	} else if (pkt->family == 6) {
+		*khi = mp_be64(pkt->raddr);
+		*klo = mp_be64(pkt->raddr + 8);
+	}
+}
+
 /**
  * mp_ctable_lookup() - find the rule matching a packet's connection
  * @t: table from mp_ctable_build(); NULL is an empty table
@@ -323,16 +340,11 @@ int mp_ctable_lookup(const struct mp_ctable *t, const struct mp_pkt *pkt)
 	lk.t = t;
 	lk.pkt = pkt;
 	lk.best = t->n;
-	lk.khi = 0;
-	lk.klo = 0;
-	if (pkt->family == 4) {
-		lk.khi = (u64)mp_be32(pkt->raddr) << 32;
+	mp_pkt_key(pkt, &lk.khi, &lk.klo);
+	if (pkt->family == 4)
 		x = &t->pfx[0];
-	} else if (pkt->family == 6) {
-		lk.khi = mp_be64(pkt->raddr);
-		lk.klo = mp_be64(pkt->raddr + 8);
+	else if (pkt->family == 6)
 		x = &t->pfx[1];
-	}
 	/* find all lists first so that their cache misses overlap */
 	lcl = mp_port_class(&t->pm[0], pkt->lport);
 	rcl = mp_port_class(&t->pm[1], pkt->rport);
@@ -348,54 +360,6 @@ int mp_ctable_lookup(const struct mp_ctable *t, const struct mp_pkt *pkt)
 	mp_scan_class(&lk, &t->pm[1], rcl);
 	mp_scan(&lk, t->wild);
 	return lk.best < t->n ? (int)t->orig[lk.best] : -1;
-}
-
-/**
- * mp_rule_match() - does a rule match a packet's connection?
- * @r: the rule
- * @pkt: the connection as seen by this host
- *
- * The naive reference the compiled table is tested against.
- *
- * Return: true when every constraint of @r holds for @pkt.
- */
-bool mp_rule_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt)
-{
-	unsigned int plen, i;
-
-	if (pkt->proto != r->proto)
-		return false;
-	if (pkt->lport < r->lport_min || pkt->lport > r->lport_max)
-		return false;
-	if (pkt->rport < r->rport_min || pkt->rport > r->rport_max)
-		return false;
-	if ((pkt->lport < r->port_min || pkt->lport > r->port_max) &&
-	    (pkt->rport < r->port_min || pkt->rport > r->port_max))
-		return false;
-	if (r->family) {
-		if (r->family != 4 && r->family != 6)
-			return false;
-		if (pkt->family != r->family)
-			return false;
-		plen = r->plen;
-		if (r->family == 4 && plen > 32)
-			plen = 32;
-		if (plen > 128)
-			plen = 128;
-		for (i = 0; i < plen; i++) {
-			u8 bit = 0x80 >> (i % 8);
-
-			if ((pkt->raddr[i / 8] & bit) != (r->peer[i / 8] & bit))
-				return false;
-		}
-	}
-	if (r->cgroup_id) {
-		if (!pkt->in_cgroup)
-			return false;
-		if (!pkt->in_cgroup(pkt->cg_ctx, r->cgroup_id, r->cgroup_level))
-			return false;
-	}
-	return true;
 }
 
 /* ---- build ------------------------------------------------------------- */
@@ -522,12 +486,9 @@ static void mp_compile(struct mp_crule *c, const struct mp_rule_spec *r,
 	c->pos = pos;
 	c->proto = r->proto;
 	c->family = r->family;
-	c->lport_min = r->lport_min;
-	c->lport_max = r->lport_max;
-	c->rport_min = r->rport_min;
-	c->rport_max = r->rport_max;
-	c->port_min = r->port_min;
-	c->port_max = r->port_max;
+	c->lport = r->lport;
+	c->rport = r->rport;
+	c->port = r->port;
 	c->cgroup_id = r->cgroup_id;
 	c->cgroup_level = r->cgroup_level;
 	if (r->family == 4) {
@@ -547,16 +508,60 @@ static void mp_compile(struct mp_crule *c, const struct mp_rule_spec *r,
 	}
 }
 
-static bool mp_full(u16 min, u16 max)
+static bool mp_ports_empty(struct mp_ports p)
 {
-	return min == 0 && max == 0xffff;
+	return p.min > p.max;
 }
 
 static bool mp_dead(const struct mp_crule *c)
 {
-	return c->lport_min > c->lport_max || c->rport_min > c->rport_max ||
-	       c->port_min > c->port_max ||
+	return mp_ports_empty(c->lport) || mp_ports_empty(c->rport) ||
+	       mp_ports_empty(c->port) ||
 	       (c->family && c->family != 4 && c->family != 6);
+}
+
+/**
+ * mp_rule_match() - does a rule match a packet's connection?
+ * @r: the rule
+ * @pkt: the connection as seen by this host
+ *
+ * The predicate of the table, mp_crule_match(), on @r compiled: for the
+ * few rules added since the table was built, matched one by one.
+ *
+ * Return: true when every constraint of @r holds for @pkt.
+ */
+bool mp_rule_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt)
+{
+	struct mp_crule c = { };
+	u64 khi, klo;
+
+	/* Most rules differ in protocol or ports: no need to compile them. */
+	if (r->proto != pkt->proto ||
+	    !mp_ports_match(r->lport, r->rport, r->port, pkt))
+		return false;
+	/* A dead rule (empty range, bad family) fails the predicate too. */
+	mp_compile(&c, r, 0);
+	mp_pkt_key(pkt, &khi, &klo);
+	return mp_crule_match(&c, pkt, khi, klo);
+}
+
+/**
+ * mp_rule_covers_lport() - does a rule match every connection to a port?
+ * @r: the rule
+ * @proto: the protocol of the connections
+ * @lport: their local port
+ *
+ * True when mp_rule_match() holds for every connection of @proto to local
+ * port @lport, whatever its remote address and port and its socket's
+ * cgroup: a listener on @lport may then be tuned for all of them.
+ *
+ * Return: whether @r covers every such connection.
+ */
+bool mp_rule_covers_lport(const struct mp_rule_spec *r, u8 proto, u16 lport)
+{
+	return r->proto == proto && !r->family && !r->cgroup_id &&
+	       mp_ports_any(r->rport) && mp_ports_has(r->lport, lport) &&
+	       (mp_ports_any(r->port) || mp_ports_has(r->port, lport));
 }
 
 static struct mp_k128 mp_k(u64 hi, u64 lo)
@@ -621,17 +626,17 @@ static void mp_sets_fill(struct mp_build *bd, bool all)
 
 		if (d == MP_DIM_DEAD)
 			continue;
-		if (all ? !mp_full(c->lport_min, c->lport_max) : d == MP_DIM_L)
-			mp_set_add(bd, MP_SET_L, mp_k(0, c->lport_min),
-				   mp_k(0, c->lport_max));
-		if (all ? !mp_full(c->rport_min, c->rport_max) : d == MP_DIM_R)
-			mp_set_add(bd, MP_SET_R, mp_k(0, c->rport_min),
-				   mp_k(0, c->rport_max));
-		if (all ? !mp_full(c->port_min, c->port_max) : d == MP_DIM_P) {
-			mp_set_add(bd, MP_SET_L, mp_k(0, c->port_min),
-				   mp_k(0, c->port_max));
-			mp_set_add(bd, MP_SET_R, mp_k(0, c->port_min),
-				   mp_k(0, c->port_max));
+		if (all ? !mp_ports_any(c->lport) : d == MP_DIM_L)
+			mp_set_add(bd, MP_SET_L, mp_k(0, c->lport.min),
+				   mp_k(0, c->lport.max));
+		if (all ? !mp_ports_any(c->rport) : d == MP_DIM_R)
+			mp_set_add(bd, MP_SET_R, mp_k(0, c->rport.min),
+				   mp_k(0, c->rport.max));
+		if (all ? !mp_ports_any(c->port) : d == MP_DIM_P) {
+			mp_set_add(bd, MP_SET_L, mp_k(0, c->port.min),
+				   mp_k(0, c->port.max));
+			mp_set_add(bd, MP_SET_R, mp_k(0, c->port.min),
+				   mp_k(0, c->port.max));
 		}
 		if (all ? c->family != 0 : d == MP_DIM_X) {
 			mp_pfx_range(c, &s, &e);
@@ -678,35 +683,35 @@ static void mp_choose(struct mp_build *bd, bool refine)
 
 		if (cur == MP_DIM_DEAD)
 			continue;
-		if (!mp_full(c->lport_min, c->lport_max)) {
-			score = mp_overlap(bd, MP_SET_L, mp_k(0, c->lport_min),
-					   mp_k(0, c->lport_max));
+		if (!mp_ports_any(c->lport)) {
+			score = mp_overlap(bd, MP_SET_L, mp_k(0, c->lport.min),
+					   mp_k(0, c->lport.max));
 			score -= refine && cur == MP_DIM_L;
-			w = mp_width_bits(c->lport_min, c->lport_max) - 16;
+			w = mp_width_bits(c->lport.min, c->lport.max) - 16;
 			if (score < best || (score == best && w < bestw)) {
 				best = score;
 				bestw = w;
 				pick = MP_DIM_L;
 			}
 		}
-		if (!mp_full(c->rport_min, c->rport_max)) {
-			score = mp_overlap(bd, MP_SET_R, mp_k(0, c->rport_min),
-					   mp_k(0, c->rport_max));
+		if (!mp_ports_any(c->rport)) {
+			score = mp_overlap(bd, MP_SET_R, mp_k(0, c->rport.min),
+					   mp_k(0, c->rport.max));
 			score -= refine && cur == MP_DIM_R;
-			w = mp_width_bits(c->rport_min, c->rport_max) - 16;
+			w = mp_width_bits(c->rport.min, c->rport.max) - 16;
 			if (score < best || (score == best && w < bestw)) {
 				best = score;
 				bestw = w;
 				pick = MP_DIM_R;
 			}
 		}
-		if (!mp_full(c->port_min, c->port_max)) {
-			s = mp_k(0, c->port_min);
-			e = mp_k(0, c->port_max);
+		if (!mp_ports_any(c->port)) {
+			s = mp_k(0, c->port.min);
+			e = mp_k(0, c->port.max);
 			score = mp_overlap(bd, MP_SET_L, s, e) +
 				mp_overlap(bd, MP_SET_R, s, e);
 			score -= refine && cur == MP_DIM_P ? 2 : 0;
-			w = mp_width_bits(c->port_min, c->port_max) - 15;
+			w = mp_width_bits(c->port.min, c->port.max) - 15;
 			if (score < best || (score == best && w < bestw)) {
 				best = score;
 				bestw = w;
@@ -745,14 +750,14 @@ static void mp_pm_prepare(struct mp_build *bd, int map)
 		u8 d = bd->dim[p];
 
 		if (d == MP_DIM_P) {
-			bd->pitems[m].a = c->port_min;
-			bd->pitems[m].b = c->port_max;
+			bd->pitems[m].a = c->port.min;
+			bd->pitems[m].b = c->port.max;
 		} else if (d == MP_DIM_L && map == 0) {
-			bd->pitems[m].a = c->lport_min;
-			bd->pitems[m].b = c->lport_max;
+			bd->pitems[m].a = c->lport.min;
+			bd->pitems[m].b = c->lport.max;
 		} else if (d == MP_DIM_R && map == 1) {
-			bd->pitems[m].a = c->rport_min;
-			bd->pitems[m].b = c->rport_max;
+			bd->pitems[m].a = c->rport.min;
+			bd->pitems[m].b = c->rport.max;
 		} else {
 			continue;
 		}

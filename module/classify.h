@@ -13,19 +13,37 @@
 #include "classify_types.h"
 
 /*
- * What a rule matches. The full range (min = 0, max = 0xffff) is "any"; an
- * empty range (min > max) never matches. family is 0 (any), 4 or 6; any
- * other value never matches. plen above 32 (v4) or 128 (v6) counts as the
- * full width.
+ * A port range, both ends included: the one way a rule holds ports.
+ * MP_PORTS_ANY (0..65535) is "any port", and the only spelling of it; an
+ * empty range (min > max) never matches.
+ */
+struct mp_ports {
+	u16 min, max;
+};
+
+#define MP_PORTS_ANY	((struct mp_ports){ .min = 0, .max = 0xffff })
+
+static inline bool mp_ports_any(struct mp_ports p)
+{
+	return p.min == 0 && p.max == 0xffff;
+}
+
+static inline bool mp_ports_has(struct mp_ports p, u16 port)
+{
+	return port >= p.min && port <= p.max;
+}
+
+/*
+ * What a rule matches. family is 0 (any), 4 or 6; any other value never
+ * matches. plen above 32 (v4) or 128 (v6) counts as the full width.
  */
 struct mp_rule_spec {
 	u32 id;			/* kernel-assigned; lower id wins on overlap */
 	u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
 	u8 family;		/* 0: any, 4 or 6: peer prefix family */
 	u8 plen;		/* peer prefix length, 0..32 or 0..128 */
-	u16 port_min, port_max;		/* either local or remote port */
-	u16 lport_min, lport_max;
-	u16 rport_min, rport_max;
+	struct mp_ports port;	/* either the local or the remote port */
+	struct mp_ports lport, rport;
 	u8 peer[16];		/* prefix, network order; v4 in peer[0..3] */
 	u64 cgroup_id;		/* 0: any */
 	u16 cgroup_level;	/* depth of cgroup_id in the hierarchy */
@@ -61,8 +79,18 @@ void mp_ctable_free(struct mp_ctable *t);
  */
 int mp_ctable_lookup(const struct mp_ctable *t, const struct mp_pkt *pkt);
 
-/* Does @r match @pkt? The naive reference, also used to verify. */
+/*
+ * Does @r match @pkt? The one predicate: the table verifies its candidates
+ * with it (on the compiled form of the rule), and rules not in a table yet
+ * are matched with it one by one.
+ */
 bool mp_rule_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt);
+
+/*
+ * Does @r match every connection of protocol @proto to local port @lport,
+ * whatever the peer, its port and the socket's cgroup?
+ */
+bool mp_rule_covers_lport(const struct mp_rule_spec *r, u8 proto, u16 lport);
 
 /*
  * Limits of mp_ctable_build(): more than MP_CTABLE_MAX_RULES rules, or a

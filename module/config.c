@@ -202,9 +202,9 @@ static bool mp_rule_same(const struct mp_rule *ra, const struct mp_rule *rb)
 		return false;
 	return a->proto == b->proto && a->family == b->family &&
 	       a->plen == b->plen &&
-	       a->port_min == b->port_min && a->port_max == b->port_max &&
-	       a->lport_min == b->lport_min && a->lport_max == b->lport_max &&
-	       a->rport_min == b->rport_min && a->rport_max == b->rport_max &&
+	       a->port.min == b->port.min && a->port.max == b->port.max &&
+	       a->lport.min == b->lport.min && a->lport.max == b->lport.max &&
+	       a->rport.min == b->rport.min && a->rport.max == b->rport.max &&
 	       !memcmp(a->peer, b->peer, sizeof(a->peer));
 }
 

@@ -292,22 +292,13 @@ static u8 mp_flow_dir(struct net *net, const struct mp_skb *m, bool tx,
 	return out ? MIGPRIO_FLOW_DIR_OUT : MIGPRIO_FLOW_DIR_IN;
 }
 
-/* Does @r match every connection to local TCP port @lport? */
-static bool mp_rule_covers_lport(const struct mp_rule_spec *r, u16 lport)
-{
-	return r->proto == IPPROTO_TCP && !r->family && !r->cgroup_id &&
-	       r->rport_min == 0 && r->rport_max == 0xffff &&
-	       lport >= r->lport_min && lport <= r->lport_max &&
-	       ((r->port_min == 0 && r->port_max == 0xffff) ||
-		(lport >= r->port_min && lport <= r->port_max));
-}
-
 bool mp_config_covers_lport(const struct mp_config *cfg, u16 lport)
 {
 	unsigned int i;
 
 	for (i = 0; i < cfg->nrules; i++)
-		if (mp_rule_covers_lport(&cfg->rules[i]->spec, lport))
+		if (mp_rule_covers_lport(&cfg->rules[i]->spec, IPPROTO_TCP,
+					 lport))
 			return true;
 	return false;
 }
@@ -407,7 +398,8 @@ static void mp_packet(struct mp_net *mn, const struct mp_config *cfg,
 		mp_count(rule->ctr, tx, segs, skb->len);
 		if (!tx && (m->tcpflags & (TCPHDR_SYN | TCPHDR_ACK)) ==
 			   TCPHDR_SYN &&
-		    mp_rule_covers_lport(&rule->spec, m->key.lport))
+		    mp_rule_covers_lport(&rule->spec, IPPROTO_TCP,
+					 m->key.lport))
 			mp_listener_tune(state->net, &m->key, cfg, f);
 	}
 	if (f)

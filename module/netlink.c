@@ -247,12 +247,14 @@ static int mp_nl_put_dev(struct sk_buff *skb, struct net *net,
 	return mp_nl_put_dev_params(skb, &cfg->dev);
 }
 
-static int mp_nl_put_range(struct sk_buff *skb, int type_min, u16 min, u16 max)
+/* A port range; nothing for any port. */
+static int mp_nl_put_range(struct sk_buff *skb, int type_min,
+			   struct mp_ports p)
 {
-	if (!min && max == U16_MAX)	/* any port */
+	if (mp_ports_any(p))
 		return 0;
-	if (nla_put_u16(skb, type_min, min) ||
-	    nla_put_u16(skb, type_min + 1, max))
+	if (nla_put_u16(skb, type_min, p.min) ||
+	    nla_put_u16(skb, type_min + 1, p.max))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -302,12 +304,9 @@ static int mp_nl_put_rule(struct sk_buff *skb, const struct mp_rule *r)
 
 	if (nla_put_u32(skb, MIGPRIO_A_RULE_ID, s->id) ||
 	    nla_put_u8(skb, MIGPRIO_A_RULE_PROTO, s->proto) ||
-	    mp_nl_put_range(skb, MIGPRIO_A_RULE_PORT_MIN,
-			    s->port_min, s->port_max) ||
-	    mp_nl_put_range(skb, MIGPRIO_A_RULE_LPORT_MIN,
-			    s->lport_min, s->lport_max) ||
-	    mp_nl_put_range(skb, MIGPRIO_A_RULE_RPORT_MIN,
-			    s->rport_min, s->rport_max) ||
+	    mp_nl_put_range(skb, MIGPRIO_A_RULE_PORT_MIN, s->port) ||
+	    mp_nl_put_range(skb, MIGPRIO_A_RULE_LPORT_MIN, s->lport) ||
+	    mp_nl_put_range(skb, MIGPRIO_A_RULE_RPORT_MIN, s->rport) ||
 	    mp_nl_put_peer(skb, s) ||
 	    (r->cgroup_path &&
 	     (nla_put_string(skb, MIGPRIO_A_RULE_CGROUP, r->cgroup_path) ||
@@ -652,14 +651,19 @@ static int mp_nl_bad_range(struct netlink_ext_ack *extack,
  * neither is any port.
  */
 static int mp_nl_parse_range(struct genl_info *info, int type_min,
-			     u16 *min, u16 *max)
+			     struct mp_ports *p)
 {
 	struct nlattr *amin = info->attrs[type_min];
 	struct nlattr *amax = info->attrs[type_min + 1];
 
-	*min = amin ? nla_get_u16(amin) : 0;
-	*max = amax ? nla_get_u16(amax) : amin ? *min : U16_MAX;
-	if (*min > *max)
+	*p = MP_PORTS_ANY;
+	if (amin)
+		p->min = nla_get_u16(amin);
+	if (amax)
+		p->max = nla_get_u16(amax);
+	else if (amin)
+		p->max = p->min;
+	if (p->min > p->max)
 		return mp_nl_bad_range(info->extack, amax);
 	return 0;
 }
@@ -742,14 +746,13 @@ static int mp_nl_parse_rule(struct genl_info *info, struct mp_rule *r)
 			return err;
 	}
 	s->proto = mp_nl_get_u8(info->attrs, MIGPRIO_A_RULE_PROTO, IPPROTO_TCP);
-	err = mp_nl_parse_range(info, MIGPRIO_A_RULE_PORT_MIN,
-				&s->port_min, &s->port_max);
+	err = mp_nl_parse_range(info, MIGPRIO_A_RULE_PORT_MIN, &s->port);
 	if (!err)
 		err = mp_nl_parse_range(info, MIGPRIO_A_RULE_LPORT_MIN,
-					&s->lport_min, &s->lport_max);
+					&s->lport);
 	if (!err)
 		err = mp_nl_parse_range(info, MIGPRIO_A_RULE_RPORT_MIN,
-					&s->rport_min, &s->rport_max);
+					&s->rport);
 	if (!err)
 		err = mp_nl_parse_peer(info, s);
 	if (err)

@@ -2,8 +2,11 @@
 /*
  * Host unit test of the classifier core (module/classify.c), in the style
  * of WireGuard's allowedips selftest: random rule sets and random packets,
- * every mp_ctable_lookup() answer compared with a linear scan of the naive
- * mp_rule_match() keeping the lowest id. Plus hand-written edge cases.
+ * every mp_ctable_lookup() answer, and every answer of a linear scan of
+ * mp_rule_match() (how the module matches rules not in the table yet),
+ * compared with a linear scan of a naive reference (ref_match()) keeping
+ * the lowest id; mp_rule_covers_lport() checked against mp_rule_match().
+ * Plus hand-written edge cases.
  *
  *   classify_unit [-s SEED] [-n PACKETS_PER_SIZE] [-v]
  *
@@ -74,12 +77,12 @@ static u16 rnd_port(void)
 	return chance(60) ? port_pool[rnd(24)] : (u16)rnd(65536);
 }
 
-static void rnd_range(u16 *min, u16 *max)
+static void rnd_range(struct mp_ports *p)
 {
 	unsigned int r = rnd(100), a, b;
+	u16 *min = &p->min, *max = &p->max;
 
-	*min = 0;
-	*max = 0xffff;
+	*p = MP_PORTS_ANY;
 	if (r < 45)
 		return;			/* any */
 	a = rnd_port();
@@ -135,9 +138,9 @@ static void rnd_rule(struct mp_rule_spec *r, u32 id)
 	memset(r, 0, sizeof(*r));
 	r->id = id;
 	r->proto = chance(80) ? TCP : UDP;
-	rnd_range(&r->port_min, &r->port_max);
-	rnd_range(&r->lport_min, &r->lport_max);
-	rnd_range(&r->rport_min, &r->rport_max);
+	rnd_range(&r->port);
+	rnd_range(&r->lport);
+	rnd_range(&r->rport);
 	if (f < 35) {
 		r->family = 0;
 	} else if (f < 68) {
@@ -153,15 +156,15 @@ static void rnd_rule(struct mp_rule_spec *r, u32 id)
 	} else {
 		r->family = 5;			/* never matches */
 	}
-	if (wide(r->port_min, r->port_max) && wide(r->lport_min, r->lport_max) &&
-	    wide(r->rport_min, r->rport_max) &&
+	if (wide(r->port.min, r->port.max) && wide(r->lport.min, r->lport.max) &&
+	    wide(r->rport.min, r->rport.max) &&
 	    (!r->family || r->plen < 12) && chance(narrow_pct)) {
 		if (chance(50)) {
 			r->family = chance(50) ? 4 : 6;
 			r->plen = 12 + rnd(r->family == 4 ? 21 : 117);
 		} else {
-			r->port_min = rnd_port();
-			r->port_max = r->port_min;
+			r->port.min = rnd_port();
+			r->port.max = r->port.min;
 		}
 	}
 	if (r->family)
@@ -192,12 +195,12 @@ static void rnd_pkt(struct mp_pkt *p, struct cg *cg,
 		return;
 	if (chance(90))
 		p->proto = r->proto;
-	p->lport = in_range(r->lport_min, r->lport_max);
-	p->rport = in_range(r->rport_min, r->rport_max);
+	p->lport = in_range(r->lport.min, r->lport.max);
+	p->rport = in_range(r->rport.min, r->rport.max);
 	if (chance(50))
-		p->lport = in_range(r->port_min, r->port_max);
+		p->lport = in_range(r->port.min, r->port.max);
 	else
-		p->rport = in_range(r->port_min, r->port_max);
+		p->rport = in_range(r->port.min, r->port.max);
 	if (chance(5))
 		p->lport = chance(50) ? 0 : 0xffff;
 	if ((r->family == 4 || r->family == 6) && chance(90)) {
@@ -237,12 +240,26 @@ static void print_rule(const char *what, const struct mp_rule_spec *r)
 	unsigned int i;
 
 	printf("#   %s id %u proto %u port %u-%u lport %u-%u rport %u-%u fam %u/%u cg %llu@%u peer ",
-	       what, r->id, r->proto, r->port_min, r->port_max, r->lport_min,
-	       r->lport_max, r->rport_min, r->rport_max, r->family, r->plen,
+	       what, r->id, r->proto, r->port.min, r->port.max, r->lport.min,
+	       r->lport.max, r->rport.min, r->rport.max, r->family, r->plen,
 	       (unsigned long long)r->cgroup_id, r->cgroup_level);
 	for (i = 0; i < 16; i++)
 		printf("%02x", r->peer[i]);
 	printf("\n");
+}
+
+/* The module's scan of the rules added since the table was built. */
+static int lin_lookup(const struct mp_rule_spec *rules, unsigned int n,
+		      const struct mp_pkt *p)
+{
+	int best = -1;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (mp_rule_match(&rules[i], p) &&
+		    (best < 0 || rules[i].id < rules[best].id))
+			best = i;
+	return best;
 }
 
 /* Compare table and reference on @count packets; returns mismatches. */
@@ -255,6 +272,7 @@ static unsigned long check_set(const struct mp_rule_spec *rules,
 	struct cg cg;
 
 	for (i = 0; i < count; i++) {
+		const char *what;
 		int want, got;
 
 		rnd_pkt(&p, &cg, rules, n);
@@ -262,11 +280,17 @@ static unsigned long check_set(const struct mp_rule_spec *rules,
 		got = mp_ctable_lookup(t, &p);
 		if (want >= 0)
 			(*hits)++;
+		/* The scan on every fourth packet: it costs as much as ref. */
+		what = "table";
+		if (want == got && !(i % 4)) {
+			what = "mp_rule_match() scan";
+			got = lin_lookup(rules, n, &p);
+		}
 		if (want == got)
 			continue;
 		if (bad++ < 3) {
-			printf("# mismatch: table %d reference %d (n %u)\n",
-			       got, want, n);
+			printf("# mismatch: %s %d reference %d (n %u)\n",
+			       what, got, want, n);
 			print_pkt(&p);
 			if (want >= 0)
 				print_rule("want", &rules[want]);
@@ -390,9 +414,9 @@ static void test_edges(void)
 	int ok = 1;
 
 	r[0] = any_rule(10, TCP);		/* lport 0 only */
-	r[0].lport_max = 0;
+	r[0].lport.max = 0;
 	r[1] = any_rule(11, TCP);		/* rport 65535 only */
-	r[1].rport_min = 0xffff;
+	r[1].rport.min = 0xffff;
 	r[2] = any_rule(12, TCP);		/* v4 /32 */
 	r[2].family = 4;
 	r[2].plen = 32;
@@ -409,16 +433,16 @@ static void test_edges(void)
 	r[5] = any_rule(14, TCP);		/* v6 /0 */
 	r[5].family = 6;
 	r[6] = any_rule(1, UDP);		/* udp, either port 53 */
-	r[6].port_min = 53;
-	r[6].port_max = 53;
+	r[6].port.min = 53;
+	r[6].port.max = 53;
 	r[7] = any_rule(0, TCP);		/* empty range: never */
-	r[7].lport_min = 9;
-	r[7].lport_max = 8;
+	r[7].lport.min = 9;
+	r[7].lport.max = 8;
 	r[8] = any_rule(2, TCP);		/* cgroup 7 at level 1 */
 	r[8].cgroup_id = 7;
 	r[8].cgroup_level = 1;
 	r[9] = any_rule(3, TCP);		/* either port 65535 */
-	r[9].port_min = 0xffff;
+	r[9].port.min = 0xffff;
 
 	t = mp_ctable_build(r, 10);
 	if (!t) {
@@ -464,11 +488,11 @@ static void test_cgroup(void)
 	r[0] = any_rule(1, TCP);
 	r[0].cgroup_id = 7;
 	r[0].cgroup_level = 1;
-	r[0].lport_min = 49152;
-	r[0].lport_max = 49215;
+	r[0].lport.min = 49152;
+	r[0].lport.max = 49215;
 	r[1] = any_rule(2, TCP);
-	r[1].lport_min = 49152;
-	r[1].lport_max = 49152;
+	r[1].lport.min = 49152;
+	r[1].lport.max = 49152;
 	t = mp_ctable_build(r, 2);
 	if (!t) {
 		report(0, "cgroup");
@@ -489,6 +513,67 @@ static void test_cgroup(void)
 }
 
 /*
+ * mp_rule_covers_lport() against the predicate: a rule that covers a port
+ * matches random connections to it, whatever their peer and cgroup; one
+ * that does not misses at least one of a few chosen connections to it.
+ */
+static void test_covers(unsigned long count)
+{
+	unsigned long i, covered = 0, bad = 0;
+	struct mp_rule_spec r;
+	struct mp_pkt p;
+	struct cg cg;
+
+	for (i = 0; i < count; i++) {
+		u16 lport, rports[6];
+		unsigned int k, miss = 0;
+		bool covers;
+
+		rnd_rule(&r, 1);
+		if (chance(50))
+			r.family = 0;
+		if (chance(50))
+			r.cgroup_id = 0;
+		if (chance(50))
+			r.rport = MP_PORTS_ANY;
+		lport = chance(70) ? in_range(r.lport.min, r.lport.max) :
+				     rnd_port();
+		if (chance(50))
+			lport = in_range(r.port.min, r.port.max);
+		covers = mp_rule_covers_lport(&r, r.proto, lport);
+		covered += covers;
+		rports[0] = 0;
+		rports[1] = 0xffff;
+		rports[2] = r.rport.min - 1;
+		rports[3] = r.rport.max + 1;
+		rports[4] = r.port.min - 1;
+		rports[5] = r.port.max + 1;
+		for (k = 0; k < 16; k++) {
+			rnd_pkt(&p, &cg, &r, chance(50));
+			p.proto = r.proto;
+			p.lport = lport;
+			if (k < 6) {
+				/* the worst case for a rule that does not cover */
+				p.rport = rports[k];
+				p.in_cgroup = NULL;
+				p.family = r.family == 4 ? 6 : 4;
+			}
+			miss += !mp_rule_match(&r, &p);
+		}
+		if (covers == !miss)
+			continue;
+		if (bad++ < 3) {
+			printf("# covers_lport %d for lport %u, %u of 16 missed\n",
+			       covers, lport, miss);
+			print_rule("rule", &r);
+		}
+	}
+	printf("# covers: %lu rules, %lu cover the port, %lu wrong\n",
+	       count, covered, bad);
+	report(!bad && covered && covered < count, "covers_lport");
+}
+
+/*
  * Pathological sets: memory must stay bounded and answers right.
  * Nested either-port ranges (quadratic class lists in both port maps
  * without the budget), staggered overlapping ranges, one
@@ -505,18 +590,18 @@ static void test_patho(const char *name, int kind, unsigned long count)
 		rules[i] = any_rule(n - i, TCP);
 		switch (kind) {
 		case 0:		/* either port: fills both maps */
-			rules[i].port_min = i * 8;
-			rules[i].port_max = 0xffff - i * 8;
+			rules[i].port.min = i * 8;
+			rules[i].port.max = 0xffff - i * 8;
 			break;
 		case 1:
-			rules[i].rport_min = i * 16;
-			rules[i].rport_max = i * 16 + 4096;
-			rules[i].port_min = i * 8;
-			rules[i].port_max = i * 8 + 8192;
+			rules[i].rport.min = i * 16;
+			rules[i].rport.max = i * 16 + 4096;
+			rules[i].port.min = i * 8;
+			rules[i].port.max = i * 8 + 8192;
 			break;
 		case 2:
-			rules[i].port_min = 49152;
-			rules[i].port_max = 49215;
+			rules[i].port.min = 49152;
+			rules[i].port.max = 49215;
 			rules[i].cgroup_id = cg_id(i % CG_DEPTH, i % 3);
 			rules[i].cgroup_level = i % CG_DEPTH;
 			break;
@@ -524,8 +609,8 @@ static void test_patho(const char *name, int kind, unsigned long count)
 			rules[i].family = 6;
 			rules[i].plen = i % 129;
 			memset(rules[i].peer, 0xa5, 16);
-			rules[i].lport_min = i;
-			rules[i].lport_max = i + 3000;
+			rules[i].lport.min = i;
+			rules[i].lport.max = i + 3000;
 			break;
 		}
 	}
@@ -614,12 +699,13 @@ int main(int argc, char **argv)
 	}
 	rnd_seed(seed);
 	printf("TAP version 13\n");
-	printf("1..%zu\n", ARRAY_SIZE(sizes) + 9);
+	printf("1..%zu\n", ARRAY_SIZE(sizes) + 10);
 	printf("# seed 0x%llx, %lu packets per rule-set size\n", seed, count);
 	test_empty();
 	test_edges();
 	test_cgroup();
 	test_limits();
+	test_covers(count / 4);
 	test_alloc_failures();
 	for (i = 0; i < ARRAY_SIZE(sizes); i++)
 		test_random(sizes[i], count);

@@ -38,10 +38,54 @@ struct mp_rule_spec any_rule(u32 id, u8 proto)
 {
 	struct mp_rule_spec r = {
 		.id = id, .proto = proto,
-		.port_max = 0xffff, .lport_max = 0xffff, .rport_max = 0xffff,
+		.port = MP_PORTS_ANY, .lport = MP_PORTS_ANY,
+		.rport = MP_PORTS_ANY,
 	};
 
 	return r;
+}
+
+/*
+ * The naive reference, written from the spec alone (no compiled form, the
+ * prefix compared bit by bit), so that it shares nothing with classify.c.
+ */
+bool ref_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt)
+{
+	unsigned int plen, i;
+
+	if (pkt->proto != r->proto)
+		return false;
+	if (pkt->lport < r->lport.min || pkt->lport > r->lport.max)
+		return false;
+	if (pkt->rport < r->rport.min || pkt->rport > r->rport.max)
+		return false;
+	if ((pkt->lport < r->port.min || pkt->lport > r->port.max) &&
+	    (pkt->rport < r->port.min || pkt->rport > r->port.max))
+		return false;
+	if (r->family) {
+		if (r->family != 4 && r->family != 6)
+			return false;
+		if (pkt->family != r->family)
+			return false;
+		plen = r->plen;
+		if (r->family == 4 && plen > 32)
+			plen = 32;
+		if (plen > 128)
+			plen = 128;
+		for (i = 0; i < plen; i++) {
+			u8 bit = 0x80 >> (i % 8);
+
+			if ((pkt->raddr[i / 8] & bit) != (r->peer[i / 8] & bit))
+				return false;
+		}
+	}
+	if (r->cgroup_id) {
+		if (!pkt->in_cgroup)
+			return false;
+		if (!pkt->in_cgroup(pkt->cg_ctx, r->cgroup_id, r->cgroup_level))
+			return false;
+	}
+	return true;
 }
 
 int ref_lookup(const struct mp_rule_spec *rules, unsigned int n,
@@ -51,7 +95,7 @@ int ref_lookup(const struct mp_rule_spec *rules, unsigned int n,
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		if (mp_rule_match(&rules[i], p) &&
+		if (ref_match(&rules[i], p) &&
 		    (best < 0 || rules[i].id < rules[best].id))
 			best = i;
 	return best;

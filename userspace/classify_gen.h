@@ -30,7 +30,10 @@ u16 in_range(u16 min, u16 max);
 /* A rule for proto that matches any port and any peer. */
 struct mp_rule_spec any_rule(u32 id, u8 proto);
 
-/* Index of the matching rule with the lowest id (mp_rule_match()), or -1. */
+/* Does @r match @pkt? A naive reference for mp_rule_match(). */
+bool ref_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt);
+
+/* Index of the matching rule with the lowest id (ref_match()), or -1. */
 int ref_lookup(const struct mp_rule_spec *rules, unsigned int n,
 	       const struct mp_pkt *p);
 
