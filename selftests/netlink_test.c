@@ -12,7 +12,8 @@
  *   (or missing) attribute, and leaves dev-get and rule-get output
  *   byte-for-byte unchanged;
  * - EEXIST, ENOSPC (the module is loaded with max_rules=8), ENOENT;
- * - a rule dump that races with a change is flagged NLM_F_DUMP_INTR;
+ * - a rule dump that races with a change, and a flow dump that races with
+ *   the removal of flows (not with new flows), are flagged NLM_F_DUMP_INTR;
  * - uid 65534 without capabilities gets EPERM on every operation; root of
  *   a new user namespace with its own netns can read but not change;
  * - two netns do not see each other's state; deleting a configured netns
@@ -1134,6 +1135,63 @@ TEST_F(mp, flow_dump_insert_not_intr)
 	EXPECT_LE(200, flows);
 	EXPECT_GE(215, flows);
 	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_CLEAR, 0, NULL, r));
+}
+
+/*
+ * A flow dump read in small parts while flows are removed (dev clear ends
+ * them all) is flagged NLM_F_DUMP_INTR, as a rule dump is on a change.
+ */
+TEST_F(mp, flow_dump_remove_intr)
+{
+	struct attr udp_rule[] = {
+		U8(MIGPRIO_A_RULE_PROTO, IPPROTO_UDP),
+		U16(MIGPRIO_A_RULE_PORT_MIN, 49160),
+		{ 0 },
+	};
+	struct reply *r = &self->r;
+	struct nl small = { 0 };
+	struct nlmsghdr *nlh;
+	char buf[8192];
+	bool intr = false, done = false;
+	int i, len, parts = 0;
+
+	ASSERT_EQ(0, run("%s addr add 10.201.0.1/24 dev %s && %s link set %s up && %s link set %sp up",
+			 ip_bin(), self->veth, ip_bin(), self->veth, ip_bin(),
+			 self->veth));
+	configure(_metadata, &self->nl, r, self->veth);
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_RULE_ADD, 0, udp_rule, r));
+	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
+	for (i = 0; i < 200; i++)
+		ASSERT_EQ(0, udp_flow("10.201.0.2", 49160));
+	small.sk = mnl_socket_open(NETLINK_GENERIC);
+	ASSERT_NE(NULL, small.sk);
+	ASSERT_EQ(0, mnl_socket_bind(small.sk, 0, MNL_SOCKET_AUTOPID));
+	small.family = self->nl.family;
+	nlh = msg_start(&small, small.family, MIGPRIO_CMD_FLOW_GET,
+			NLM_F_DUMP, 1);
+	ASSERT_LT(0, mnl_socket_sendto(small.sk, nlh, nlh->nlmsg_len));
+	while (!done) {
+		const struct nlmsghdr *m;
+
+		len = mnl_socket_recvfrom(small.sk, buf, sizeof(buf));
+		ASSERT_LT(0, len);
+		if (parts++ == 0) {
+			ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_CLEAR,
+					     0, NULL, r));
+			ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
+		}
+		for (m = (void *)buf; mnl_nlmsg_ok(m, len);
+		     m = mnl_nlmsg_next(m, &len)) {
+			if (m->nlmsg_flags & NLM_F_DUMP_INTR)
+				intr = true;
+			if (m->nlmsg_type == NLMSG_ERROR ||
+			    m->nlmsg_type == NLMSG_DONE)
+				done = true;
+		}
+	}
+	nl_close(&small);
+	EXPECT_LT(1, parts);
+	EXPECT_TRUE(intr);
 }
 
 /* Every operation, expecting @want from each (0: success or ENODEV). */
