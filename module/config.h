@@ -31,13 +31,24 @@ int mp_rule_add_locked(struct mp_net *mn, struct mp_rule *r,
 int mp_rule_del_locked(struct mp_net *mn, u32 id);
 int mp_rule_flush_locked(struct mp_net *mn);
 
-/* Designation: RTNL and mn->lock held. */
+/*
+ * Publishing from dev.c: a copy of the current config sharing its rule set
+ * (mp_config_free() it if unused), published by mp_config_swap(), which
+ * returns the config it replaced for mp_config_retire().
+ */
+struct mp_config *mp_config_dup(struct mp_config *old);
+struct mp_config *mp_config_dup_gfp(struct mp_config *old, gfp_t gfp);
+void mp_config_free(struct mp_config *cfg);
+struct mp_config *mp_config_swap(struct mp_net *mn, struct mp_config *cfg);
+void mp_config_retire(struct mp_config *old, bool with_rules);
+
+/* dev.c, designation: RTNL and mn->lock held. */
 u64 mp_dev_link_rate(struct net_device *dev);	/* RTNL only */
 int mp_dev_set_locked(struct mp_net *mn, const struct net_device *dev,
 		      const struct mp_dev_params *p);
 int mp_dev_clear_locked(struct mp_net *mn, enum migprio_dev_change why);
 
-/* Netns exit, before the devices go: stop the data path. */
+/* dev.c: netns exit, before the devices go: stop the data path. */
 void mp_config_quiesce(struct mp_net *mn);
 
 #endif /* _MIGPRIO_CONFIG_H */

@@ -175,6 +175,8 @@ void mp_counters_sum(struct mp_counters __percpu *ctr,
 struct mp_counters __percpu *mp_counters_alloc(void);	/* free_percpu() */
 int mp_config_init(struct mp_net *mn);
 void mp_config_destroy(struct mp_net *mn);	/* netns exit */
+
+/* dev.c: follow the designated interface */
 int mp_netdev_notifier_register(void);
 void mp_netdev_notifier_unregister(void);
 
