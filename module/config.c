@@ -30,16 +30,6 @@
 
 #include "config.h"
 
-struct mp_config *mp_config_get(struct mp_net *mn)
-{
-	return rcu_dereference(mn->cfg);
-}
-
-struct mp_config *mp_config_locked(struct mp_net *mn)
-{
-	return rcu_dereference_protected(mn->cfg, lockdep_is_held(&mn->lock));
-}
-
 void mp_dev_params_default(struct mp_dev_params *p)
 {
 	memset(p, 0, sizeof(*p));

@@ -4,9 +4,9 @@
  * configurations and rules. Used by netlink.c and pernet.c only; the data
  * path reads the published struct mp_config (migprio.h) and nothing else.
  *
- * Every *_locked function runs under mn->lock. Functions that change the
- * designated interface also need RTNL (taken before mn->lock), so that a
- * device cannot go away between its lookup and its designation.
+ * Functions that change the designated interface need RTNL (taken before
+ * mn->lock) besides mn->lock (_locked, see migprio.h), so that a device
+ * cannot go away between its lookup and its designation.
  */
 #ifndef _MIGPRIO_CONFIG_H
 #define _MIGPRIO_CONFIG_H
@@ -17,9 +17,6 @@ struct netlink_ext_ack;
 
 /* The designated interface's parameters when a request omits them. */
 void mp_dev_params_default(struct mp_dev_params *p);
-
-/* The current config; the caller holds mn->lock. */
-struct mp_config *mp_config_locked(struct mp_net *mn);
 
 /* Rules: allocated and filled by the caller, then added or freed. */
 struct mp_rule *mp_rule_alloc(void);

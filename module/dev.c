@@ -179,7 +179,7 @@ static bool mp_is_designated(struct mp_net *mn, const struct net_device *dev)
 	bool ret;
 
 	rcu_read_lock();
-	cfg = mp_config_get(mn);
+	cfg = mp_config_rcu(mn);
 	ret = cfg && cfg->ifindex == dev->ifindex;
 	rcu_read_unlock();
 	return ret;

@@ -427,7 +427,7 @@ static unsigned int mp_hook(void *priv, struct sk_buff *skb,
 	bool tx = state->hook == NF_INET_POST_ROUTING;
 	const struct net_device *dev = tx ? state->out : state->in;
 	struct mp_net *mn = mp_net(state->net);
-	const struct mp_config *cfg = mp_config_get(mn);
+	const struct mp_config *cfg = mp_config_rcu(mn);
 	struct mp_skb m;
 
 	if (!dev || !cfg->ifindex || dev->ifindex != cfg->ifindex)

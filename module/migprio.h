@@ -6,6 +6,9 @@
  * Data flows one way: a netlink request is validated into a new, immutable
  * struct mp_config which is published with RCU; the hooks read it per
  * packet; flows and counters go back out through dumps and events.
+ *
+ * Names: a function whose name ends in _locked is called with mp_net.lock
+ * held; it never takes that lock itself.
  */
 #ifndef _MIGPRIO_H
 #define _MIGPRIO_H
@@ -168,8 +171,23 @@ struct mp_net *mp_net(const struct net *net);
 int mp_pernet_init(void);
 void mp_pernet_exit(void);
 
-/* config.c: all under mn->lock unless noted */
-struct mp_config *mp_config_get(struct mp_net *mn);	/* rcu_read_lock held */
+/*
+ * The published config, for a reader inside rcu_read_lock() (the hooks run
+ * in one) or holding mn->lock. No reference is taken: the config stays
+ * valid until rcu_read_unlock(), or until mn->lock is released.
+ */
+static inline struct mp_config *mp_config_rcu(struct mp_net *mn)
+{
+	return rcu_dereference_check(mn->cfg, lockdep_is_held(&mn->lock));
+}
+
+/* The published config, for a writer: the caller holds mn->lock. */
+static inline struct mp_config *mp_config_locked(struct mp_net *mn)
+{
+	return rcu_dereference_protected(mn->cfg, lockdep_is_held(&mn->lock));
+}
+
+/* config.c */
 void mp_counters_sum(struct mp_counters __percpu *ctr,
 		     struct mp_counters_sum *sum);
 struct mp_counters __percpu *mp_counters_alloc(void);	/* free_percpu() */
