@@ -217,15 +217,15 @@ static int mp_rules_find(struct mp_rule * const *rules, unsigned int n, u32 id)
 /* Rule sets */
 
 /*
- * A built classifier table, shared by the rule sets that only add rules
- * after (or remove rules from) the ones it was built over.
+ * A reference to a built classifier table, shared by the rule sets that
+ * only add rules after (or remove rules from) the ones it was built over.
  */
-struct mp_ctab {
+struct mp_ctable_ref {
 	refcount_t ref;
 	struct mp_ctable *t;
 };
 
-static void mp_ctab_put(struct mp_ctab *ct)
+static void mp_ctable_ref_put(struct mp_ctable_ref *ct)
 {
 	if (!ct || !refcount_dec_and_test(&ct->ref))
 		return;
@@ -256,7 +256,7 @@ static void mp_ruleset_put(struct mp_ruleset *rs)
 {
 	if (!refcount_dec_and_test(&rs->ref))
 		return;
-	mp_ctab_put(rs->ct);
+	mp_ctable_ref_put(rs->ct);
 	kvfree(rs->rules);
 	kfree(rs);
 }
@@ -265,7 +265,7 @@ static void mp_ruleset_put(struct mp_ruleset *rs)
 static int mp_ruleset_build(struct mp_ruleset *rs)
 {
 	struct mp_rule_spec *specs;
-	struct mp_ctab *ct;
+	struct mp_ctable_ref *ct;
 	unsigned int i;
 
 	ct = kzalloc(sizeof(*ct), GFP_KERNEL);
@@ -341,7 +341,7 @@ static struct mp_config *mp_config_new_gfp(const struct mp_config *old,
 	cfg->nrules = rs->nrules;
 	cfg->rules = rs->rules;
 	cfg->nbuilt = rs->nbuilt;
-	cfg->ctab = rs->ct->t;
+	cfg->ctable = rs->ct->t;
 	return cfg;
 }
 

@@ -186,7 +186,7 @@ static void mp_flow_set_cls(struct mp_flow *f, const struct mp_config *cfg,
 static int mp_rules_lookup(const struct mp_config *cfg,
 			   const struct mp_pkt *pkt)
 {
-	int idx = mp_ctable_lookup(cfg->ctab, pkt);
+	int idx = mp_ctable_lookup(cfg->ctable, pkt);
 	unsigned int i;
 
 	for (i = cfg->nbuilt; idx < 0 && i < cfg->nrules; i++)

@@ -116,7 +116,7 @@ struct mp_ruleset {
 	unsigned int nrules;
 	unsigned int nbuilt;		/* rules[0..nbuilt) are in the table */
 	struct mp_rule **rules;		/* sorted by id */
-	struct mp_ctab *ct;		/* table; never NULL, even for 0 rules */
+	struct mp_ctable_ref *ct;	/* table; never NULL, even for 0 rules */
 };
 
 /*
@@ -137,14 +137,14 @@ struct mp_config {
 	 * are matched one by one when the table finds nothing.
 	 */
 	unsigned int nbuilt;
-	struct mp_ctable *ctab;
+	struct mp_ctable *ctable;
 	u32 gen;			/* bumped on every publication, never 0 */
 	/*
 	 * Bumped when what a tuned socket gets changes (interface, priority,
 	 * sizes, rates): tuned sockets and listeners are tuned again.
 	 */
 	u32 tune_gen;
-	struct mp_ruleset *rs;		/* owner of rules[] and ctab */
+	struct mp_ruleset *rs;		/* owner of rules[] and ctable */
 	struct rcu_head rcu;
 };
 
