@@ -17,26 +17,6 @@
 
 /* Designation */
 
-static int mp_hooks_ensure(struct mp_net *mn)
-{
-	int err;
-
-	if (mn->hooks_registered)
-		return 0;
-	err = mp_hooks_register(mn);
-	if (!err)
-		mn->hooks_registered = true;
-	return err;
-}
-
-static void mp_hooks_drop(struct mp_net *mn)
-{
-	if (!mn->hooks_registered)
-		return;
-	mp_hooks_unregister(mn);
-	mn->hooks_registered = false;
-}
-
 /* The link speed in bytes per second, 0 when the driver does not say. */
 u64 mp_dev_link_rate(struct net_device *dev)
 {
@@ -75,7 +55,7 @@ int mp_dev_set_locked(struct mp_net *mn, const struct net_device *dev,
 	cfg->dev = *p;
 	if (moved || !mp_dev_tuning_same(&old->dev, p))
 		cfg->tune_gen++;
-	err = mp_hooks_ensure(mn);
+	err = mp_hooks_register(mn);
 	if (err) {
 		mp_config_free(cfg);
 		return err;
@@ -113,7 +93,7 @@ int mp_dev_clear_locked(struct mp_net *mn, enum migprio_dev_change why)
 	mp_dev_params_default(&cfg->dev);
 	cfg->tune_gen++;
 	mp_config_retire(mp_config_swap(mn, cfg), false);
-	mp_hooks_drop(mn);
+	mp_hooks_unregister(mn);
 	mp_flows_flush(mn, MIGPRIO_FLOW_END_FLUSH);
 	mp_nl_dev_notify(mn->net, &gone, why);
 	if (why == MIGPRIO_DEV_CHANGE_CLEAR)
@@ -167,7 +147,7 @@ static void mp_dev_upper_locked(struct mp_net *mn, struct net_device *dev,
 void mp_config_quiesce(struct mp_net *mn)
 {
 	mutex_lock(&mn->lock);
-	mp_hooks_drop(mn);
+	mp_hooks_unregister(mn);
 	mutex_unlock(&mn->lock);
 }
 

@@ -476,11 +476,12 @@ static const struct nf_hook_ops mp_nf_ops[] = {
 	},
 };
 
-/* Process context, under mn->lock. */
+/* Process context, under mn->lock. Nothing to do when registered. */
 int mp_hooks_register(struct mp_net *mn)
 {
 	int err;
 
+	lockdep_assert_held(&mn->lock);
 	if (mn->hooks_registered)
 		return 0;
 	err = nf_register_net_hooks(mn->net, mp_nf_ops, ARRAY_SIZE(mp_nf_ops));
@@ -497,6 +498,7 @@ int mp_hooks_register(struct mp_net *mn)
  */
 void mp_hooks_unregister(struct mp_net *mn)
 {
+	lockdep_assert_held(&mn->lock);
 	if (!mn->hooks_registered)
 		return;
 	nf_unregister_net_hooks(mn->net, mp_nf_ops, ARRAY_SIZE(mp_nf_ops));

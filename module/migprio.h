@@ -159,7 +159,7 @@ struct mp_net {
 	struct delayed_work build_work;	/* builds rules added meanwhile */
 	struct work_struct cg_work;	/* resolves cgroup rules' paths again */
 	unsigned long cg_next;		/* jiffies: earliest next cg_work */
-	bool hooks_registered;		/* under lock */
+	bool hooks_registered;		/* hooks.c, under lock */
 	struct mp_counters __percpu *ctr;
 	struct mp_events_stats ev;
 	struct mp_flow_table *flows;
@@ -201,7 +201,11 @@ void mp_netdev_notifier_unregister(void);
 /* config.c, any context: a socket's cgroup did not match @m */
 void mp_cgroup_miss(const struct mp_cgmatch *m);
 
-/* hooks.c: process context, under mn->lock */
+/*
+ * hooks.c: process context, under mn->lock. Registering registered hooks
+ * or unregistering unregistered ones does nothing (hooks.c alone reads and
+ * writes mp_net.hooks_registered).
+ */
 int mp_hooks_register(struct mp_net *mn);
 void mp_hooks_unregister(struct mp_net *mn);
 
