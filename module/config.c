@@ -371,11 +371,11 @@ struct mp_config *mp_config_dup(struct mp_config *old)
 /*
  * Publish @cfg and return the config it replaces, still to be retired.
  * A new generation makes flows classify again; @same_rules (the same rules
- * in the same order, only built differently) keeps their answers valid.
+ * in the same order, only built differently, or another interface or
+ * parameters) keeps their answers valid.
  */
-static struct mp_config *mp_config_publish(struct mp_net *mn,
-					   struct mp_config *cfg,
-					   bool same_rules)
+struct mp_config *mp_config_publish(struct mp_net *mn, struct mp_config *cfg,
+				    bool same_rules)
 {
 	struct mp_config *old = mp_config_locked(mn);
 
@@ -388,11 +388,6 @@ static struct mp_config *mp_config_publish(struct mp_net *mn,
 	if (cfg->tune_gen != old->tune_gen)
 		mp_flows_retune(mn);
 	return old;
-}
-
-struct mp_config *mp_config_swap(struct mp_net *mn, struct mp_config *cfg)
-{
-	return mp_config_publish(mn, cfg, false);
 }
 
 /* Free @old once no reader can see it, and its rules too if @with_rules. */

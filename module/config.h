@@ -30,13 +30,14 @@ int mp_rule_flush_locked(struct mp_net *mn);
 
 /*
  * Publishing from dev.c: a copy of the current config sharing its rule set
- * (mp_config_free() it if unused), published by mp_config_swap(), which
+ * (mp_config_free() it if unused), published by mp_config_publish(), which
  * returns the config it replaced for mp_config_retire().
  */
 struct mp_config *mp_config_dup(struct mp_config *old);
 struct mp_config *mp_config_dup_gfp(struct mp_config *old, gfp_t gfp);
 void mp_config_free(struct mp_config *cfg);
-struct mp_config *mp_config_swap(struct mp_net *mn, struct mp_config *cfg);
+struct mp_config *mp_config_publish(struct mp_net *mn, struct mp_config *cfg,
+				    bool same_rules);
 void mp_config_retire(struct mp_config *old, bool with_rules);
 
 /* dev.c, designation: RTNL and mn->lock held. */

@@ -60,7 +60,7 @@ int mp_dev_set_locked(struct mp_net *mn, const struct net_device *dev,
 		mp_config_free(cfg);
 		return err;
 	}
-	mp_config_retire(mp_config_swap(mn, cfg), false);
+	mp_config_retire(mp_config_publish(mn, cfg, true), false);
 	if (moved)
 		mp_flows_flush(mn, MIGPRIO_FLOW_END_FLUSH);
 	mp_nl_dev_notify(mn->net, cfg, MIGPRIO_DEV_CHANGE_SET);
@@ -92,7 +92,7 @@ int mp_dev_clear_locked(struct mp_net *mn, enum migprio_dev_change why)
 	cfg->ifname[0] = '\0';
 	mp_dev_params_default(&cfg->dev);
 	cfg->tune_gen++;
-	mp_config_retire(mp_config_swap(mn, cfg), false);
+	mp_config_retire(mp_config_publish(mn, cfg, true), false);
 	mp_hooks_unregister(mn);
 	mp_flows_flush(mn, MIGPRIO_FLOW_END_FLUSH);
 	mp_nl_dev_notify(mn->net, &gone, why);
@@ -115,7 +115,7 @@ static void mp_dev_rename_locked(struct mp_net *mn, const char *name)
 		return;
 	}
 	strscpy(cfg->ifname, name, sizeof(cfg->ifname));
-	mp_config_retire(mp_config_swap(mn, cfg), false);
+	mp_config_retire(mp_config_publish(mn, cfg, true), false);
 	mp_nl_dev_notify(mn->net, cfg, MIGPRIO_DEV_CHANGE_SET);
 }
 

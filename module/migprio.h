@@ -138,7 +138,13 @@ struct mp_config {
 	 */
 	unsigned int nbuilt;
 	struct mp_ctable *ctable;
-	u32 gen;			/* bumped on every publication, never 0 */
+	/*
+	 * Classification generation, never 0: a flow's cached rule index is
+	 * valid for this gen only. Bumped when the rules or what they match
+	 * (a cgroup's id) change, not by designation, parameters or a
+	 * rename. Also the rule dump's sequence number.
+	 */
+	u32 gen;
 	/*
 	 * Bumped when what a tuned socket gets changes (interface, priority,
 	 * sizes, rates): tuned sockets and listeners are tuned again.
