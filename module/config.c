@@ -18,7 +18,6 @@
  * MP_RULES_UNBUILT_MAX rules are waiting: adding n rules one request at a
  * time costs n / MP_RULES_UNBUILT_MAX builds instead of n.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cgroup.h>
 #include <linux/kernfs.h>

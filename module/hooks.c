@@ -24,7 +24,6 @@
  * counted nor start flows), and before source NAT, so the addresses and
  * ports are the local socket's own, as the rules and flows describe them.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>

@@ -18,6 +18,7 @@
 #include <net/genetlink.h>
 #include <net/sock.h>
 
+#include "compat.h"
 #include "config.h"
 
 enum mp_mcgrp {

@@ -44,7 +44,6 @@
  * up by their tuple when a work runs, so a socket that went away is simply
  * not found.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/slab.h>
 #include <net/sock.h>
