@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The control plane's view of config.c: building, publishing and retiring
- * configurations and rules. Used by netlink.c and pernet.c only; the data
- * path reads the published struct mp_config (migprio.h) and nothing else.
+ * The control plane's view of config.c (building, publishing and retiring
+ * configurations and rules) and dev.c (designation). Used by netlink.c,
+ * pernet.c and dev.c only; the data path reads the published struct
+ * mp_config (migprio.h) and nothing else.
  *
  * Functions that change the designated interface need RTNL (taken before
  * mn->lock) besides mn->lock (_locked, see migprio.h), so that a device
@@ -47,6 +48,6 @@ int mp_dev_set_locked(struct mp_net *mn, const struct net_device *dev,
 int mp_dev_clear_locked(struct mp_net *mn, enum migprio_dev_change why);
 
 /* dev.c: netns exit, before the devices go: stop the data path. */
-void mp_config_quiesce(struct mp_net *mn);
+void mp_dev_quiesce(struct mp_net *mn);
 
 #endif /* _MIGPRIO_CONFIG_H */

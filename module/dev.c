@@ -144,7 +144,7 @@ static void mp_dev_upper_locked(struct mp_net *mn, struct net_device *dev,
 				    info->upper_dev->name);
 }
 
-void mp_config_quiesce(struct mp_net *mn)
+void mp_dev_quiesce(struct mp_net *mn)
 {
 	mutex_lock(&mn->lock);
 	mp_hooks_unregister(mn);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * migprio internal interfaces shared between the control plane (config.c,
- * netlink.c, pernet.c) and the data path (hooks.c, flows.c, sockbuf.c).
+ * dev.c, netlink.c, pernet.c) and the data path (hooks.c, flows.c,
+ * sockbuf.c).
  *
  * Data flows one way: a netlink request is validated into a new, immutable
  * struct mp_config which is published with RCU; the hooks read it per
