@@ -147,12 +147,7 @@ static inline bool mp_k_le(u64 ahi, u64 alo, u64 bhi, u64 blo)
 	return ahi < bhi || (ahi == bhi && alo <= blo);
 }
 
-/*
- * The predicate, on the compiled form of a rule (mp_compile()) and the
- * packet's remote address as a 128-bit key (mp_pkt_key()). Inline: the
- * lookup calls it for every candidate. mp_ports_match() is its port part,
- * the same on a rule and on its compiled form.
- */
+/* The port part of the predicate, on a rule and on its compiled form alike. */
 static inline bool mp_ports_match(struct mp_ports lport, struct mp_ports rport,
 				  struct mp_ports port, const struct mp_pkt *pkt)
 {
@@ -161,6 +156,11 @@ static inline bool mp_ports_match(struct mp_ports lport, struct mp_ports rport,
 	       (mp_ports_has(port, pkt->lport) || mp_ports_has(port, pkt->rport));
 }
 
+/*
+ * The predicate, on the compiled form of a rule (mp_compile()) and the
+ * packet's remote address as a 128-bit key (mp_pkt_key()). Inline: the
+ * lookup calls it for every candidate; mp_rule_match() calls it too.
+ */
 static inline bool mp_crule_match(const struct mp_crule *r,
 				  const struct mp_pkt *pkt, u64 khi, u64 klo)
 {
