@@ -25,7 +25,7 @@ struct mp_ports {
 
 static inline bool mp_ports_any(struct mp_ports p)
 {
-	return p.min == 0 && p.max == 0xffff;
+	return p.min == MP_PORTS_ANY.min && p.max == MP_PORTS_ANY.max;
 }
 
 static inline bool mp_ports_has(struct mp_ports p, u16 port)
