@@ -248,20 +248,6 @@ static void print_rule(const char *what, const struct mp_rule_spec *r)
 	printf("\n");
 }
 
-/* The module's scan of the rules added since the table was built. */
-static int lin_lookup(const struct mp_rule_spec *rules, unsigned int n,
-		      const struct mp_pkt *p)
-{
-	int best = -1;
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		if (mp_rule_match(&rules[i], p) &&
-		    (best < 0 || rules[i].id < rules[best].id))
-			best = i;
-	return best;
-}
-
 /* Compare table and reference on @count packets; returns mismatches. */
 static unsigned long check_set(const struct mp_rule_spec *rules,
 			       unsigned int n, const struct mp_ctable *t,
@@ -284,7 +270,7 @@ static unsigned long check_set(const struct mp_rule_spec *rules,
 		what = "table";
 		if (want == got && !(i % 4)) {
 			what = "mp_rule_match() scan";
-			got = lin_lookup(rules, n, &p);
+			got = scan_lookup(rules, n, &p, mp_rule_match);
 		}
 		if (want == got)
 			continue;

@@ -1106,12 +1106,22 @@ static int udp_flow(const char *dst, int port)
 	return ret == 1 ? 0 : -1;
 }
 
+/* What happens to the flow table between the parts of a flow dump. */
+enum flow_race { FLOWS_ADDED, FLOWS_REMOVED };
+
+struct flow_dump {
+	int parts, flows;
+	bool intr;		/* a part had NLM_F_DUMP_INTR */
+};
+
 /*
- * A flow dump read in small parts while flows are added is not flagged
- * NLM_F_DUMP_INTR: new flows go to the tail, a resumed dump misses or
- * repeats nothing, and ends with them.
+ * 200 UDP flows on @veth, dumped in parts of at most 8 KiB while flows are
+ * added (5 after each of the first 3 parts) or removed (a dev clear, which
+ * ends them all, after the first part).
  */
-TEST_F(mp, flow_dump_insert_not_intr)
+static void flow_dump_racing(struct __test_metadata *_metadata, struct nl *nl,
+			     struct reply *r, const char *veth,
+			     enum flow_race race, struct flow_dump *d)
 {
 	struct attr udp_rule[] = {
 		U8(MIGPRIO_A_RULE_PROTO, IPPROTO_UDP),
@@ -1119,25 +1129,24 @@ TEST_F(mp, flow_dump_insert_not_intr)
 		U16(MIGPRIO_A_RULE_PORT_MAX, 49161),
 		{ 0 },
 	};
-	struct reply *r = &self->r;
 	struct nl small = { 0 };
 	struct nlmsghdr *nlh;
 	char buf[8192];
-	bool intr = false, done = false;
-	int i, len, parts = 0, flows = 0;
+	bool done = false;
+	int i, len;
 
+	memset(d, 0, sizeof(*d));
 	ASSERT_EQ(0, run("%s addr add 10.201.0.1/24 dev %s && %s link set %s up && %s link set %sp up",
-			 ip_bin(), self->veth, ip_bin(), self->veth, ip_bin(),
-			 self->veth));
-	configure(_metadata, &self->nl, r, self->veth);
-	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_RULE_ADD, 0, udp_rule, r));
+			 ip_bin(), veth, ip_bin(), veth, ip_bin(), veth));
+	configure(_metadata, nl, r, veth);
+	ASSERT_EQ(0, request(nl, MIGPRIO_CMD_RULE_ADD, 0, udp_rule, r));
 	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
 	for (i = 0; i < 200; i++)
 		ASSERT_EQ(0, udp_flow("10.201.0.2", 49160));
 	small.sk = mnl_socket_open(NETLINK_GENERIC);
 	ASSERT_NE(NULL, small.sk);
 	ASSERT_EQ(0, mnl_socket_bind(small.sk, 0, MNL_SOCKET_AUTOPID));
-	small.family = self->nl.family;
+	small.family = nl->family;
 	nlh = msg_start(&small, small.family, MIGPRIO_CMD_FLOW_GET,
 			NLM_F_DUMP, 1);
 	ASSERT_LT(0, mnl_socket_sendto(small.sk, nlh, nlh->nlmsg_len));
@@ -1146,85 +1155,61 @@ TEST_F(mp, flow_dump_insert_not_intr)
 
 		len = mnl_socket_recvfrom(small.sk, buf, sizeof(buf));
 		ASSERT_LT(0, len);
-		/* New flows between the parts, as on a busy host. */
-		if (parts++ < 3)
+		/* Flows come or go between the parts, as on a busy host. */
+		if (race == FLOWS_ADDED && d->parts < 3) {
 			for (i = 0; i < 5; i++)
 				ASSERT_EQ(0, udp_flow("10.201.0.2", 49161));
+		} else if (race == FLOWS_REMOVED && !d->parts) {
+			ASSERT_EQ(0, request(nl, MIGPRIO_CMD_DEV_CLEAR, 0,
+					     NULL, r));
+			ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
+		}
+		d->parts++;
 		for (m = (void *)buf; mnl_nlmsg_ok(m, len);
 		     m = mnl_nlmsg_next(m, &len)) {
 			if (m->nlmsg_flags & NLM_F_DUMP_INTR)
-				intr = true;
+				d->intr = true;
 			if (m->nlmsg_type == NLMSG_ERROR ||
 			    m->nlmsg_type == NLMSG_DONE)
 				done = true;
 			else
-				flows++;
+				d->flows++;
 		}
 	}
 	nl_close(&small);
-	EXPECT_LT(3, parts);
-	EXPECT_FALSE(intr);
-	/* Every flow once: the 200, and those added before the end. */
-	EXPECT_LE(200, flows);
-	EXPECT_GE(215, flows);
-	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_CLEAR, 0, NULL, r));
+	ASSERT_EQ(0, request(nl, MIGPRIO_CMD_DEV_CLEAR, 0, NULL, r));
 }
 
 /*
- * A flow dump read in small parts while flows are removed (dev clear ends
- * them all) is flagged NLM_F_DUMP_INTR, as a rule dump is on a change.
+ * A flow dump read in small parts while flows are added is not flagged
+ * NLM_F_DUMP_INTR: new flows go to the tail, a resumed dump misses or
+ * repeats nothing, and ends with them.
+ */
+TEST_F(mp, flow_dump_insert_not_intr)
+{
+	struct flow_dump d;
+
+	flow_dump_racing(_metadata, &self->nl, &self->r, self->veth,
+			 FLOWS_ADDED, &d);
+	EXPECT_LT(3, d.parts);
+	EXPECT_FALSE(d.intr);
+	/* Every flow once: the 200, and those added before the end. */
+	EXPECT_LE(200, d.flows);
+	EXPECT_GE(215, d.flows);
+}
+
+/*
+ * A flow dump read in small parts while flows are removed is flagged
+ * NLM_F_DUMP_INTR, as a rule dump is on a change.
  */
 TEST_F(mp, flow_dump_remove_intr)
 {
-	struct attr udp_rule[] = {
-		U8(MIGPRIO_A_RULE_PROTO, IPPROTO_UDP),
-		U16(MIGPRIO_A_RULE_PORT_MIN, 49160),
-		{ 0 },
-	};
-	struct reply *r = &self->r;
-	struct nl small = { 0 };
-	struct nlmsghdr *nlh;
-	char buf[8192];
-	bool intr = false, done = false;
-	int i, len, parts = 0;
+	struct flow_dump d;
 
-	ASSERT_EQ(0, run("%s addr add 10.201.0.1/24 dev %s && %s link set %s up && %s link set %sp up",
-			 ip_bin(), self->veth, ip_bin(), self->veth, ip_bin(),
-			 self->veth));
-	configure(_metadata, &self->nl, r, self->veth);
-	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_RULE_ADD, 0, udp_rule, r));
-	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
-	for (i = 0; i < 200; i++)
-		ASSERT_EQ(0, udp_flow("10.201.0.2", 49160));
-	small.sk = mnl_socket_open(NETLINK_GENERIC);
-	ASSERT_NE(NULL, small.sk);
-	ASSERT_EQ(0, mnl_socket_bind(small.sk, 0, MNL_SOCKET_AUTOPID));
-	small.family = self->nl.family;
-	nlh = msg_start(&small, small.family, MIGPRIO_CMD_FLOW_GET,
-			NLM_F_DUMP, 1);
-	ASSERT_LT(0, mnl_socket_sendto(small.sk, nlh, nlh->nlmsg_len));
-	while (!done) {
-		const struct nlmsghdr *m;
-
-		len = mnl_socket_recvfrom(small.sk, buf, sizeof(buf));
-		ASSERT_LT(0, len);
-		if (parts++ == 0) {
-			ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_CLEAR,
-					     0, NULL, r));
-			ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
-		}
-		for (m = (void *)buf; mnl_nlmsg_ok(m, len);
-		     m = mnl_nlmsg_next(m, &len)) {
-			if (m->nlmsg_flags & NLM_F_DUMP_INTR)
-				intr = true;
-			if (m->nlmsg_type == NLMSG_ERROR ||
-			    m->nlmsg_type == NLMSG_DONE)
-				done = true;
-		}
-	}
-	nl_close(&small);
-	EXPECT_LT(1, parts);
-	EXPECT_TRUE(intr);
+	flow_dump_racing(_metadata, &self->nl, &self->r, self->veth,
+			 FLOWS_REMOVED, &d);
+	EXPECT_LT(1, d.parts);
+	EXPECT_TRUE(d.intr);
 }
 
 /* Every operation, expecting @want from each (0: success or ENODEV). */

@@ -151,17 +151,9 @@ static double time_naive(const struct mp_rule_spec *rules, unsigned int n,
 	unsigned int i;
 	long s = 0;
 
-	for (i = 0; i < m; i++) {
-		int best = -1;
-		unsigned int k;
-
-		/* what the module does for rules not in the table yet */
-		for (k = 0; k < n; k++)
-			if (mp_rule_match(&rules[k], &pk[i]) &&
-			    (best < 0 || rules[k].id < rules[best].id))
-				best = k;
-		s += best;
-	}
+	/* what the module does for rules not in the table yet */
+	for (i = 0; i < m; i++)
+		s += scan_lookup(rules, n, &pk[i], mp_rule_match);
 	sink += s;
 	return (now_ns() - t0) / m;
 }

@@ -88,15 +88,23 @@ bool ref_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt)
 	return true;
 }
 
-int ref_lookup(const struct mp_rule_spec *rules, unsigned int n,
-	       const struct mp_pkt *p)
+int scan_lookup(const struct mp_rule_spec *rules, unsigned int n,
+		const struct mp_pkt *p,
+		bool (*match)(const struct mp_rule_spec *r,
+			      const struct mp_pkt *pkt))
 {
 	int best = -1;
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		if (ref_match(&rules[i], p) &&
+		if (match(&rules[i], p) &&
 		    (best < 0 || rules[i].id < rules[best].id))
 			best = i;
 	return best;
+}
+
+int ref_lookup(const struct mp_rule_spec *rules, unsigned int n,
+	       const struct mp_pkt *p)
+{
+	return scan_lookup(rules, n, p, ref_match);
 }

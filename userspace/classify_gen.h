@@ -33,6 +33,15 @@ struct mp_rule_spec any_rule(u32 id, u8 proto);
 /* Does @r match @pkt? A naive reference for mp_rule_match(). */
 bool ref_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt);
 
+/*
+ * Index of the rule with the lowest id that @match says matches, or -1:
+ * a linear scan, as the module does for rules not in its table yet.
+ */
+int scan_lookup(const struct mp_rule_spec *rules, unsigned int n,
+		const struct mp_pkt *p,
+		bool (*match)(const struct mp_rule_spec *r,
+			      const struct mp_pkt *pkt));
+
 /* Index of the matching rule with the lowest id (ref_match()), or -1. */
 int ref_lookup(const struct mp_rule_spec *rules, unsigned int n,
 	       const struct mp_pkt *p);
