@@ -80,38 +80,18 @@ static int mp_check_buf(const struct nlattr *attr,
 	return -ERANGE;
 }
 
-static int mp_check_u8s(const struct nlattr *attr,
-			struct netlink_ext_ack *extack)
+static int mp_check_dscp(const struct nlattr *attr,
+			 struct netlink_ext_ack *extack)
 {
-	u8 val = nla_get_u8(attr);
-
-	switch (nla_type(attr)) {
-	case MIGPRIO_A_DEV_DSCP:
-		if (val <= MIGPRIO_DSCP_MAX)
-			return 0;
-		NL_SET_ERR_MSG_ATTR(extack, attr, "DSCP must be 0..63");
-		break;
-	case MIGPRIO_A_DEV_QUEUE:
-		if (val <= MIGPRIO_QUEUE_MAX)
-			return 0;
-		NL_SET_ERR_MSG_ATTR(extack, attr,
-				    "QUEUE must be none (0), prio (1) or htb (2)");
-		break;
-	default:
-		if (val <= MIGPRIO_GUARD_MAX)
-			return 0;
-		NL_SET_ERR_MSG_ATTR(extack, attr, "GUARD must be 0..100 (percent)");
-		break;
-	}
+	if (nla_get_u8(attr) <= MIGPRIO_DSCP_MAX)
+		return 0;
+	NL_SET_ERR_MSG_ATTR(extack, attr, "DSCP must be 0..63");
 	return -ERANGE;
 }
 
 /* Check every dev-set value; the first bad one is reported. */
 static int mp_nl_check_dev(struct genl_info *info)
 {
-	static const int u8s[] = {
-		MIGPRIO_A_DEV_DSCP, MIGPRIO_A_DEV_QUEUE, MIGPRIO_A_DEV_GUARD,
-	};
 	static const int bufs[] = {
 		MIGPRIO_A_DEV_SNDBUF, MIGPRIO_A_DEV_RCVBUF, MIGPRIO_A_DEV_NOTSENT,
 	};
@@ -124,9 +104,8 @@ static int mp_nl_check_dev(struct genl_info *info)
 	for (i = 0; !err && i < ARRAY_SIZE(bufs); i++)
 		if (tb[bufs[i]])
 			err = mp_check_buf(tb[bufs[i]], info->extack);
-	for (i = 0; !err && i < ARRAY_SIZE(u8s); i++)
-		if (tb[u8s[i]])
-			err = mp_check_u8s(tb[u8s[i]], info->extack);
+	if (!err && tb[MIGPRIO_A_DEV_DSCP])
+		err = mp_check_dscp(tb[MIGPRIO_A_DEV_DSCP], info->extack);
 	return err;
 }
 
@@ -149,14 +128,7 @@ static const struct nla_policy mp_dev_set_policy[MIGPRIO_A_DEV_MAX + 1] = {
 	[MIGPRIO_A_DEV_SNDBUF]		= { .type = NLA_U32 },
 	[MIGPRIO_A_DEV_RCVBUF]		= { .type = NLA_U32 },
 	[MIGPRIO_A_DEV_DSCP]		= { .type = NLA_U8 },
-	[MIGPRIO_A_DEV_QUEUE]		= { .type = NLA_U8 },
 	[MIGPRIO_A_DEV_RATE]		= { .type = NLA_U64 },
-	[MIGPRIO_A_DEV_GUARD]		= { .type = NLA_U8 },
-	[MIGPRIO_A_DEV_QDISC_HANDLE]	= { .type = NLA_U32 },
-	[MIGPRIO_A_DEV_RING_RX]		= { .type = NLA_U32 },
-	[MIGPRIO_A_DEV_RING_TX]		= { .type = NLA_U32 },
-	[MIGPRIO_A_DEV_RING_RX_PREV]	= { .type = NLA_U32 },
-	[MIGPRIO_A_DEV_RING_TX_PREV]	= { .type = NLA_U32 },
 	[MIGPRIO_A_DEV_NOTSENT]		= { .type = NLA_U32 },
 };
 
@@ -198,15 +170,8 @@ static int mp_nl_put_dev_params(struct sk_buff *skb,
 	    nla_put_u32(skb, MIGPRIO_A_DEV_SNDBUF, p->sndbuf) ||
 	    nla_put_u32(skb, MIGPRIO_A_DEV_RCVBUF, p->rcvbuf) ||
 	    (p->dscp >= 0 && nla_put_u8(skb, MIGPRIO_A_DEV_DSCP, p->dscp)) ||
-	    nla_put_u8(skb, MIGPRIO_A_DEV_QUEUE, p->queue) ||
 	    nla_put_u64_64bit(skb, MIGPRIO_A_DEV_RATE, p->rate,
 			      MIGPRIO_A_DEV_PAD) ||
-	    nla_put_u8(skb, MIGPRIO_A_DEV_GUARD, p->guard) ||
-	    nla_put_u32(skb, MIGPRIO_A_DEV_QDISC_HANDLE, p->qdisc_handle) ||
-	    nla_put_u32(skb, MIGPRIO_A_DEV_RING_RX, p->ring_rx) ||
-	    nla_put_u32(skb, MIGPRIO_A_DEV_RING_TX, p->ring_tx) ||
-	    nla_put_u32(skb, MIGPRIO_A_DEV_RING_RX_PREV, p->ring_rx_prev) ||
-	    nla_put_u32(skb, MIGPRIO_A_DEV_RING_TX_PREV, p->ring_tx_prev) ||
 	    nla_put_u32(skb, MIGPRIO_A_DEV_NOTSENT, p->notsent) ||
 	    nla_put_u64_64bit(skb, MIGPRIO_A_DEV_LINK_RATE, p->link_rate,
 			      MIGPRIO_A_DEV_PAD))
@@ -430,15 +395,8 @@ static void mp_nl_parse_dev_params(struct nlattr **tb, struct mp_dev_params *p)
 	p->notsent = mp_nl_get_u32(tb, MIGPRIO_A_DEV_NOTSENT, p->notsent);
 	if (tb[MIGPRIO_A_DEV_DSCP])
 		p->dscp = nla_get_u8(tb[MIGPRIO_A_DEV_DSCP]);
-	p->queue = mp_nl_get_u8(tb, MIGPRIO_A_DEV_QUEUE, p->queue);
 	if (tb[MIGPRIO_A_DEV_RATE])
 		p->rate = nla_get_u64(tb[MIGPRIO_A_DEV_RATE]);
-	p->guard = mp_nl_get_u8(tb, MIGPRIO_A_DEV_GUARD, p->guard);
-	p->qdisc_handle = mp_nl_get_u32(tb, MIGPRIO_A_DEV_QDISC_HANDLE, 0);
-	p->ring_rx = mp_nl_get_u32(tb, MIGPRIO_A_DEV_RING_RX, 0);
-	p->ring_tx = mp_nl_get_u32(tb, MIGPRIO_A_DEV_RING_TX, 0);
-	p->ring_rx_prev = mp_nl_get_u32(tb, MIGPRIO_A_DEV_RING_RX_PREV, 0);
-	p->ring_tx_prev = mp_nl_get_u32(tb, MIGPRIO_A_DEV_RING_TX_PREV, 0);
 }
 
 /* The interface named by IFINDEX and/or IFNAME in the caller's netns. */

@@ -44,16 +44,6 @@
 #define MIGPRIO_NOTSENT_MAX		(1024U << 20)	/* 1 GiB */
 #define MIGPRIO_PRIO_DEFAULT		7	/* TC_PRIO_CONTROL: band 0 of prio */
 #define MIGPRIO_DSCP_MAX		63
-#define MIGPRIO_GUARD_MAX		100
-
-enum migprio_queue {
-	MIGPRIO_QUEUE_NONE,	/* migprio does not touch qdiscs */
-	MIGPRIO_QUEUE_PRIO,	/* strict priority root qdisc */
-	MIGPRIO_QUEUE_HTB,	/* shaped, strict priority with tenant floor */
-
-	__MIGPRIO_QUEUE_MAX,
-	MIGPRIO_QUEUE_MAX = __MIGPRIO_QUEUE_MAX - 1
-};
 
 enum migprio_flow_dir {
 	MIGPRIO_FLOW_DIR_OUT = 1,	/* this host connected */
@@ -83,15 +73,8 @@ enum migprio_a_dev {
 	MIGPRIO_A_DEV_SNDBUF,		/* u32 bytes, 0 = auto */
 	MIGPRIO_A_DEV_RCVBUF,		/* u32 bytes, 0 = auto */
 	MIGPRIO_A_DEV_DSCP,		/* u8 0..63; absent = do not rewrite */
-	MIGPRIO_A_DEV_QUEUE,		/* u8 enum migprio_queue (recorded) */
-	MIGPRIO_A_DEV_RATE,		/* u64 bytes per second (shaping) */
-	MIGPRIO_A_DEV_GUARD,		/* u8 percent 0..100 (recorded) */
-	MIGPRIO_A_DEV_QDISC_HANDLE,	/* u32 root handle migprio installed */
-	MIGPRIO_A_DEV_RING_RX,		/* u32 RX ring size migprio set */
-	MIGPRIO_A_DEV_RING_TX,		/* u32 TX ring size migprio set */
-	MIGPRIO_A_DEV_RING_RX_PREV,	/* u32 RX ring size before migprio */
-	MIGPRIO_A_DEV_RING_TX_PREV,	/* u32 TX ring size before migprio */
-	MIGPRIO_A_DEV_CHANGE,		/* u8 enum migprio_dev_change (ntf) */
+	MIGPRIO_A_DEV_RATE = 9,		/* u64 bytes per second (shaping) */
+	MIGPRIO_A_DEV_CHANGE = 16,		/* u8 enum migprio_dev_change (ntf) */
 	MIGPRIO_A_DEV_NOTSENT,		/* u32 bytes, 0 = auto, ~0 = off */
 	MIGPRIO_A_DEV_LINK_RATE,	/* u64 bytes/s of the link, 0 unknown */
 	MIGPRIO_A_DEV_MASTER,		/* string: master of the interface */
