@@ -28,6 +28,7 @@
  *   mp_set_err_msg_fmt() below.
  * - family pre_doit/post_doit take struct genl_split_ops from 6.2 on:
  *   not used.
+ * - struct genl_split_ops (6.2 on), shimmed below.
  *
  * Note for the data path: mp_genl_dump_put() is not a shim (both kernels
  * spell genlmsg_put() the same); it lives in netlink.c, declared in
@@ -49,6 +50,23 @@
 #else
 #define mp_set_err_msg_fmt(extack, attr, msg, fmt, args...) \
 	NL_SET_ERR_MSG_ATTR(extack, attr, msg)
+#endif
+
+/*
+ * The ops table ynl-gen-c generates (netlink-gen.c) is of struct
+ * genl_split_ops, from 6.2 on. 6.1 has struct genl_ops only, with the same
+ * members the generated initialisers use (cmd, doit, start, dumpit, policy,
+ * maxattr, flags; every command is do or dump, never both, and the
+ * GENL_CMD_CAP_* bits are uapi there too): there the table is a genl_ops
+ * table, registered as .ops instead of .split_ops.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define MP_GENL_FAMILY_OPS \
+	.split_ops = migprio_nl_ops, .n_split_ops = ARRAY_SIZE(migprio_nl_ops)
+#else
+#define genl_split_ops genl_ops
+#define MP_GENL_FAMILY_OPS \
+	.ops = migprio_nl_ops, .n_ops = ARRAY_SIZE(migprio_nl_ops)
 #endif
 
 #endif /* _MIGPRIO_COMPAT_H */
