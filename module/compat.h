@@ -12,6 +12,7 @@
 #define _MIGPRIO_COMPAT_H
 
 #include <linux/version.h>
+#include <net/genetlink.h>
 #include <net/netlink.h>
 
 /*
@@ -29,20 +30,17 @@
 
 /*
  * The ops table ynl-gen-c generates (netlink-gen.c) is of struct
- * genl_split_ops, which exists from 6.2 on. 6.1 has struct genl_ops only,
+ * genl_split_ops, which exists from 6.2 on; 6.1 has struct genl_ops only,
  * with the members the generated initialisers use (cmd, doit, start,
  * dumpit, policy, maxattr, flags; every command is do or dump, never both,
- * and the GENL_CMD_CAP_* bits are uapi there too): there the table is a
- * genl_ops table, registered as .ops instead of .split_ops. Kbuild
- * force-includes this file into the generated netlink-gen.c.
+ * and the GENL_CMD_CAP_* bits are uapi there too). The table is a
+ * genl_ops table on 6.12 as well, registered as .ops: genetlink gives a
+ * full op without a policy (dev-get, rule-get...) its reject-all policy,
+ * a split op none (attributes would be ignored instead of refused), and
+ * one spelling needs no version test. Kbuild force-includes this file into
+ * the generated netlink-gen.c; net/genetlink.h is included above so that
+ * the kernel's own struct genl_split_ops keeps its name.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
-#define MP_GENL_FAMILY_OPS \
-	.split_ops = migprio_nl_ops, .n_split_ops = ARRAY_SIZE(migprio_nl_ops)
-#else
 #define genl_split_ops genl_ops
-#define MP_GENL_FAMILY_OPS \
-	.ops = migprio_nl_ops, .n_ops = ARRAY_SIZE(migprio_nl_ops)
-#endif
 
 #endif /* _MIGPRIO_COMPAT_H */

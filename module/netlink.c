@@ -776,9 +776,9 @@ int migprio_nl_flow_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 }
 
 /*
- * The family. The ops table is generated (netlink-gen.c); the multicast
- * group is not: the generator of 6.12 cannot give it
- * GENL_MCAST_CAP_NET_ADMIN.
+ * The family. The ops table is generated (netlink-gen.c; a genl_ops table,
+ * see compat.h); the multicast group is not: the generator of 6.12 cannot
+ * give it GENL_MCAST_CAP_NET_ADMIN.
  */
 
 static const struct genl_multicast_group mp_mcgrps[] = {
@@ -794,7 +794,8 @@ static struct genl_family mp_genl_family __ro_after_init = {
 	/* Own locking: RTNL and mp_net.lock for changes, RCU for reads. */
 	.parallel_ops = true,
 	.module = THIS_MODULE,
-	MP_GENL_FAMILY_OPS,
+	.ops = migprio_nl_ops,
+	.n_ops = ARRAY_SIZE(migprio_nl_ops),
 	.mcgrps = mp_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(mp_mcgrps),
 };
