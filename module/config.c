@@ -18,29 +18,16 @@
  * MP_RULES_UNBUILT_MAX rules are waiting: adding n rules one request at a
  * time costs n / MP_RULES_UNBUILT_MAX builds instead of n.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cgroup.h>
-#include <linux/ethtool.h>
 #include <linux/kernfs.h>
 #include <linux/netdevice.h>
 #include <linux/percpu.h>
-#include <linux/rtnetlink.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <net/net_namespace.h>
 
 #include "config.h"
-
-struct mp_config *mp_config_get(struct mp_net *mn)
-{
-	return rcu_dereference(mn->cfg);
-}
-
-struct mp_config *mp_config_locked(struct mp_net *mn)
-{
-	return rcu_dereference_protected(mn->cfg, lockdep_is_held(&mn->lock));
-}
 
 void mp_dev_params_default(struct mp_dev_params *p)
 {
@@ -229,15 +216,15 @@ static int mp_rules_find(struct mp_rule * const *rules, unsigned int n, u32 id)
 /* Rule sets */
 
 /*
- * A built classifier table, shared by the rule sets that only add rules
- * after (or remove rules from) the ones it was built over.
+ * A reference to a built classifier table, shared by the rule sets that
+ * only add rules after (or remove rules from) the ones it was built over.
  */
-struct mp_ctab {
+struct mp_ctable_ref {
 	refcount_t ref;
 	struct mp_ctable *t;
 };
 
-static void mp_ctab_put(struct mp_ctab *ct)
+static void mp_ctable_ref_put(struct mp_ctable_ref *ct)
 {
 	if (!ct || !refcount_dec_and_test(&ct->ref))
 		return;
@@ -268,7 +255,7 @@ static void mp_ruleset_put(struct mp_ruleset *rs)
 {
 	if (!refcount_dec_and_test(&rs->ref))
 		return;
-	mp_ctab_put(rs->ct);
+	mp_ctable_ref_put(rs->ct);
 	kvfree(rs->rules);
 	kfree(rs);
 }
@@ -277,7 +264,7 @@ static void mp_ruleset_put(struct mp_ruleset *rs)
 static int mp_ruleset_build(struct mp_ruleset *rs)
 {
 	struct mp_rule_spec *specs;
-	struct mp_ctab *ct;
+	struct mp_ctable_ref *ct;
 	unsigned int i;
 
 	ct = kzalloc(sizeof(*ct), GFP_KERNEL);
@@ -320,7 +307,7 @@ static void mp_ruleset_reuse(struct mp_ruleset *rs,
 
 /* Configs */
 
-static void mp_config_free(struct mp_config *cfg)
+void mp_config_free(struct mp_config *cfg)
 {
 	mp_ruleset_put(cfg->rs);
 	kfree(cfg);
@@ -353,7 +340,7 @@ static struct mp_config *mp_config_new_gfp(const struct mp_config *old,
 	cfg->nrules = rs->nrules;
 	cfg->rules = rs->rules;
 	cfg->nbuilt = rs->nbuilt;
-	cfg->ctab = rs->ct->t;
+	cfg->ctable = rs->ct->t;
 	return cfg;
 }
 
@@ -364,7 +351,7 @@ static struct mp_config *mp_config_new(const struct mp_config *old,
 }
 
 /* A copy of the current config sharing its rule set. */
-static struct mp_config *mp_config_dup_gfp(struct mp_config *old, gfp_t gfp)
+struct mp_config *mp_config_dup_gfp(struct mp_config *old, gfp_t gfp)
 {
 	struct mp_config *cfg;
 
@@ -375,7 +362,7 @@ static struct mp_config *mp_config_dup_gfp(struct mp_config *old, gfp_t gfp)
 	return cfg;
 }
 
-static struct mp_config *mp_config_dup(struct mp_config *old)
+struct mp_config *mp_config_dup(struct mp_config *old)
 {
 	return mp_config_dup_gfp(old, GFP_KERNEL);
 }
@@ -383,11 +370,11 @@ static struct mp_config *mp_config_dup(struct mp_config *old)
 /*
  * Publish @cfg and return the config it replaces, still to be retired.
  * A new generation makes flows classify again; @same_rules (the same rules
- * in the same order, only built differently) keeps their answers valid.
+ * in the same order, only built differently, or another interface or
+ * parameters) keeps their answers valid.
  */
-static struct mp_config *mp_config_publish(struct mp_net *mn,
-					   struct mp_config *cfg,
-					   bool same_rules)
+struct mp_config *mp_config_publish(struct mp_net *mn, struct mp_config *cfg,
+				    bool same_rules)
 {
 	struct mp_config *old = mp_config_locked(mn);
 
@@ -402,14 +389,8 @@ static struct mp_config *mp_config_publish(struct mp_net *mn,
 	return old;
 }
 
-static struct mp_config *mp_config_swap(struct mp_net *mn,
-					struct mp_config *cfg)
-{
-	return mp_config_publish(mn, cfg, false);
-}
-
 /* Free @old once no reader can see it, and its rules too if @with_rules. */
-static void mp_config_retire(struct mp_config *old, bool with_rules)
+void mp_config_retire(struct mp_config *old, bool with_rules)
 {
 	unsigned int i;
 
@@ -647,212 +628,4 @@ int mp_rule_flush_locked(struct mp_net *mn)
 	if (!rs)
 		return -ENOMEM;
 	return mp_config_commit_rules(mn, rs, MP_COMMIT_FREE_RULES);
-}
-
-/* Designation */
-
-static int mp_hooks_ensure(struct mp_net *mn)
-{
-	int err;
-
-	if (mn->hooks_registered)
-		return 0;
-	err = mp_hooks_register(mn);
-	if (!err)
-		mn->hooks_registered = true;
-	return err;
-}
-
-static void mp_hooks_drop(struct mp_net *mn)
-{
-	if (!mn->hooks_registered)
-		return;
-	mp_hooks_unregister(mn);
-	mn->hooks_registered = false;
-}
-
-/* The link speed in bytes per second, 0 when the driver does not say. */
-u64 mp_dev_link_rate(struct net_device *dev)
-{
-	struct ethtool_link_ksettings ks;
-
-	ASSERT_RTNL();
-	if (__ethtool_get_link_ksettings(dev, &ks) ||
-	    ks.base.speed == SPEED_UNKNOWN || !ks.base.speed)
-		return 0;
-	return (u64)ks.base.speed * 125000;	/* Mbit/s */
-}
-
-/* Would a socket tuned for @a be tuned the same for @b? */
-static bool mp_dev_tuning_same(const struct mp_dev_params *a,
-			       const struct mp_dev_params *b)
-{
-	return a->priority == b->priority && a->sndbuf == b->sndbuf &&
-	       a->rcvbuf == b->rcvbuf && a->notsent == b->notsent &&
-	       a->rate == b->rate && a->link_rate == b->link_rate;
-}
-
-int mp_dev_set_locked(struct mp_net *mn, const struct net_device *dev,
-		      const struct mp_dev_params *p)
-{
-	struct mp_config *old = mp_config_locked(mn);
-	bool moved = old->ifindex && old->ifindex != dev->ifindex;
-	struct mp_config *cfg;
-	int err;
-
-	ASSERT_RTNL();
-	cfg = mp_config_dup(old);
-	if (!cfg)
-		return -ENOMEM;
-	cfg->ifindex = dev->ifindex;
-	strscpy(cfg->ifname, dev->name, sizeof(cfg->ifname));
-	cfg->dev = *p;
-	if (moved || !mp_dev_tuning_same(&old->dev, p))
-		cfg->tune_gen++;
-	err = mp_hooks_ensure(mn);
-	if (err) {
-		mp_config_free(cfg);
-		return err;
-	}
-	mp_config_retire(mp_config_swap(mn, cfg), false);
-	if (moved)
-		mp_flows_flush(mn, MIGPRIO_FLOW_END_FLUSH);
-	mp_nl_dev_notify(mn->net, cfg, MIGPRIO_DEV_CHANGE_SET);
-	pr_info_ratelimited("netns %u: designated %s (ifindex %d)\n",
-			    mn->net->ns.inum, cfg->ifname, cfg->ifindex);
-	return 0;
-}
-
-/*
- * Clear the designation, all or nothing: the new config is allocated
- * before anything changes. A request (MIGPRIO_DEV_CHANGE_CLEAR) fails with
- * -ENOMEM and leaves everything as it was; the interface going away must
- * not fail (its ifindex would stay published, free for reuse), so it
- * waits for the small allocation instead.
- */
-int mp_dev_clear_locked(struct mp_net *mn, enum migprio_dev_change why)
-{
-	struct mp_config *old = mp_config_locked(mn);
-	struct mp_config gone, *cfg;
-
-	if (!old->ifindex)
-		return 0;
-	gone = *old;
-	cfg = mp_config_dup_gfp(old, why == MIGPRIO_DEV_CHANGE_CLEAR ?
-				GFP_KERNEL : GFP_KERNEL | __GFP_NOFAIL);
-	if (!cfg)
-		return -ENOMEM;
-	cfg->ifindex = 0;
-	cfg->ifname[0] = '\0';
-	mp_dev_params_default(&cfg->dev);
-	cfg->tune_gen++;
-	mp_config_retire(mp_config_swap(mn, cfg), false);
-	mp_hooks_drop(mn);
-	mp_flows_flush(mn, MIGPRIO_FLOW_END_FLUSH);
-	mp_nl_dev_notify(mn->net, &gone, why);
-	if (why == MIGPRIO_DEV_CHANGE_CLEAR)
-		pr_info_ratelimited("netns %u: cleared %s (ifindex %d)\n",
-				    mn->net->ns.inum, gone.ifname, gone.ifindex);
-	else
-		pr_info_ratelimited("netns %u: lost %s (ifindex %d): unregistered or moved to another netns\n",
-				    mn->net->ns.inum, gone.ifname, gone.ifindex);
-	return 0;
-}
-
-static void mp_dev_rename_locked(struct mp_net *mn, const char *name)
-{
-	struct mp_config *cfg;
-
-	cfg = mp_config_dup(mp_config_locked(mn));
-	if (!cfg) {
-		pr_warn("out of memory renaming interface to %s\n", name);
-		return;
-	}
-	strscpy(cfg->ifname, name, sizeof(cfg->ifname));
-	mp_config_retire(mp_config_swap(mn, cfg), false);
-	mp_nl_dev_notify(mn->net, cfg, MIGPRIO_DEV_CHANGE_SET);
-}
-
-/*
- * The designated interface got or lost a master (bond, team, bridge, VRF):
- * once enslaved, its traffic passes the hooks as the master's and nothing
- * matches any more. Say so; the designation stays (it applies again when
- * the interface is released).
- */
-static void mp_dev_upper_locked(struct mp_net *mn, struct net_device *dev,
-				const struct netdev_notifier_changeupper_info *info)
-{
-	if (!info->master)
-		return;
-	mp_nl_dev_notify(mn->net, mp_config_locked(mn),
-			 MIGPRIO_DEV_CHANGE_MASTER);
-	if (info->linking)
-		pr_info_ratelimited("netns %u: designated %s (ifindex %d) is now a slave of %s: its traffic passes %s, designate %s\n",
-				    mn->net->ns.inum, dev->name, dev->ifindex,
-				    info->upper_dev->name,
-				    info->upper_dev->name,
-				    info->upper_dev->name);
-	else
-		pr_info_ratelimited("netns %u: designated %s (ifindex %d) released by %s\n",
-				    mn->net->ns.inum, dev->name, dev->ifindex,
-				    info->upper_dev->name);
-}
-
-void mp_config_quiesce(struct mp_net *mn)
-{
-	mutex_lock(&mn->lock);
-	mp_hooks_drop(mn);
-	mutex_unlock(&mn->lock);
-}
-
-/* Netdevice notifier: follow the designated interface. */
-
-static bool mp_is_designated(struct mp_net *mn, const struct net_device *dev)
-{
-	const struct mp_config *cfg;
-	bool ret;
-
-	rcu_read_lock();
-	cfg = mp_config_get(mn);
-	ret = cfg && cfg->ifindex == dev->ifindex;
-	rcu_read_unlock();
-	return ret;
-}
-
-static int mp_netdev_event(struct notifier_block *nb, unsigned long event,
-			   void *ptr)
-{
-	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
-	struct mp_net *mn;
-
-	if (event != NETDEV_UNREGISTER && event != NETDEV_CHANGENAME &&
-	    event != NETDEV_CHANGEUPPER)
-		return NOTIFY_DONE;
-	mn = mp_net(dev_net(dev));
-	/* Designation changes under RTNL, which we hold: no race here. */
-	if (!mp_is_designated(mn, dev))
-		return NOTIFY_DONE;
-	mutex_lock(&mn->lock);
-	if (event == NETDEV_UNREGISTER)
-		mp_dev_clear_locked(mn, MIGPRIO_DEV_CHANGE_GONE);
-	else if (event == NETDEV_CHANGENAME)
-		mp_dev_rename_locked(mn, dev->name);
-	else
-		mp_dev_upper_locked(mn, dev, ptr);
-	mutex_unlock(&mn->lock);
-	return NOTIFY_DONE;
-}
-
-static struct notifier_block mp_netdev_nb = {
-	.notifier_call = mp_netdev_event,
-};
-
-int mp_netdev_notifier_register(void)
-{
-	return register_netdevice_notifier(&mp_netdev_nb);
-}
-
-void mp_netdev_notifier_unregister(void)
-{
-	unregister_netdevice_notifier(&mp_netdev_nb);
 }

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The control plane's view of config.c: building, publishing and retiring
- * configurations and rules. Used by netlink.c and pernet.c only; the data
- * path reads the published struct mp_config (migprio.h) and nothing else.
+ * The control plane's view of config.c (building, publishing and retiring
+ * configurations and rules) and dev.c (designation). Used by netlink.c,
+ * pernet.c and dev.c only; the data path reads the published struct
+ * mp_config (migprio.h) and nothing else.
  *
- * Every *_locked function runs under mn->lock. Functions that change the
- * designated interface also need RTNL (taken before mn->lock), so that a
- * device cannot go away between its lookup and its designation.
+ * Functions that change the designated interface need RTNL (taken before
+ * mn->lock) besides mn->lock (_locked, see migprio.h), so that a device
+ * cannot go away between its lookup and its designation.
  */
 #ifndef _MIGPRIO_CONFIG_H
 #define _MIGPRIO_CONFIG_H
@@ -18,9 +19,6 @@ struct netlink_ext_ack;
 /* The designated interface's parameters when a request omits them. */
 void mp_dev_params_default(struct mp_dev_params *p);
 
-/* The current config; the caller holds mn->lock. */
-struct mp_config *mp_config_locked(struct mp_net *mn);
-
 /* Rules: allocated and filled by the caller, then added or freed. */
 struct mp_rule *mp_rule_alloc(void);
 void mp_rule_free(struct mp_rule *r);
@@ -31,13 +29,25 @@ int mp_rule_add_locked(struct mp_net *mn, struct mp_rule *r,
 int mp_rule_del_locked(struct mp_net *mn, u32 id);
 int mp_rule_flush_locked(struct mp_net *mn);
 
-/* Designation: RTNL and mn->lock held. */
+/*
+ * Publishing from dev.c: a copy of the current config sharing its rule set
+ * (mp_config_free() it if unused), published by mp_config_publish(), which
+ * returns the config it replaced for mp_config_retire().
+ */
+struct mp_config *mp_config_dup(struct mp_config *old);
+struct mp_config *mp_config_dup_gfp(struct mp_config *old, gfp_t gfp);
+void mp_config_free(struct mp_config *cfg);
+struct mp_config *mp_config_publish(struct mp_net *mn, struct mp_config *cfg,
+				    bool same_rules);
+void mp_config_retire(struct mp_config *old, bool with_rules);
+
+/* dev.c, designation: RTNL and mn->lock held. */
 u64 mp_dev_link_rate(struct net_device *dev);	/* RTNL only */
 int mp_dev_set_locked(struct mp_net *mn, const struct net_device *dev,
 		      const struct mp_dev_params *p);
 int mp_dev_clear_locked(struct mp_net *mn, enum migprio_dev_change why);
 
-/* Netns exit, before the devices go: stop the data path. */
-void mp_config_quiesce(struct mp_net *mn);
+/* dev.c: netns exit, before the devices go: stop the data path. */
+void mp_dev_quiesce(struct mp_net *mn);
 
 #endif /* _MIGPRIO_CONFIG_H */

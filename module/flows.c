@@ -25,7 +25,6 @@
  * the flows. No RCU callbacks are used; mp_flows_destroy() flushes the
  * reaper, so nothing outlives it.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/rhashtable.h>
 #include <linux/slab.h>

@@ -24,7 +24,6 @@
  * counted nor start flows), and before source NAT, so the addresses and
  * ports are the local socket's own, as the rules and flows describe them.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
@@ -186,7 +185,7 @@ static void mp_flow_set_cls(struct mp_flow *f, const struct mp_config *cfg,
 static int mp_rules_lookup(const struct mp_config *cfg,
 			   const struct mp_pkt *pkt)
 {
-	int idx = mp_ctable_lookup(cfg->ctab, pkt);
+	int idx = mp_ctable_lookup(cfg->ctable, pkt);
 	unsigned int i;
 
 	for (i = cfg->nbuilt; idx < 0 && i < cfg->nrules; i++)
@@ -427,7 +426,7 @@ static unsigned int mp_hook(void *priv, struct sk_buff *skb,
 	bool tx = state->hook == NF_INET_POST_ROUTING;
 	const struct net_device *dev = tx ? state->out : state->in;
 	struct mp_net *mn = mp_net(state->net);
-	const struct mp_config *cfg = mp_config_get(mn);
+	const struct mp_config *cfg = mp_config_rcu(mn);
 	struct mp_skb m;
 
 	if (!dev || !cfg->ifindex || dev->ifindex != cfg->ifindex)
@@ -476,11 +475,12 @@ static const struct nf_hook_ops mp_nf_ops[] = {
 	},
 };
 
-/* Process context, under mn->lock. */
+/* Process context, under mn->lock. Nothing to do when registered. */
 int mp_hooks_register(struct mp_net *mn)
 {
 	int err;
 
+	lockdep_assert_held(&mn->lock);
 	if (mn->hooks_registered)
 		return 0;
 	err = nf_register_net_hooks(mn->net, mp_nf_ops, ARRAY_SIZE(mp_nf_ops));
@@ -497,6 +497,7 @@ int mp_hooks_register(struct mp_net *mn)
  */
 void mp_hooks_unregister(struct mp_net *mn)
 {
+	lockdep_assert_held(&mn->lock);
 	if (!mn->hooks_registered)
 		return;
 	nf_unregister_net_hooks(mn->net, mp_nf_ops, ARRAY_SIZE(mp_nf_ops));

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * migprio internal interfaces shared between the control plane (config.c,
- * netlink.c, pernet.c) and the data path (hooks.c, flows.c, sockbuf.c).
+ * dev.c, netlink.c, pernet.c) and the data path (hooks.c, flows.c,
+ * sockbuf.c).
  *
  * Data flows one way: a netlink request is validated into a new, immutable
  * struct mp_config which is published with RCU; the hooks read it per
  * packet; flows and counters go back out through dumps and events.
+ *
+ * Names: a function whose name ends in _locked is called with mp_net.lock
+ * held; it never takes that lock itself.
  */
 #ifndef _MIGPRIO_H
 #define _MIGPRIO_H
@@ -113,7 +117,7 @@ struct mp_ruleset {
 	unsigned int nrules;
 	unsigned int nbuilt;		/* rules[0..nbuilt) are in the table */
 	struct mp_rule **rules;		/* sorted by id */
-	struct mp_ctab *ct;		/* table; never NULL, even for 0 rules */
+	struct mp_ctable_ref *ct;	/* table; never NULL, even for 0 rules */
 };
 
 /*
@@ -134,14 +138,20 @@ struct mp_config {
 	 * are matched one by one when the table finds nothing.
 	 */
 	unsigned int nbuilt;
-	struct mp_ctable *ctab;
-	u32 gen;			/* bumped on every publication, never 0 */
+	struct mp_ctable *ctable;
+	/*
+	 * Classification generation, never 0: a flow's cached rule index is
+	 * valid for this gen only. Bumped when the rules or what they match
+	 * (a cgroup's id) change, not by designation, parameters or a
+	 * rename. Also the rule dump's sequence number.
+	 */
+	u32 gen;
 	/*
 	 * Bumped when what a tuned socket gets changes (interface, priority,
 	 * sizes, rates): tuned sockets and listeners are tuned again.
 	 */
 	u32 tune_gen;
-	struct mp_ruleset *rs;		/* owner of rules[] and ctab */
+	struct mp_ruleset *rs;		/* owner of rules[] and ctable */
 	struct rcu_head rcu;
 };
 
@@ -156,7 +166,7 @@ struct mp_net {
 	struct delayed_work build_work;	/* builds rules added meanwhile */
 	struct work_struct cg_work;	/* resolves cgroup rules' paths again */
 	unsigned long cg_next;		/* jiffies: earliest next cg_work */
-	bool hooks_registered;		/* under lock */
+	bool hooks_registered;		/* hooks.c, under lock */
 	struct mp_counters __percpu *ctr;
 	struct mp_events_stats ev;
 	struct mp_flow_table *flows;
@@ -168,20 +178,41 @@ struct mp_net *mp_net(const struct net *net);
 int mp_pernet_init(void);
 void mp_pernet_exit(void);
 
-/* config.c: all under mn->lock unless noted */
-struct mp_config *mp_config_get(struct mp_net *mn);	/* rcu_read_lock held */
+/*
+ * The published config, for a reader inside rcu_read_lock() (the hooks run
+ * in one) or holding mn->lock. No reference is taken: the config stays
+ * valid until rcu_read_unlock(), or until mn->lock is released.
+ */
+static inline struct mp_config *mp_config_rcu(struct mp_net *mn)
+{
+	return rcu_dereference_check(mn->cfg, lockdep_is_held(&mn->lock));
+}
+
+/* The published config, for a writer: the caller holds mn->lock. */
+static inline struct mp_config *mp_config_locked(struct mp_net *mn)
+{
+	return rcu_dereference_protected(mn->cfg, lockdep_is_held(&mn->lock));
+}
+
+/* config.c */
 void mp_counters_sum(struct mp_counters __percpu *ctr,
 		     struct mp_counters_sum *sum);
 struct mp_counters __percpu *mp_counters_alloc(void);	/* free_percpu() */
 int mp_config_init(struct mp_net *mn);
 void mp_config_destroy(struct mp_net *mn);	/* netns exit */
+
+/* dev.c: follow the designated interface */
 int mp_netdev_notifier_register(void);
 void mp_netdev_notifier_unregister(void);
 
 /* config.c, any context: a socket's cgroup did not match @m */
 void mp_cgroup_miss(const struct mp_cgmatch *m);
 
-/* hooks.c: process context, under mn->lock */
+/*
+ * hooks.c: process context, under mn->lock. Registering registered hooks
+ * or unregistering unregistered ones does nothing (hooks.c alone reads and
+ * writes mp_net.hooks_registered).
+ */
 int mp_hooks_register(struct mp_net *mn);
 void mp_hooks_unregister(struct mp_net *mn);
 

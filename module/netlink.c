@@ -18,6 +18,7 @@
 #include <net/genetlink.h>
 #include <net/sock.h>
 
+#include "compat.h"
 #include "config.h"
 
 enum mp_mcgrp {
@@ -400,7 +401,7 @@ static int mp_nl_dev_get(struct sk_buff *skb, struct genl_info *info)
 	}
 	rcu_read_lock();
 	err = mp_nl_put_dev(msg, genl_info_net(info),
-			    mp_config_get(mp_nl_net(info)));
+			    mp_config_rcu(mp_nl_net(info)));
 	rcu_read_unlock();
 	if (err) {
 		nlmsg_free(msg);
@@ -778,7 +779,7 @@ static int mp_nl_rule_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	int err = 0;
 
 	rcu_read_lock();
-	cfg = mp_config_get(mn);
+	cfg = mp_config_rcu(mn);
 	cb->seq = cfg->gen;
 	for (i = 0; i < cfg->nrules; i++) {
 		const struct mp_rule *r = cfg->rules[i];
@@ -806,7 +807,7 @@ static int mp_nl_put_stats(struct sk_buff *skb, struct mp_net *mn)
 
 	mp_counters_sum(mn->ctr, &sum);
 	rcu_read_lock();
-	nrules = mp_config_get(mn)->nrules;
+	nrules = mp_config_rcu(mn)->nrules;
 	rcu_read_unlock();
 	if (nla_put_u64_64bit(skb, MIGPRIO_A_STATS_TX_PACKETS, sum.tx_packets,
 			      MIGPRIO_A_STATS_PAD) ||

@@ -54,7 +54,7 @@ err_config:
  */
 static void __net_exit mp_net_pre_exit(struct net *net)
 {
-	mp_config_quiesce(mp_net(net));
+	mp_dev_quiesce(mp_net(net));
 }
 
 static void __net_exit mp_net_exit(struct net *net)

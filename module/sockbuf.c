@@ -44,7 +44,6 @@
  * up by their tuple when a work runs, so a socket that went away is simply
  * not found.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/slab.h>
 #include <net/sock.h>
@@ -448,9 +447,9 @@ void mp_listener_tune(struct net *net, const struct mp_flow_key *k,
 }
 
 /* The deferred listener tuning. Process context, never sleeps on a socket. */
-static void mp_listener_tune_locked(struct mp_flow *f,
-				    const struct mp_dev_params *p,
-				    u32 tune_gen)
+static void mp_listener_tune_deferred(struct mp_flow *f,
+				      const struct mp_dev_params *p,
+				      u32 tune_gen)
 {
 	struct mp_net *mn = f->mn;
 	struct mp_listener *l;
@@ -541,7 +540,7 @@ static void mp_listeners_work(struct work_struct *work)
 	rcu_read_lock();
 	spin_lock_bh(&ls->lock);
 	list_for_each_entry_safe(l, n, &ls->list, node) {
-		if (mp_listener_valid(ls, l, mp_config_get(ls->mn)) &&
+		if (mp_listener_valid(ls, l, mp_config_rcu(ls->mn)) &&
 		    mp_listener_exists(ls->mn->net, &l->key, l->ifindex))
 			continue;
 		list_move_tail(&l->node, &undo);
@@ -732,7 +731,7 @@ void mp_sock_sync(struct mp_flow *f)
 	if (f->key.proto != IPPROTO_TCP)
 		return;
 	rcu_read_lock();
-	cfg = mp_config_get(f->mn);
+	cfg = mp_config_rcu(f->mn);
 	p = cfg->dev;
 	tune_gen = cfg->tune_gen;
 	tune = cfg->ifindex == f->ifindex &&
@@ -741,7 +740,7 @@ void mp_sock_sync(struct mp_flow *f)
 	tuned = test_bit(MP_FLOW_TUNED, &f->flags);
 
 	if (test_and_clear_bit(MP_FLOW_LISTENER, &f->flags) && tune)
-		mp_listener_tune_locked(f, &p, tune_gen);
+		mp_listener_tune_deferred(f, &p, tune_gen);
 	if (tune != tuned || (tune && f->tune_gen != tune_gen))
 		mp_sock_apply(f, tune ? &p : NULL, tune_gen);
 }

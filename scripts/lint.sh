@@ -50,7 +50,7 @@ CP_USER_IGNORE=(
 # Per-file suppressions: "FILE TYPE reason".
 CP_SUPPRESS=(
 	"module/classify_types.h PREFER_KERNEL_TYPES it defines u8..u64 from stdint for the userspace build of the classifier core"
-	"module/compat.h LINUX_VERSION_CODE the one place for version tests, where no macro can tell (it is included before any kernel header)"
+	"module/compat.h LINUX_VERSION_CODE the one place for version tests, where no macro can tell"
 	"module/compat.h CONSTANT_COMPARISON LINUX_VERSION_CODE >= KERNEL_VERSION() is the kernel's own idiom"
 	"tools/bench/migsim.c VOLATILE volatile sig_atomic_t is the C type for a flag set by a signal handler"
 	"tools/migprioctl/monitor.c VOLATILE volatile sig_atomic_t is the C type for a flag set by a signal handler"

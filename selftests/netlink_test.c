@@ -954,7 +954,7 @@ TEST_F(mp, eexist_enospc)
 /*
  * Rules with long cgroup paths take about 4.3 KiB each: with a small
  * receive buffer every part of the dump holds one, and a rule added after
- * the first part makes the next parts NLM_F_DUMP_INTR.
+ * the first part makes the next parts NLM_F_DUMP_INTR (a rename does not).
  */
 static void make_long_cgroup(char *path, size_t size)
 {
@@ -988,12 +988,57 @@ static void remove_long_cgroup(const char *path)
 	}
 }
 
+/*
+ * A rule dump over @small, which reads 8 KiB at a time (one rule per
+ * part): after the first part, run @cmd, or else add a rule through @nl.
+ * Returns the number of parts (-1 on error); *@intr: a part was flagged
+ * NLM_F_DUMP_INTR.
+ */
+static int dump_paused(struct nl *small, const char *cmd, struct nl *nl,
+		       struct reply *r, bool *intr)
+{
+	struct nlmsghdr *nlh;
+	bool done = false;
+	char buf[8192];
+	int len, parts = 0;
+
+	*intr = false;
+	nlh = msg_start(small, small->family, MIGPRIO_CMD_RULE_GET,
+			NLM_F_DUMP, 1);
+	if (mnl_socket_sendto(small->sk, nlh, nlh->nlmsg_len) < 0)
+		return -1;
+	while (!done) {
+		const struct nlmsghdr *m;
+
+		len = mnl_socket_recvfrom(small->sk, buf, sizeof(buf));
+		if (len <= 0)
+			return -1;
+		if (parts++ == 0 &&
+		    (cmd ? run("%s", cmd) : add_port_rule(nl, r, 2999, "intr")))
+			return -1;
+		for (m = (void *)buf; mnl_nlmsg_ok(m, len);
+		     m = mnl_nlmsg_next(m, &len)) {
+			if (m->nlmsg_flags & NLM_F_DUMP_INTR)
+				*intr = true;
+			if (m->nlmsg_type == NLMSG_ERROR ||
+			    m->nlmsg_type == NLMSG_DONE)
+				done = true;
+		}
+	}
+	return parts;
+}
+
 TEST_F(mp, dump_intr)
 {
 	static char path[MIGPRIO_CGROUP_MAXLEN + 1];
+	struct attr dev[] = {
+		STR(MIGPRIO_A_DEV_IFNAME, self->veth),
+		{ 0 },
+	};
 	struct reply *r = &self->r;
 	struct nl small = { 0 };
-	struct nlmsghdr *nlh;
+	char cmd[256];
+	bool intr;
 	int i;
 
 	make_long_cgroup(path, sizeof(path));
@@ -1017,42 +1062,30 @@ TEST_F(mp, dump_intr)
 	small.family = self->nl.family;
 
 	/* An undisturbed dump in small parts is not flagged. */
-	nlh = msg_start(&small, small.family, MIGPRIO_CMD_RULE_GET,
-			NLM_F_DUMP, 1);
+	msg_start(&small, small.family, MIGPRIO_CMD_RULE_GET, NLM_F_DUMP, 1);
 	ASSERT_EQ(0, transact(&small, r, 8192));
 	EXPECT_EQ(0, r->err);
 	EXPECT_EQ(4, r->n);
 	EXPECT_FALSE(r->intr);
 
-	/* Read one part, change the rules, read the rest. */
-	nlh = msg_start(&small, small.family, MIGPRIO_CMD_RULE_GET,
-			NLM_F_DUMP, 1);
-	{
-		char buf[8192];
-		bool intr = false, done = false;
-		int len, parts = 0;
+	/*
+	 * A rename of the designated interface changes no rule, so it keeps
+	 * the generation: no NLM_F_DUMP_INTR (and live flows keep their
+	 * classification).
+	 */
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_SET, 0, dev, r));
+	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
+	snprintf(cmd, sizeof(cmd), "%s link set %s name %sr", ip_bin(),
+		 self->veth, self->veth);
+	EXPECT_LT(1, dump_paused(&small, cmd, NULL, r, &intr));
+	EXPECT_FALSE(intr);
+	ASSERT_EQ(0, run("%s link set %sr name %s", ip_bin(), self->veth,
+			 self->veth));
 
-		ASSERT_LT(0, mnl_socket_sendto(small.sk, nlh, nlh->nlmsg_len));
-		while (!done) {
-			const struct nlmsghdr *m;
-
-			len = mnl_socket_recvfrom(small.sk, buf, sizeof(buf));
-			ASSERT_LT(0, len);
-			if (parts++ == 0)
-				ASSERT_EQ(0, add_port_rule(&self->nl, r, 2999, "intr"));
-			for (m = (void *)buf; mnl_nlmsg_ok(m, len);
-			     m = mnl_nlmsg_next(m, &len)) {
-				if (m->nlmsg_flags & NLM_F_DUMP_INTR)
-					intr = true;
-				if (m->nlmsg_type == NLMSG_ERROR ||
-				    m->nlmsg_type == NLMSG_DONE)
-					done = true;
-			}
-		}
-		nl_close(&small);
-		EXPECT_LT(1, parts);
-		EXPECT_TRUE(intr);
-	}
+	/* A rule added after the first part interrupts it. */
+	EXPECT_LT(1, dump_paused(&small, NULL, &self->nl, r, &intr));
+	EXPECT_TRUE(intr);
+	nl_close(&small);
 	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_RULE_FLUSH, 0, NULL, r));
 	remove_long_cgroup(path);
 }

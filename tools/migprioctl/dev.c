@@ -139,12 +139,6 @@ static int dev_get(struct mp_ctx *ctx, struct dev_state *st)
 	st->dscp = -1;
 	req = mp_nl_req(&ctx->nl, buf, MIGPRIO_CMD_DEV_GET, 0);
 	ret = mp_nl_do(&ctx->nl, req, dev_state_parse, st);
-	if (ret == -ENOENT || ret == -ENODEV) {
-		/* a kernel may answer "nothing designated" with an error */
-		memset(st, 0, sizeof(*st));
-		st->dscp = -1;
-		return 0;
-	}
 	if (ret)
 		mp_kernel_err(ctx, MIGPRIO_CMD_DEV_GET);
 	return ret;
@@ -186,7 +180,7 @@ static int dev_set_parse(int argc, char **argv, union mp_args *u)
 	static const char *const queues[] = { "none", "prio", "htb", NULL };
 	struct dev_set_args *a = &u->dev_set;
 	unsigned int seen = 0;
-	bool has_rate = false, has_guard = false, has_queue = false;
+	bool has_rate = false, has_guard = false;
 	int i, k;
 
 	a->dscp = -1;
@@ -246,7 +240,6 @@ static int dev_set_parse(int argc, char **argv, union mp_args *u)
 				return usage_err("invalid queue \"%s\" (prio, htb or none)",
 						 val);
 			a->queue = q;
-			has_queue = true;
 		} else if (!strcmp(kw, "rate")) {
 			if (parse_rate(val, &a->rate))
 				return usage_err("invalid rate \"%s\" (a number with a tc unit: 100mbit, 9500mbit, 10gbit)",
@@ -278,7 +271,6 @@ static int dev_set_parse(int argc, char **argv, union mp_args *u)
 			}
 		}
 	}
-	(void)has_queue;
 	if (a->queue == MIGPRIO_QUEUE_HTB && !has_rate)
 		return usage_err("queue htb needs a rate (e.g. rate 9500mbit)");
 	if (a->queue != MIGPRIO_QUEUE_HTB && has_rate)
