@@ -15,8 +15,6 @@
 
 #include "config.h"
 
-/* Designation */
-
 /* The link speed in bytes per second, 0 when the driver does not say. */
 u64 mp_dev_link_rate(struct net_device *dev)
 {
