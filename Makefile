@@ -233,13 +233,18 @@ deb-test:
 clean:
 	rm -rf $(BUILD)
 
+# uapi/linux/migprio.h and module/netlink-gen.[ch] from the netlink spec,
+# with ynl-gen-c of linux-source-6.12; `make lint` checks they are current.
+regen:
+	scripts/regen.sh
+
 # lint (checkpatch, sparse, cppcheck) and check-debug (KASAN/lockdep kernel)
 # are defined here when present:
 -include scripts/lint.mk
 
 .PHONY: all modtree module tool bench-tools selftests guest deps ksrc check demo install \
 	install-module install-tool uninstall dkms-src dkms-install \
-	dkms-uninstall deb deb-test clean
+	dkms-uninstall deb deb-test clean regen
 
 # bench, bench-quick, bench-qemu (the benchmark issue):
 -include scripts/bench.mk

@@ -12,6 +12,7 @@
 #define _MIGPRIO_COMPAT_H
 
 #include <linux/version.h>
+#include <net/genetlink.h>
 #include <net/netlink.h>
 
 /*
@@ -26,5 +27,20 @@
 #define mp_set_err_msg_fmt(extack, attr, msg, fmt, args...) \
 	NL_SET_ERR_MSG_ATTR(extack, attr, msg)
 #endif
+
+/*
+ * The ops table ynl-gen-c generates (netlink-gen.c) is of struct
+ * genl_split_ops, which exists from 6.2 on; 6.1 has struct genl_ops only,
+ * with the members the generated initialisers use (cmd, doit, start,
+ * dumpit, policy, maxattr, flags; every command is do or dump, never both,
+ * and the GENL_CMD_CAP_* bits are uapi there too). The table is a
+ * genl_ops table on 6.12 as well, registered as .ops: genetlink gives a
+ * full op without a policy (dev-get, rule-get...) its reject-all policy,
+ * a split op none (attributes would be ignored instead of refused), and
+ * one spelling needs no version test. Kbuild force-includes this file into
+ * the generated netlink-gen.c; net/genetlink.h is included above so that
+ * the kernel's own struct genl_split_ops keeps its name.
+ */
+#define genl_split_ops genl_ops
 
 #endif /* _MIGPRIO_COMPAT_H */

@@ -37,7 +37,6 @@ void mp_dev_params_default(struct mp_dev_params *p)
 	p->rcvbuf = MIGPRIO_BUF_AUTO;
 	p->notsent = MIGPRIO_NOTSENT_AUTO;
 	p->dscp = -1;
-	p->queue = MIGPRIO_QUEUE_NONE;
 }
 
 /* Counters */

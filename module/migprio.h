@@ -98,12 +98,8 @@ struct mp_dev_params {
 	u32 rcvbuf;
 	u32 notsent;		/* bytes, MIGPRIO_NOTSENT_AUTO or _OFF */
 	s16 dscp;		/* -1: leave DSCP alone */
-	u8 queue;		/* enum migprio_queue, recorded for migprioctl */
-	u8 guard;
 	u64 rate;		/* bytes/s of the shaper, 0: none */
 	u64 link_rate;		/* bytes/s of the link when designated, 0: unknown */
-	u32 qdisc_handle;	/* recorded: root qdisc migprio installed */
-	u32 ring_rx, ring_tx, ring_rx_prev, ring_tx_prev;	/* recorded */
 };
 
 /*

@@ -20,10 +20,7 @@
 
 #include "compat.h"
 #include "config.h"
-
-enum mp_mcgrp {
-	MP_MCGRP_EVENTS,
-};
+#include "netlink-gen.h"
 
 static struct genl_family mp_genl_family;
 
@@ -31,11 +28,13 @@ static struct genl_family mp_genl_family;
 static bool mp_genl_live;
 
 /*
- * Policies and value checks. Ranges that need a message naming the
- * attribute are checked in the handlers, not by policy validation
- * functions: on 6.1, a malformed attribute whose policy has a validation
- * function makes netlink_ack() WARN while it dumps the policy into the
- * extack (nla_get_range_unsigned() does not know that validation type).
+ * Value checks. The policies and the ops table are generated from the spec
+ * (netlink-gen.c): types, lengths and plain ranges (NLA_POLICY_MAX) are
+ * checked there. What no policy range expresses (a value or a range, a
+ * class id) is checked here, not by policy validation functions: on 6.1, a
+ * malformed attribute whose policy has a validation function makes
+ * netlink_ack() WARN while it dumps the policy into the extack
+ * (nla_get_range_unsigned() does not know that validation type).
  */
 
 static int mp_check_priority(const struct nlattr *attr,
@@ -81,38 +80,9 @@ static int mp_check_buf(const struct nlattr *attr,
 	return -ERANGE;
 }
 
-static int mp_check_u8s(const struct nlattr *attr,
-			struct netlink_ext_ack *extack)
-{
-	u8 val = nla_get_u8(attr);
-
-	switch (nla_type(attr)) {
-	case MIGPRIO_A_DEV_DSCP:
-		if (val <= MIGPRIO_DSCP_MAX)
-			return 0;
-		NL_SET_ERR_MSG_ATTR(extack, attr, "DSCP must be 0..63");
-		break;
-	case MIGPRIO_A_DEV_QUEUE:
-		if (val <= MIGPRIO_QUEUE_MAX)
-			return 0;
-		NL_SET_ERR_MSG_ATTR(extack, attr,
-				    "QUEUE must be none (0), prio (1) or htb (2)");
-		break;
-	default:
-		if (val <= MIGPRIO_GUARD_MAX)
-			return 0;
-		NL_SET_ERR_MSG_ATTR(extack, attr, "GUARD must be 0..100 (percent)");
-		break;
-	}
-	return -ERANGE;
-}
-
 /* Check every dev-set value; the first bad one is reported. */
 static int mp_nl_check_dev(struct genl_info *info)
 {
-	static const int u8s[] = {
-		MIGPRIO_A_DEV_DSCP, MIGPRIO_A_DEV_QUEUE, MIGPRIO_A_DEV_GUARD,
-	};
 	static const int bufs[] = {
 		MIGPRIO_A_DEV_SNDBUF, MIGPRIO_A_DEV_RCVBUF, MIGPRIO_A_DEV_NOTSENT,
 	};
@@ -125,9 +95,6 @@ static int mp_nl_check_dev(struct genl_info *info)
 	for (i = 0; !err && i < ARRAY_SIZE(bufs); i++)
 		if (tb[bufs[i]])
 			err = mp_check_buf(tb[bufs[i]], info->extack);
-	for (i = 0; !err && i < ARRAY_SIZE(u8s); i++)
-		if (tb[u8s[i]])
-			err = mp_check_u8s(tb[u8s[i]], info->extack);
 	return err;
 }
 
@@ -141,46 +108,6 @@ static int mp_check_proto(const struct nlattr *attr,
 	NL_SET_ERR_MSG_ATTR(extack, attr, "PROTO must be tcp (6) or udp (17)");
 	return -EINVAL;
 }
-
-static const struct nla_policy mp_dev_set_policy[MIGPRIO_A_DEV_MAX + 1] = {
-	[MIGPRIO_A_DEV_IFINDEX]		= { .type = NLA_U32 },
-	[MIGPRIO_A_DEV_IFNAME]		= { .type = NLA_NUL_STRING,
-					    .len = IFNAMSIZ - 1 },
-	[MIGPRIO_A_DEV_PRIORITY]	= { .type = NLA_U32 },
-	[MIGPRIO_A_DEV_SNDBUF]		= { .type = NLA_U32 },
-	[MIGPRIO_A_DEV_RCVBUF]		= { .type = NLA_U32 },
-	[MIGPRIO_A_DEV_DSCP]		= { .type = NLA_U8 },
-	[MIGPRIO_A_DEV_QUEUE]		= { .type = NLA_U8 },
-	[MIGPRIO_A_DEV_RATE]		= { .type = NLA_U64 },
-	[MIGPRIO_A_DEV_GUARD]		= { .type = NLA_U8 },
-	[MIGPRIO_A_DEV_QDISC_HANDLE]	= { .type = NLA_U32 },
-	[MIGPRIO_A_DEV_RING_RX]		= { .type = NLA_U32 },
-	[MIGPRIO_A_DEV_RING_TX]		= { .type = NLA_U32 },
-	[MIGPRIO_A_DEV_RING_RX_PREV]	= { .type = NLA_U32 },
-	[MIGPRIO_A_DEV_RING_TX_PREV]	= { .type = NLA_U32 },
-	[MIGPRIO_A_DEV_NOTSENT]		= { .type = NLA_U32 },
-};
-
-static const struct nla_policy mp_rule_add_policy[MIGPRIO_A_RULE_MAX + 1] = {
-	[MIGPRIO_A_RULE_PROTO]		= { .type = NLA_U8 },
-	[MIGPRIO_A_RULE_PORT_MIN]	= { .type = NLA_U16 },
-	[MIGPRIO_A_RULE_PORT_MAX]	= { .type = NLA_U16 },
-	[MIGPRIO_A_RULE_LPORT_MIN]	= { .type = NLA_U16 },
-	[MIGPRIO_A_RULE_LPORT_MAX]	= { .type = NLA_U16 },
-	[MIGPRIO_A_RULE_RPORT_MIN]	= { .type = NLA_U16 },
-	[MIGPRIO_A_RULE_RPORT_MAX]	= { .type = NLA_U16 },
-	[MIGPRIO_A_RULE_PEER_IPV4]	= { .type = NLA_BE32 },
-	[MIGPRIO_A_RULE_PEER_IPV6]	= NLA_POLICY_EXACT_LEN(16),
-	[MIGPRIO_A_RULE_PEER_PREFIXLEN]	= { .type = NLA_U8 },
-	[MIGPRIO_A_RULE_CGROUP]		= { .type = NLA_NUL_STRING,
-					    .len = MIGPRIO_CGROUP_MAXLEN },
-	[MIGPRIO_A_RULE_NAME]		= { .type = NLA_NUL_STRING,
-					    .len = MIGPRIO_NAME_MAXLEN },
-};
-
-static const struct nla_policy mp_rule_del_policy[MIGPRIO_A_RULE_ID + 1] = {
-	[MIGPRIO_A_RULE_ID]		= { .type = NLA_U32 },
-};
 
 /* Messages */
 
@@ -199,15 +126,8 @@ static int mp_nl_put_dev_params(struct sk_buff *skb,
 	    nla_put_u32(skb, MIGPRIO_A_DEV_SNDBUF, p->sndbuf) ||
 	    nla_put_u32(skb, MIGPRIO_A_DEV_RCVBUF, p->rcvbuf) ||
 	    (p->dscp >= 0 && nla_put_u8(skb, MIGPRIO_A_DEV_DSCP, p->dscp)) ||
-	    nla_put_u8(skb, MIGPRIO_A_DEV_QUEUE, p->queue) ||
 	    nla_put_u64_64bit(skb, MIGPRIO_A_DEV_RATE, p->rate,
 			      MIGPRIO_A_DEV_PAD) ||
-	    nla_put_u8(skb, MIGPRIO_A_DEV_GUARD, p->guard) ||
-	    nla_put_u32(skb, MIGPRIO_A_DEV_QDISC_HANDLE, p->qdisc_handle) ||
-	    nla_put_u32(skb, MIGPRIO_A_DEV_RING_RX, p->ring_rx) ||
-	    nla_put_u32(skb, MIGPRIO_A_DEV_RING_TX, p->ring_tx) ||
-	    nla_put_u32(skb, MIGPRIO_A_DEV_RING_RX_PREV, p->ring_rx_prev) ||
-	    nla_put_u32(skb, MIGPRIO_A_DEV_RING_TX_PREV, p->ring_tx_prev) ||
 	    nla_put_u32(skb, MIGPRIO_A_DEV_NOTSENT, p->notsent) ||
 	    nla_put_u64_64bit(skb, MIGPRIO_A_DEV_LINK_RATE, p->link_rate,
 			      MIGPRIO_A_DEV_PAD))
@@ -321,7 +241,7 @@ static size_t mp_nl_rule_size(void)
 bool mp_nl_has_listeners(struct net *net)
 {
 	return READ_ONCE(mp_genl_live) &&
-	       genl_has_listeners(&mp_genl_family, net, MP_MCGRP_EVENTS);
+	       genl_has_listeners(&mp_genl_family, net, MIGPRIO_NLGRP_EVENTS);
 }
 
 struct sk_buff *mp_nl_ntf_new(u8 cmd, void **hdr, gfp_t gfp)
@@ -347,7 +267,7 @@ void mp_nl_ntf_send(struct net *net, struct sk_buff *skb, void *hdr)
 	rcu_read_lock();
 	if (READ_ONCE(mp_genl_live))
 		genlmsg_multicast_netns(&mp_genl_family, net, skb, 0,
-					MP_MCGRP_EVENTS, GFP_ATOMIC);
+					MIGPRIO_NLGRP_EVENTS, GFP_ATOMIC);
 	else
 		nlmsg_free(skb);
 	rcu_read_unlock();
@@ -384,7 +304,7 @@ static struct mp_net *mp_nl_net(struct genl_info *info)
 	return mp_net(genl_info_net(info));
 }
 
-static int mp_nl_dev_get(struct sk_buff *skb, struct genl_info *info)
+int migprio_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct sk_buff *msg;
 	void *hdr;
@@ -431,15 +351,8 @@ static void mp_nl_parse_dev_params(struct nlattr **tb, struct mp_dev_params *p)
 	p->notsent = mp_nl_get_u32(tb, MIGPRIO_A_DEV_NOTSENT, p->notsent);
 	if (tb[MIGPRIO_A_DEV_DSCP])
 		p->dscp = nla_get_u8(tb[MIGPRIO_A_DEV_DSCP]);
-	p->queue = mp_nl_get_u8(tb, MIGPRIO_A_DEV_QUEUE, p->queue);
 	if (tb[MIGPRIO_A_DEV_RATE])
 		p->rate = nla_get_u64(tb[MIGPRIO_A_DEV_RATE]);
-	p->guard = mp_nl_get_u8(tb, MIGPRIO_A_DEV_GUARD, p->guard);
-	p->qdisc_handle = mp_nl_get_u32(tb, MIGPRIO_A_DEV_QDISC_HANDLE, 0);
-	p->ring_rx = mp_nl_get_u32(tb, MIGPRIO_A_DEV_RING_RX, 0);
-	p->ring_tx = mp_nl_get_u32(tb, MIGPRIO_A_DEV_RING_TX, 0);
-	p->ring_rx_prev = mp_nl_get_u32(tb, MIGPRIO_A_DEV_RING_RX_PREV, 0);
-	p->ring_tx_prev = mp_nl_get_u32(tb, MIGPRIO_A_DEV_RING_TX_PREV, 0);
 }
 
 /* The interface named by IFINDEX and/or IFNAME in the caller's netns. */
@@ -492,7 +405,7 @@ static int mp_nl_check_master(struct genl_info *info, struct net_device *dev)
 	return -EBUSY;
 }
 
-static int mp_nl_dev_set(struct sk_buff *skb, struct genl_info *info)
+int migprio_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct mp_net *mn = mp_nl_net(info);
 	struct mp_dev_params p;
@@ -521,7 +434,7 @@ static int mp_nl_dev_set(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
-static int mp_nl_dev_clear(struct sk_buff *skb, struct genl_info *info)
+int migprio_nl_dev_clear_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct mp_net *mn = mp_nl_net(info);
 	int err;
@@ -597,12 +510,8 @@ static int mp_nl_parse_peer(struct genl_info *info, struct mp_rule_spec *s)
 				    "PEER_PREFIXLEN without PEER_IPV4 or PEER_IPV6");
 		return -EINVAL;
 	}
+	/* at most 128: the policy */
 	s->plen = plen ? nla_get_u8(plen) : width;
-	if (s->plen > 128) {
-		NL_SET_ERR_MSG_ATTR(info->extack, plen,
-				    "PEER_PREFIXLEN must be 0..128");
-		return -ERANGE;
-	}
 	if (s->plen > width) {
 		NL_SET_ERR_MSG_ATTR(info->extack, plen,
 				    "PEER_PREFIXLEN is longer than the address");
@@ -667,7 +576,7 @@ static int mp_nl_parse_rule(struct genl_info *info, struct mp_rule *r)
 	return mp_nl_parse_cgroup(info, r);
 }
 
-static int mp_nl_rule_add(struct sk_buff *skb, struct genl_info *info)
+int migprio_nl_rule_add_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct mp_net *mn = mp_nl_net(info);
 	struct sk_buff *msg;
@@ -707,7 +616,7 @@ err_rule:
 	return err;
 }
 
-static int mp_nl_rule_del(struct sk_buff *skb, struct genl_info *info)
+int migprio_nl_rule_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct mp_net *mn = mp_nl_net(info);
 	struct nlattr *id = info->attrs[MIGPRIO_A_RULE_ID];
@@ -725,7 +634,7 @@ static int mp_nl_rule_del(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
-static int mp_nl_rule_flush(struct sk_buff *skb, struct genl_info *info)
+int migprio_nl_rule_flush_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct mp_net *mn = mp_nl_net(info);
 	int err;
@@ -736,7 +645,7 @@ static int mp_nl_rule_flush(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
-static int mp_nl_rule_dump_start(struct netlink_callback *cb)
+int mp_nl_rule_dump_start(struct netlink_callback *cb)
 {
 	cb->min_dump_alloc = mp_nl_rule_size();
 	return 0;
@@ -770,7 +679,7 @@ static int mp_nl_rule_dump_one(struct sk_buff *skb, struct netlink_callback *cb,
  * cb->args[0]: the lowest rule id not dumped yet. cb->seq is the config
  * generation, so a change between two parts sets NLM_F_DUMP_INTR.
  */
-static int mp_nl_rule_dump(struct sk_buff *skb, struct netlink_callback *cb)
+int migprio_nl_rule_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct mp_net *mn = mp_net(sock_net(skb->sk));
 	unsigned long next = cb->args[0];
@@ -840,7 +749,7 @@ static int mp_nl_put_stats(struct sk_buff *skb, struct mp_net *mn)
 	return 0;
 }
 
-static int mp_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
+int migprio_nl_stats_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct sk_buff *msg;
 	void *hdr;
@@ -860,64 +769,21 @@ static int mp_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 
 /* The family */
 
-static const struct genl_ops mp_genl_ops[] = {
-	{
-		.cmd = MIGPRIO_CMD_DEV_GET,
-		.doit = mp_nl_dev_get,
-		.flags = GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd = MIGPRIO_CMD_DEV_SET,
-		.doit = mp_nl_dev_set,
-		.policy = mp_dev_set_policy,
-		.maxattr = ARRAY_SIZE(mp_dev_set_policy) - 1,
-		.flags = GENL_ADMIN_PERM,
-	},
-	{
-		.cmd = MIGPRIO_CMD_DEV_CLEAR,
-		.doit = mp_nl_dev_clear,
-		.flags = GENL_ADMIN_PERM,
-	},
-	{
-		.cmd = MIGPRIO_CMD_RULE_ADD,
-		.doit = mp_nl_rule_add,
-		.policy = mp_rule_add_policy,
-		.maxattr = ARRAY_SIZE(mp_rule_add_policy) - 1,
-		.flags = GENL_ADMIN_PERM,
-	},
-	{
-		.cmd = MIGPRIO_CMD_RULE_DEL,
-		.doit = mp_nl_rule_del,
-		.policy = mp_rule_del_policy,
-		.maxattr = ARRAY_SIZE(mp_rule_del_policy) - 1,
-		.flags = GENL_ADMIN_PERM,
-	},
-	{
-		.cmd = MIGPRIO_CMD_RULE_GET,
-		.start = mp_nl_rule_dump_start,
-		.dumpit = mp_nl_rule_dump,
-		.flags = GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd = MIGPRIO_CMD_RULE_FLUSH,
-		.doit = mp_nl_rule_flush,
-		.flags = GENL_ADMIN_PERM,
-	},
-	{
-		.cmd = MIGPRIO_CMD_FLOW_GET,
-		.dumpit = mp_flows_dump,
-		.flags = GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd = MIGPRIO_CMD_STATS_GET,
-		.doit = mp_nl_stats_get,
-		.flags = GENL_UNS_ADMIN_PERM,
-	},
-};
+/* The flow table's own dump (flows.c), under the generated name. */
+int migprio_nl_flow_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return mp_flows_dump(skb, cb);
+}
+
+/*
+ * The family. The ops table is generated (netlink-gen.c; a genl_ops table,
+ * see compat.h); the multicast group is not: the generator of 6.12 cannot
+ * give it GENL_MCAST_CAP_NET_ADMIN.
+ */
 
 static const struct genl_multicast_group mp_mcgrps[] = {
 	/* Events carry addresses, ports and counters: as private as reads. */
-	[MP_MCGRP_EVENTS] = { .name = MIGPRIO_MCGRP_EVENTS,
+	[MIGPRIO_NLGRP_EVENTS] = { .name = MIGPRIO_MCGRP_EVENTS,
 			      .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
@@ -928,8 +794,8 @@ static struct genl_family mp_genl_family __ro_after_init = {
 	/* Own locking: RTNL and mp_net.lock for changes, RCU for reads. */
 	.parallel_ops = true,
 	.module = THIS_MODULE,
-	.ops = mp_genl_ops,
-	.n_ops = ARRAY_SIZE(mp_genl_ops),
+	.ops = migprio_nl_ops,
+	.n_ops = ARRAY_SIZE(migprio_nl_ops),
 	.mcgrps = mp_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(mp_mcgrps),
 };

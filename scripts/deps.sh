@@ -53,6 +53,7 @@ resolve_abi() {
 }
 
 YNL_CLI=tools/net/ynl/cli.py
+YNL_GEN=tools/net/ynl/ynl-gen-c.py
 
 # qemu-system-x86 also runs inside the test VM (vm-run --qemu): its
 # firmware (seabios, qemu-system-data) is staged from the host; the test
@@ -106,8 +107,10 @@ apt_update_if_needed_for_kernels() {
 	fi
 	# selftests/ynl_client.sh runs that CLI; vm-run packs it into the guest
 	# from $CACHE/src/linux-source-6.12 (tools/net/ynl, Documentation/netlink)
-	if [ ! -f "$CACHE/src/linux-source-6.12/$YNL_CLI" ]; then
-		log "extracting the YNL CLI from linux-source-6.12"
+	# and scripts/regen.sh its C generator (ynl-gen-c.py)
+	if [ ! -f "$CACHE/src/linux-source-6.12/$YNL_CLI" ] ||
+	   [ ! -f "$CACHE/src/linux-source-6.12/$YNL_GEN" ]; then
+		log "extracting the YNL CLI and generator from linux-source-6.12"
 		mkdir -p "$CACHE/src"
 		tar -xJf /usr/src/linux-source-6.12.tar.xz -C "$CACHE/src" \
 			linux-source-6.12/tools/net/ynl linux-source-6.12/Documentation/netlink

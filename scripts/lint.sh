@@ -3,12 +3,17 @@
 #
 # lint.sh - static checks of migprio (`make lint`).
 #
-#   scripts/lint.sh [checkpatch] [kernel] [cppcheck] [analyzer]
+#   scripts/lint.sh [regen] [checkpatch] [kernel] [cppcheck] [analyzer]
 #
 # With no argument every check runs (LINT_ONLY="..." selects too):
+#   regen       the files generated from the netlink spec (scripts/regen.sh:
+#               uapi/linux/migprio.h, module/netlink-gen.[ch]) are what
+#               ynl-gen-c makes of the spec now, and tools/migprioctl/nl.c
+#               names every attribute of the spec
 #   checkpatch  checkpatch.pl --strict (linux-source-6.1) on module/, uapi/
 #               and the userspace C code: tools/migprioctl/, tools/bench/,
-#               selftests/lib/ (USER_DIRS)
+#               selftests/lib/ (USER_DIRS); not on the generated files, as
+#               in the kernel
 #   kernel      migprio.ko with sparse (C=2) and W=1 against the headers of
 #               both Debian kernels (6.1, 6.12); any warning in our sources
 #               fails
@@ -86,6 +91,53 @@ want() {
 
 ARGS="$*"
 
+# ------------------------------------------------------------ regen
+GENERATED=(uapi/linux/migprio.h module/netlink-gen.h module/netlink-gen.c)
+
+run_regen() {
+	local tmp f out
+	section "generated netlink code (scripts/regen.sh)"
+	tmp=$(mktemp -d)
+	if ! out=$(scripts/regen.sh "$tmp" 2>&1); then
+		finding regen "scripts/regen.sh failed: $out"
+	else
+		for f in "${GENERATED[@]}"; do
+			diff -u "$f" "$tmp/$f" >/dev/null ||
+				finding "$f" "$f: differs from what scripts/regen.sh generates from the spec (make regen; never edit it by hand)"
+		done
+	fi
+	rm -rf "$tmp"
+	# the tool's attribute-name tables (tools/migprioctl/nl.c, for error
+	# messages naming the attribute at fault) are hand-written, not
+	# ynl-gen-c's user mode (which builds on its own libynl, not on
+	# libmnl): each attribute of a set that requests carry must be there,
+	# as in the spec
+	while IFS= read -r out; do
+		finding tools/migprioctl/nl.c "tools/migprioctl/nl.c: $out"
+	done < <(python3 - Documentation/netlink/specs/migprio.yaml tools/migprioctl/nl.c <<'PY'
+import re
+import sys
+
+import yaml
+
+spec = yaml.safe_load(open(sys.argv[1]))
+src = open(sys.argv[2]).read()
+requested = {op["attribute-set"] for op in spec["operations"]["list"]
+             if op.get("do", {}).get("request", {}).get("attributes")}
+for aset in spec["attribute-sets"]:
+    if aset["name"] not in requested:
+        continue
+    pre = aset["name-prefix"].upper().replace("-", "_")
+    for attr in aset["attributes"]:
+        if attr["type"] == "pad":
+            continue
+        name = pre + attr["name"].upper().replace("-", "_")
+        if not re.search(r"\[%s\] = \"%s\"" % (name, re.escape(attr["name"])), src):
+            print(f'no [{name}] = "{attr["name"]}" in the attribute-name tables')
+PY
+)
+}
+
 # ------------------------------------------------------------ checkpatch
 run_checkpatch() {
 	local f out line type ignore s sfile stype skip
@@ -96,6 +148,8 @@ run_checkpatch() {
 	fi
 	for f in module/*.[ch] uapi/linux/*.h "${USER_C[@]}" "${USER_H[@]}"; do
 		[ -f "$f" ] || continue
+		# generated (scripts/regen.sh): ynl-gen-c's style, checked by regen
+		[[ " ${GENERATED[*]} " == *" $f "* ]] && continue
 		ignore=
 		case $f in module/*|uapi/*) ;;
 		*) ignore=$(IFS=,; echo "${CP_USER_IGNORE[*]}") ;;
@@ -197,6 +251,7 @@ run_analyzer() {
 	done
 }
 
+want regen && run_regen
 want checkpatch && run_checkpatch
 want kernel && run_kernel
 want cppcheck && run_cppcheck

@@ -311,14 +311,7 @@ static const struct attr_desc dev_attrs[] = {
 	{ MIGPRIO_A_DEV_SNDBUF, K_U32 },
 	{ MIGPRIO_A_DEV_RCVBUF, K_U32 },
 	{ MIGPRIO_A_DEV_DSCP, K_U8 },
-	{ MIGPRIO_A_DEV_QUEUE, K_U8 },
 	{ MIGPRIO_A_DEV_RATE, K_U64 },
-	{ MIGPRIO_A_DEV_GUARD, K_U8 },
-	{ MIGPRIO_A_DEV_QDISC_HANDLE, K_U32 },
-	{ MIGPRIO_A_DEV_RING_RX, K_U32 },
-	{ MIGPRIO_A_DEV_RING_TX, K_U32 },
-	{ MIGPRIO_A_DEV_RING_RX_PREV, K_U32 },
-	{ MIGPRIO_A_DEV_RING_TX_PREV, K_U32 },
 	{ MIGPRIO_A_DEV_CHANGE, K_U8 },
 };
 
@@ -376,7 +369,8 @@ struct attr_set {
 
 static struct attr_set set_for_cmd(uint8_t cmd)
 {
-	static const struct attr_set dev = { dev_attrs, 16, MIGPRIO_A_DEV_MAX };
+	static const struct attr_set dev = { dev_attrs, ARRAY_SIZE(dev_attrs),
+						MIGPRIO_A_DEV_MAX };
 	static const struct attr_set rule = { rule_attrs, 20, MIGPRIO_A_RULE_MAX };
 	static const struct attr_set flow = { flow_attrs, 12, MIGPRIO_A_FLOW_MAX };
 	static const struct attr_set stats = { stats_attrs, 4, MIGPRIO_A_STATS_MAX };

@@ -70,19 +70,13 @@ int dev_state_parse(const struct nlmsghdr *nlh, void *data)
 				st->link_rate = mnl_attr_get_u64(a);
 			continue;
 		case MIGPRIO_A_DEV_DSCP:
-		case MIGPRIO_A_DEV_QUEUE:
-		case MIGPRIO_A_DEV_GUARD:
 		case MIGPRIO_A_DEV_CHANGE:
 			if (mnl_attr_validate(a, MNL_TYPE_U8) < 0)
 				continue;
 			if (type == MIGPRIO_A_DEV_DSCP)
 				st->dscp = mnl_attr_get_u8(a);
-			else if (type == MIGPRIO_A_DEV_QUEUE)
-				st->queue = mnl_attr_get_u8(a);
-			else if (type == MIGPRIO_A_DEV_CHANGE)
-				st->change = mnl_attr_get_u8(a);
 			else
-				st->guard = mnl_attr_get_u8(a), st->has_guard = true;
+				st->change = mnl_attr_get_u8(a);
 			continue;
 		}
 		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
@@ -104,28 +98,34 @@ int dev_state_parse(const struct nlmsghdr *nlh, void *data)
 		case MIGPRIO_A_DEV_NOTSENT:
 			st->notsent = mnl_attr_get_u32(a);
 			break;
-		case MIGPRIO_A_DEV_QDISC_HANDLE:
-			st->qdisc_handle = mnl_attr_get_u32(a);
-			break;
-		case MIGPRIO_A_DEV_RING_RX:
-			st->ring_rx = mnl_attr_get_u32(a);
-			break;
-		case MIGPRIO_A_DEV_RING_TX:
-			st->ring_tx = mnl_attr_get_u32(a);
-			break;
-		case MIGPRIO_A_DEV_RING_RX_PREV:
-			st->ring_rx_prev = mnl_attr_get_u32(a);
-			break;
-		case MIGPRIO_A_DEV_RING_TX_PREV:
-			st->ring_tx_prev = mnl_attr_get_u32(a);
-			break;
 		}
 	}
-	/* the kernel reports 0 for what migprio did not install */
-	st->has_rings = st->ring_rx || st->ring_tx;
+	return 0;
+}
+
+/*
+ * What the tool installed for the designation (queue, guard, root qdisc,
+ * rings): its state file, not the kernel, keeps it. Absent: nothing.
+ */
+void dev_state_merge(struct dev_state *st)
+{
+	struct dev_state rec;
+
+	if (st->set && !mp_state_load(st->ifindex, &rec)) {
+		st->queue = rec.queue;
+		st->guard = rec.guard;
+		st->has_guard = rec.has_guard;
+		st->qdisc_handle = rec.qdisc_handle;
+		st->has_rings = rec.has_rings;
+		st->ring_rx = rec.ring_rx;
+		st->ring_tx = rec.ring_tx;
+		st->ring_rx_prev = rec.ring_rx_prev;
+		st->ring_tx_prev = rec.ring_tx_prev;
+		st->rings_mode = rec.rings_mode;
+		st->rings_n = rec.rings_n;
+	}
 	st->has_rate = st->has_rate && st->queue == MIGPRIO_QUEUE_HTB;
 	st->has_guard = st->has_guard && st->queue == MIGPRIO_QUEUE_HTB;
-	return 0;
 }
 
 /* The current designation; st->set false when there is none. */
@@ -139,9 +139,12 @@ static int dev_get(struct mp_ctx *ctx, struct dev_state *st)
 	st->dscp = -1;
 	req = mp_nl_req(&ctx->nl, buf, MIGPRIO_CMD_DEV_GET, 0);
 	ret = mp_nl_do(&ctx->nl, req, dev_state_parse, st);
-	if (ret)
+	if (ret) {
 		mp_kernel_err(ctx, MIGPRIO_CMD_DEV_GET);
-	return ret;
+		return ret;
+	}
+	dev_state_merge(st);
+	return 0;
 }
 
 /* ---- dev set ---- */
@@ -469,7 +472,7 @@ static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 	struct mp_qdisc_state qs = { 0 };
 	struct mp_qdisc_req qr;
 	struct rings_plan rp;
-	struct dev_state old, rec;
+	struct dev_state old, rec, now = { 0 };
 	char err[256] = "", buf[MP_NL_REQ_SIZE];
 	struct nlmsghdr *req;
 	__u32 priority, prev_handle = 0;
@@ -523,7 +526,31 @@ static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 	if (dev_set_rings(a, &rec, &rp))
 		goto undo_qdisc;
 
-	/* 3. the kernel: all parameters and what we installed, at once */
+	/*
+	 * 3. remember what we installed (the kernel keeps none of it), before
+	 * the kernel announces the designation to monitors
+	 */
+	now.ifindex = ifindex;
+	snprintf(now.ifname, sizeof(now.ifname), "%s", a->ifname);
+	now.queue = a->queue;
+	now.guard = a->guard;
+	now.has_guard = a->queue == MIGPRIO_QUEUE_HTB;
+	now.qdisc_handle = qs.handle;
+	now.rings_mode = a->rings;
+	now.rings_n = a->rings_n;
+	if (rp.record) {
+		now.has_rings = true;
+		now.ring_rx = rp.rx;
+		now.ring_tx = rp.tx;
+		now.ring_rx_prev = rp.rx_prev;
+		now.ring_tx_prev = rp.tx_prev;
+	}
+	ret = mp_state_save(&now);
+	if (ret)
+		pr_warn("cannot record the changes to %s under %s: %s",
+			a->ifname, MP_RUNDIR, strerror(-ret));
+
+	/* 4. the kernel: all parameters at once */
 	if (a->has_priority)
 		priority = a->priority;
 	else if (a->queue != MIGPRIO_QUEUE_NONE)
@@ -538,43 +565,16 @@ static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 	mnl_attr_put_u32(req, MIGPRIO_A_DEV_NOTSENT, a->notsent);
 	if (a->dscp >= 0)
 		mnl_attr_put_u8(req, MIGPRIO_A_DEV_DSCP, a->dscp);
-	mnl_attr_put_u8(req, MIGPRIO_A_DEV_QUEUE, a->queue);
-	if (a->queue == MIGPRIO_QUEUE_HTB) {
+	if (a->queue == MIGPRIO_QUEUE_HTB)
 		mnl_attr_put_u64(req, MIGPRIO_A_DEV_RATE, a->rate);
-		mnl_attr_put_u8(req, MIGPRIO_A_DEV_GUARD, a->guard);
-	}
-	if (qs.handle)
-		mnl_attr_put_u32(req, MIGPRIO_A_DEV_QDISC_HANDLE, qs.handle);
-	if (rp.record) {
-		mnl_attr_put_u32(req, MIGPRIO_A_DEV_RING_RX, rp.rx);
-		mnl_attr_put_u32(req, MIGPRIO_A_DEV_RING_TX, rp.tx);
-		mnl_attr_put_u32(req, MIGPRIO_A_DEV_RING_RX_PREV, rp.rx_prev);
-		mnl_attr_put_u32(req, MIGPRIO_A_DEV_RING_TX_PREV, rp.tx_prev);
-	}
 	if (mp_nl_do(&ctx->nl, req, NULL, NULL)) {
 		mp_kernel_err(ctx, MIGPRIO_CMD_DEV_SET);
 		dev_master_hint(a->ifname, &ctx->nl.sock.err);
+		/* the record as it was (none: removed) */
+		rec.ifindex = ifindex;
+		mp_state_save(&rec);
 		goto undo_rings;
 	}
-
-	/* 4. remember what we changed; a module reload forgets it */
-	memset(&rec, 0, sizeof(rec));
-	rec.ifindex = ifindex;
-	snprintf(rec.ifname, sizeof(rec.ifname), "%s", a->ifname);
-	rec.qdisc_handle = qs.handle;
-	rec.rings_mode = a->rings;
-	rec.rings_n = a->rings_n;
-	if (rp.record) {
-		rec.has_rings = true;
-		rec.ring_rx = rp.rx;
-		rec.ring_tx = rp.tx;
-		rec.ring_rx_prev = rp.rx_prev;
-		rec.ring_tx_prev = rp.tx_prev;
-	}
-	ret = mp_state_save(&rec);
-	if (ret)
-		pr_warn("cannot record the changes to %s under %s: %s",
-			a->ifname, MP_RUNDIR, strerror(-ret));
 
 	/* 5. clean up what the previous designation left behind */
 	if (!old.set) {
@@ -791,20 +791,7 @@ static int dev_show_run(struct mp_ctx *ctx, const union mp_args *u)
 /* The designation and its record, as showconf prints it. */
 int dev_running(struct mp_ctx *ctx, struct dev_state *st)
 {
-	struct dev_state rec;
-
-	if (dev_get(ctx, st))
-		return 1;
-	if (st->set && !mp_state_load(st->ifindex, &rec) &&
-	    !strcmp(rec.ifname, st->ifname)) {
-		st->rings_mode = rec.rings_mode;
-		st->rings_n = rec.rings_n;
-	} else if (st->has_rings) {
-		/* set by a tool that kept no record: what the numbers say */
-		st->rings_mode = st->ring_rx == st->ring_tx ? RINGS_N : RINGS_MAX;
-		st->rings_n = st->ring_rx;
-	}
-	return 0;
+	return dev_get(ctx, st);
 }
 
 /* The state a dev set line asks for, with every default filled in. */

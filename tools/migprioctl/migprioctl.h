@@ -19,6 +19,7 @@
 #include <linux/migprio.h>
 
 #include "nl.h"
+#include "qdisc.h"
 #include "utils.h"
 
 #ifndef MIGPRIOCTL_VERSION
@@ -123,6 +124,8 @@ struct dev_state {
 };
 
 int dev_state_parse(const struct nlmsghdr *nlh, void *data);
+/* add what the state file (state.h) records for st->ifindex */
+void dev_state_merge(struct dev_state *st);
 const char *queue_name(int queue);
 /* syncconf: dev set lines name interfaces that may appear later */
 extern bool dev_lookup_deferred;

@@ -46,6 +46,8 @@ static void dev_event_print(const struct nlmsghdr *nlh)
 	char b[32];
 
 	dev_state_parse(nlh, &st);
+	if (st.change == MIGPRIO_DEV_CHANGE_SET)
+		dev_state_merge(&st);
 	open_json_object(NULL);
 	print_string(PRINT_ANY, "event", "%s", "dev-change");
 	print_string(PRINT_ANY, "change", " %s", change_name(st.change));

@@ -10,6 +10,19 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+/*
+ * The queue setup and the guard: the tool's own business, recorded in its
+ * state file (state.h), not in the kernel.
+ */
+enum mp_queue {
+	MIGPRIO_QUEUE_NONE,	/* migprio does not touch qdiscs */
+	MIGPRIO_QUEUE_PRIO,	/* strict priority root qdisc */
+	MIGPRIO_QUEUE_HTB,	/* shaped, strict priority with a floor */
+	MIGPRIO_QUEUE_MAX = MIGPRIO_QUEUE_HTB
+};
+
+#define MIGPRIO_GUARD_MAX	100	/* percent of the rate kept for others */
+
 /* The root handle of every layout migprio installs: 4d50: ("MP"). */
 #define MP_QDISC_HANDLE		0x4d500000U
 

@@ -56,6 +56,16 @@ static int state_read(const char *path, __u32 ifindex, struct dev_state *st)
 
 			if (sscanf(val, "%x:", &maj) == 1 && maj && maj < 0xffff)
 				st->qdisc_handle = maj << 16;
+		} else if (!strcmp(key, "queue")) {
+			if (!strcmp(val, "prio"))
+				st->queue = MIGPRIO_QUEUE_PRIO;
+			else if (!strcmp(val, "htb"))
+				st->queue = MIGPRIO_QUEUE_HTB;
+		} else if (!strcmp(key, "guard")) {
+			if (!parse_u32(val, &v, 0, MIGPRIO_GUARD_MAX)) {
+				st->guard = v;
+				st->has_guard = true;
+			}
 		} else if (!strcmp(key, "rings")) {
 			if (!strcmp(val, "max"))
 				st->rings_mode = RINGS_MAX;
@@ -110,8 +120,11 @@ int mp_state_save(const struct dev_state *st)
 	fp = fopen(tmp, "w");
 	if (!fp)
 		return -errno;
-	fprintf(fp, "# written by migprioctl dev set; read by dev set and dev clear\n");
+	fprintf(fp, "# written by migprioctl dev set; read by dev set, show and clear\n");
 	fprintf(fp, "ifname %s\n", st->ifname);
+	fprintf(fp, "queue %s\n", queue_name(st->queue));
+	if (st->has_guard)
+		fprintf(fp, "guard %u\n", st->guard);
 	if (st->qdisc_handle)
 		fprintf(fp, "qdisc %x:\n", st->qdisc_handle >> 16);
 	if (st->rings_mode == RINGS_MAX)

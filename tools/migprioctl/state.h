@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What migprioctl changed on an interface, kept under /run/migprio/ so that
- * it is known again after the module was reloaded (the module's own record
- * goes with it): the root qdisc it installed and the ring sizes before.
+ * dev show, dev clear and showconf know it, also after the module was
+ * reloaded: the queue setup, the root qdisc it installed and the ring sizes
+ * before. The kernel keeps none of this (it never uses it); it keeps what it
+ * acts on, rate included.
  *
  * One file per network namespace and interface:
  *   /run/migprio/<netns inode>-<ifindex>
  * holding "key value" lines:
  *   ifname eth0            name when written (a reused ifindex is ignored)
+ *   queue htb              queue argument of dev set: none, prio or htb
+ *   guard 10               guard argument of dev set (queue htb only)
  *   qdisc 4d50:            root qdisc handle installed, absent for none
  *   rings max|keep|N       the rings argument of dev set
  *   ring_rx 1024           ring sizes set, and the sizes found before;

@@ -1,195 +1,175 @@
 /* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR BSD-3-Clause) */
-/*
- * migprio: prioritise live-migration traffic on a designated interface.
- *
- * Generic netlink family "migprio". The YNL specification in
- * Documentation/netlink/specs/migprio.yaml is the source of truth; keep this
- * header in step with it.
- *
- * Each command carries the attributes of one attribute set:
- *   dev-*   commands and dev-change notifications:  enum migprio_a_dev
- *   rule-*  commands:                               enum migprio_a_rule
- *   flow-get dump and flow-*-ntf notifications:     enum migprio_a_flow
- *   stats-get:                                      enum migprio_a_stats
- * Multi-byte integers are in host byte order unless named *_IPV4, *_IPV6
- * (network byte order). Ports are host order.
- */
+/* Do not edit directly, auto-generated from: */
+/*	Documentation/netlink/specs/migprio.yaml */
+/* YNL-GEN uapi header */
+
 #ifndef _UAPI_LINUX_MIGPRIO_H
 #define _UAPI_LINUX_MIGPRIO_H
 
-#define MIGPRIO_FAMILY_NAME		"migprio"
-#define MIGPRIO_FAMILY_VERSION		1
-#define MIGPRIO_MCGRP_EVENTS		"events"
+#define MIGPRIO_FAMILY_NAME	"migprio"
+#define MIGPRIO_FAMILY_VERSION	1
 
-#define MIGPRIO_NAME_MAXLEN		31	/* rule name, without NUL */
-#define MIGPRIO_CGROUP_MAXLEN		4095	/* cgroup v2 path, without NUL */
+#define MIGPRIO_NAME_MAXLEN	31
+#define MIGPRIO_CGROUP_MAXLEN	4095
+#define MIGPRIO_PRIO_MAX	15
+#define MIGPRIO_BUF_AUTO	0
+#define MIGPRIO_BUF_MIN		65536
+#define MIGPRIO_BUF_MAX		1073741824
+#define MIGPRIO_NOTSENT_AUTO	0
+#define MIGPRIO_NOTSENT_OFF	4294967295
+#define MIGPRIO_NOTSENT_MIN	16384
+#define MIGPRIO_NOTSENT_MAX	1073741824
+#define MIGPRIO_PRIO_DEFAULT	7
+#define MIGPRIO_DSCP_MAX	63
 
-#define MIGPRIO_PRIO_MAX		15	/* plain band priority 0..15 */
-/*
- * Socket buffers (SNDBUF, RCVBUF): MIGPRIO_BUF_AUTO (the default) sizes
- * them per connection from the path (2 x rate x RTT, left to the kernel's
- * autotuning when that reaches it), or a fixed size MIN..MAX.
+/**
+ * enum migprio_flow_dir
+ * @MIGPRIO_FLOW_DIR_OUT: This host connected.
+ * @MIGPRIO_FLOW_DIR_IN: The peer connected.
  */
-#define MIGPRIO_BUF_AUTO		0
-#define MIGPRIO_BUF_MIN			(64U << 10)	/* 64 KiB */
-#define MIGPRIO_BUF_MAX			(1024U << 20)	/* 1 GiB */
-/*
- * Unsent bytes a migration socket may hold (NOTSENT, TCP_NOTSENT_LOWAT):
- * MIGPRIO_NOTSENT_AUTO (the default) from the rate, MIGPRIO_NOTSENT_OFF
- * leaves the socket's own setting, or a fixed size MIN..MAX.
- */
-#define MIGPRIO_NOTSENT_AUTO		0
-#define MIGPRIO_NOTSENT_OFF		0xffffffffU
-#define MIGPRIO_NOTSENT_MIN		(16U << 10)	/* 16 KiB */
-#define MIGPRIO_NOTSENT_MAX		(1024U << 20)	/* 1 GiB */
-#define MIGPRIO_PRIO_DEFAULT		7	/* TC_PRIO_CONTROL: band 0 of prio */
-#define MIGPRIO_DSCP_MAX		63
-#define MIGPRIO_GUARD_MAX		100
-
-enum migprio_queue {
-	MIGPRIO_QUEUE_NONE,	/* migprio does not touch qdiscs */
-	MIGPRIO_QUEUE_PRIO,	/* strict priority root qdisc */
-	MIGPRIO_QUEUE_HTB,	/* shaped, strict priority with tenant floor */
-
-	__MIGPRIO_QUEUE_MAX,
-	MIGPRIO_QUEUE_MAX = __MIGPRIO_QUEUE_MAX - 1
-};
-
 enum migprio_flow_dir {
-	MIGPRIO_FLOW_DIR_OUT = 1,	/* this host connected */
-	MIGPRIO_FLOW_DIR_IN,		/* the peer connected */
+	MIGPRIO_FLOW_DIR_OUT = 1,
+	MIGPRIO_FLOW_DIR_IN,
 };
 
+/**
+ * enum migprio_flow_end
+ * @MIGPRIO_FLOW_END_FIN: FIN seen in both directions.
+ * @MIGPRIO_FLOW_END_RST: Reset.
+ * @MIGPRIO_FLOW_END_IDLE: Idle timeout.
+ * @MIGPRIO_FLOW_END_FLUSH: Interface cleared or gone, or the netns or module
+ *   going away.
+ */
 enum migprio_flow_end {
-	MIGPRIO_FLOW_END_FIN = 1,	/* FIN seen in both directions */
-	MIGPRIO_FLOW_END_RST,		/* reset */
-	MIGPRIO_FLOW_END_IDLE,		/* idle timeout */
-	MIGPRIO_FLOW_END_FLUSH,		/* dev clear, interface gone, netns exit */
+	MIGPRIO_FLOW_END_FIN = 1,
+	MIGPRIO_FLOW_END_RST,
+	MIGPRIO_FLOW_END_IDLE,
+	MIGPRIO_FLOW_END_FLUSH,
 };
 
+/**
+ * enum migprio_dev_change
+ * @MIGPRIO_DEV_CHANGE_SET: Designated, replaced or renamed.
+ * @MIGPRIO_DEV_CHANGE_CLEAR: Cleared by request.
+ * @MIGPRIO_DEV_CHANGE_GONE: Interface unregistered or moved to another network
+ *   namespace.
+ * @MIGPRIO_DEV_CHANGE_MASTER: The interface got a master (bond, team, bridge,
+ *   VRF: see the master attribute) or lost it. While it has one, its traffic
+ *   passes as the master's and nothing matches.
+ */
 enum migprio_dev_change {
-	MIGPRIO_DEV_CHANGE_SET = 1,	/* designated (or replaced) */
-	MIGPRIO_DEV_CHANGE_CLEAR,	/* cleared by request */
-	MIGPRIO_DEV_CHANGE_GONE,	/* interface unregistered or moved */
-	MIGPRIO_DEV_CHANGE_MASTER,	/* interface got or lost a master */
+	MIGPRIO_DEV_CHANGE_SET = 1,
+	MIGPRIO_DEV_CHANGE_CLEAR,
+	MIGPRIO_DEV_CHANGE_GONE,
+	MIGPRIO_DEV_CHANGE_MASTER,
 };
 
 enum migprio_a_dev {
-	MIGPRIO_A_DEV_UNSPEC,
-	MIGPRIO_A_DEV_PAD,
-	MIGPRIO_A_DEV_IFINDEX,		/* u32 */
-	MIGPRIO_A_DEV_IFNAME,		/* string, < IFNAMSIZ */
-	MIGPRIO_A_DEV_PRIORITY,		/* u32: 0..15 or TC_H_MAKE(maj, min) */
-	MIGPRIO_A_DEV_SNDBUF,		/* u32 bytes, 0 = auto */
-	MIGPRIO_A_DEV_RCVBUF,		/* u32 bytes, 0 = auto */
-	MIGPRIO_A_DEV_DSCP,		/* u8 0..63; absent = do not rewrite */
-	MIGPRIO_A_DEV_QUEUE,		/* u8 enum migprio_queue (recorded) */
-	MIGPRIO_A_DEV_RATE,		/* u64 bytes per second (shaping) */
-	MIGPRIO_A_DEV_GUARD,		/* u8 percent 0..100 (recorded) */
-	MIGPRIO_A_DEV_QDISC_HANDLE,	/* u32 root handle migprio installed */
-	MIGPRIO_A_DEV_RING_RX,		/* u32 RX ring size migprio set */
-	MIGPRIO_A_DEV_RING_TX,		/* u32 TX ring size migprio set */
-	MIGPRIO_A_DEV_RING_RX_PREV,	/* u32 RX ring size before migprio */
-	MIGPRIO_A_DEV_RING_TX_PREV,	/* u32 TX ring size before migprio */
-	MIGPRIO_A_DEV_CHANGE,		/* u8 enum migprio_dev_change (ntf) */
-	MIGPRIO_A_DEV_NOTSENT,		/* u32 bytes, 0 = auto, ~0 = off */
-	MIGPRIO_A_DEV_LINK_RATE,	/* u64 bytes/s of the link, 0 unknown */
-	MIGPRIO_A_DEV_MASTER,		/* string: master of the interface */
+	MIGPRIO_A_DEV_PAD = 1,
+	MIGPRIO_A_DEV_IFINDEX,
+	MIGPRIO_A_DEV_IFNAME,
+	MIGPRIO_A_DEV_PRIORITY,
+	MIGPRIO_A_DEV_SNDBUF,
+	MIGPRIO_A_DEV_RCVBUF,
+	MIGPRIO_A_DEV_DSCP,
+	MIGPRIO_A_DEV_RATE = 9,
+	MIGPRIO_A_DEV_CHANGE = 16,
+	MIGPRIO_A_DEV_NOTSENT,
+	MIGPRIO_A_DEV_LINK_RATE,
+	MIGPRIO_A_DEV_MASTER,
 
 	__MIGPRIO_A_DEV_MAX,
-	MIGPRIO_A_DEV_MAX = __MIGPRIO_A_DEV_MAX - 1
+	MIGPRIO_A_DEV_MAX = (__MIGPRIO_A_DEV_MAX - 1)
 };
 
 enum migprio_a_rule {
-	MIGPRIO_A_RULE_UNSPEC,
-	MIGPRIO_A_RULE_PAD,
-	MIGPRIO_A_RULE_ID,		/* u32, assigned by the kernel */
-	MIGPRIO_A_RULE_PROTO,		/* u8 IPPROTO_TCP (default) or IPPROTO_UDP */
-	MIGPRIO_A_RULE_PORT_MIN,	/* u16: either port in [min, max] */
-	MIGPRIO_A_RULE_PORT_MAX,	/* u16 */
-	MIGPRIO_A_RULE_LPORT_MIN,	/* u16: local port in [min, max] */
-	MIGPRIO_A_RULE_LPORT_MAX,	/* u16 */
-	MIGPRIO_A_RULE_RPORT_MIN,	/* u16: remote port in [min, max] */
-	MIGPRIO_A_RULE_RPORT_MAX,	/* u16 */
-	MIGPRIO_A_RULE_PEER_IPV4,	/* be32 peer prefix address */
-	MIGPRIO_A_RULE_PEER_IPV6,	/* binary, 16 bytes */
-	MIGPRIO_A_RULE_PEER_PREFIXLEN,	/* u8; defaults to the full width */
-	MIGPRIO_A_RULE_CGROUP,		/* string: cgroup v2 path */
-	MIGPRIO_A_RULE_CGROUP_ID,	/* u64, read only */
-	MIGPRIO_A_RULE_NAME,		/* string, <= MIGPRIO_NAME_MAXLEN */
-	MIGPRIO_A_RULE_TX_PACKETS,	/* u64, read only: marked packets out */
-	MIGPRIO_A_RULE_TX_BYTES,	/* u64, read only */
-	MIGPRIO_A_RULE_RX_PACKETS,	/* u64, read only: matched packets in */
-	MIGPRIO_A_RULE_RX_BYTES,	/* u64, read only */
-	MIGPRIO_A_RULE_FLOWS,		/* u64, read only: flows started */
+	MIGPRIO_A_RULE_PAD = 1,
+	MIGPRIO_A_RULE_ID,
+	MIGPRIO_A_RULE_PROTO,
+	MIGPRIO_A_RULE_PORT_MIN,
+	MIGPRIO_A_RULE_PORT_MAX,
+	MIGPRIO_A_RULE_LPORT_MIN,
+	MIGPRIO_A_RULE_LPORT_MAX,
+	MIGPRIO_A_RULE_RPORT_MIN,
+	MIGPRIO_A_RULE_RPORT_MAX,
+	MIGPRIO_A_RULE_PEER_IPV4,
+	MIGPRIO_A_RULE_PEER_IPV6,
+	MIGPRIO_A_RULE_PEER_PREFIXLEN,
+	MIGPRIO_A_RULE_CGROUP,
+	MIGPRIO_A_RULE_CGROUP_ID,
+	MIGPRIO_A_RULE_NAME,
+	MIGPRIO_A_RULE_TX_PACKETS,
+	MIGPRIO_A_RULE_TX_BYTES,
+	MIGPRIO_A_RULE_RX_PACKETS,
+	MIGPRIO_A_RULE_RX_BYTES,
+	MIGPRIO_A_RULE_FLOWS,
 
 	__MIGPRIO_A_RULE_MAX,
-	MIGPRIO_A_RULE_MAX = __MIGPRIO_A_RULE_MAX - 1
+	MIGPRIO_A_RULE_MAX = (__MIGPRIO_A_RULE_MAX - 1)
 };
 
 enum migprio_a_flow {
-	MIGPRIO_A_FLOW_UNSPEC,
-	MIGPRIO_A_FLOW_PAD,
-	MIGPRIO_A_FLOW_PROTO,		/* u8 */
-	MIGPRIO_A_FLOW_LOCAL_IPV4,	/* be32 */
-	MIGPRIO_A_FLOW_REMOTE_IPV4,	/* be32 */
-	MIGPRIO_A_FLOW_LOCAL_IPV6,	/* binary, 16 bytes */
-	MIGPRIO_A_FLOW_REMOTE_IPV6,	/* binary, 16 bytes */
-	MIGPRIO_A_FLOW_LPORT,		/* u16 */
-	MIGPRIO_A_FLOW_RPORT,		/* u16 */
-	MIGPRIO_A_FLOW_DIR,		/* u8 enum migprio_flow_dir */
-	MIGPRIO_A_FLOW_RULE_ID,		/* u32 */
-	MIGPRIO_A_FLOW_TX_PACKETS,	/* u64 */
-	MIGPRIO_A_FLOW_TX_BYTES,	/* u64 */
-	MIGPRIO_A_FLOW_RX_PACKETS,	/* u64 */
-	MIGPRIO_A_FLOW_RX_BYTES,	/* u64 */
-	MIGPRIO_A_FLOW_AGE_MS,		/* u64: since the first packet */
-	MIGPRIO_A_FLOW_IDLE_MS,		/* u64: since the last packet */
-	MIGPRIO_A_FLOW_END_REASON,	/* u8 enum migprio_flow_end (end ntf) */
-	MIGPRIO_A_FLOW_RATE,		/* u64 average bytes/s (end ntf) */
+	MIGPRIO_A_FLOW_PAD = 1,
+	MIGPRIO_A_FLOW_PROTO,
+	MIGPRIO_A_FLOW_LOCAL_IPV4,
+	MIGPRIO_A_FLOW_REMOTE_IPV4,
+	MIGPRIO_A_FLOW_LOCAL_IPV6,
+	MIGPRIO_A_FLOW_REMOTE_IPV6,
+	MIGPRIO_A_FLOW_LPORT,
+	MIGPRIO_A_FLOW_RPORT,
+	MIGPRIO_A_FLOW_DIR,
+	MIGPRIO_A_FLOW_RULE_ID,
+	MIGPRIO_A_FLOW_TX_PACKETS,
+	MIGPRIO_A_FLOW_TX_BYTES,
+	MIGPRIO_A_FLOW_RX_PACKETS,
+	MIGPRIO_A_FLOW_RX_BYTES,
+	MIGPRIO_A_FLOW_AGE_MS,
+	MIGPRIO_A_FLOW_IDLE_MS,
+	MIGPRIO_A_FLOW_END_REASON,
+	MIGPRIO_A_FLOW_RATE,
 
 	__MIGPRIO_A_FLOW_MAX,
-	MIGPRIO_A_FLOW_MAX = __MIGPRIO_A_FLOW_MAX - 1
+	MIGPRIO_A_FLOW_MAX = (__MIGPRIO_A_FLOW_MAX - 1)
 };
 
 enum migprio_a_stats {
-	MIGPRIO_A_STATS_UNSPEC,
-	MIGPRIO_A_STATS_PAD,
-	MIGPRIO_A_STATS_TX_PACKETS,	/* u64: packets marked going out */
-	MIGPRIO_A_STATS_TX_BYTES,	/* u64 */
-	MIGPRIO_A_STATS_RX_PACKETS,	/* u64: migration packets coming in */
-	MIGPRIO_A_STATS_RX_BYTES,	/* u64 */
-	MIGPRIO_A_STATS_DSCP_REWRITTEN,	/* u64 */
-	MIGPRIO_A_STATS_FLOWS_STARTED,	/* u64 */
-	MIGPRIO_A_STATS_FLOWS_ENDED,	/* u64 */
-	MIGPRIO_A_STATS_FLOWS_UNTRACKED,/* u64: table full */
-	MIGPRIO_A_STATS_FLOWS_ACTIVE,	/* u32 */
-	MIGPRIO_A_STATS_FLOWS_MAX,	/* u32: table bound */
-	MIGPRIO_A_STATS_SOCKS_TUNED,	/* u64: sockets given priority/buffers */
-	MIGPRIO_A_STATS_RULES,		/* u32 */
-	MIGPRIO_A_STATS_RULES_MAX,	/* u32: per-netns rule limit */
+	MIGPRIO_A_STATS_PAD = 1,
+	MIGPRIO_A_STATS_TX_PACKETS,
+	MIGPRIO_A_STATS_TX_BYTES,
+	MIGPRIO_A_STATS_RX_PACKETS,
+	MIGPRIO_A_STATS_RX_BYTES,
+	MIGPRIO_A_STATS_DSCP_REWRITTEN,
+	MIGPRIO_A_STATS_FLOWS_STARTED,
+	MIGPRIO_A_STATS_FLOWS_ENDED,
+	MIGPRIO_A_STATS_FLOWS_UNTRACKED,
+	MIGPRIO_A_STATS_FLOWS_ACTIVE,
+	MIGPRIO_A_STATS_FLOWS_MAX,
+	MIGPRIO_A_STATS_SOCKS_TUNED,
+	MIGPRIO_A_STATS_RULES,
+	MIGPRIO_A_STATS_RULES_MAX,
 
 	__MIGPRIO_A_STATS_MAX,
-	MIGPRIO_A_STATS_MAX = __MIGPRIO_A_STATS_MAX - 1
+	MIGPRIO_A_STATS_MAX = (__MIGPRIO_A_STATS_MAX - 1)
 };
 
 enum migprio_cmd {
-	MIGPRIO_CMD_UNSPEC,
-	MIGPRIO_CMD_DEV_GET,		/* do: designated interface, or none */
-	MIGPRIO_CMD_DEV_SET,		/* do: designate / replace, admin */
-	MIGPRIO_CMD_DEV_CLEAR,		/* do: admin */
-	MIGPRIO_CMD_RULE_ADD,		/* do: admin, replies with the rule */
-	MIGPRIO_CMD_RULE_DEL,		/* do: admin, by id */
-	MIGPRIO_CMD_RULE_GET,		/* dump */
-	MIGPRIO_CMD_RULE_FLUSH,		/* do: admin */
-	MIGPRIO_CMD_FLOW_GET,		/* dump */
-	MIGPRIO_CMD_STATS_GET,		/* do */
-	MIGPRIO_CMD_FLOW_START_NTF,	/* notification, "events" group */
-	MIGPRIO_CMD_FLOW_END_NTF,	/* notification, "events" group */
-	MIGPRIO_CMD_DEV_CHANGE_NTF,	/* notification, "events" group */
+	MIGPRIO_CMD_DEV_GET = 1,
+	MIGPRIO_CMD_DEV_SET,
+	MIGPRIO_CMD_DEV_CLEAR,
+	MIGPRIO_CMD_RULE_ADD,
+	MIGPRIO_CMD_RULE_DEL,
+	MIGPRIO_CMD_RULE_GET,
+	MIGPRIO_CMD_RULE_FLUSH,
+	MIGPRIO_CMD_FLOW_GET,
+	MIGPRIO_CMD_STATS_GET,
+	MIGPRIO_CMD_FLOW_START_NTF,
+	MIGPRIO_CMD_FLOW_END_NTF,
+	MIGPRIO_CMD_DEV_CHANGE_NTF,
 
 	__MIGPRIO_CMD_MAX,
-	MIGPRIO_CMD_MAX = __MIGPRIO_CMD_MAX - 1
+	MIGPRIO_CMD_MAX = (__MIGPRIO_CMD_MAX - 1)
 };
+
+#define MIGPRIO_MCGRP_EVENTS	"events"
 
 #endif /* _UAPI_LINUX_MIGPRIO_H */
