@@ -40,7 +40,7 @@ if ! make -C "$ROOT" -s module tool guest KVER="$KVER" BUILD="$BUILD" >"$OUT/bui
 	echo "bench: build failed (see $OUT/build.log); scenarios that need migprio will be skipped" >&2
 	tail -n 5 "$OUT/build.log" >&2
 fi
-make -C "$ROOT/userspace" -s BUILD="$BUILD/userspace" "$BUILD/userspace/migsim" >>"$OUT/build.log" 2>&1 || {
+make -C "$ROOT" -s bench-tools BUILD="$BUILD" >>"$OUT/build.log" 2>&1 || {
 	echo "bench: cannot build migsim (see $OUT/build.log)" >&2
 	exit 1
 }
@@ -66,9 +66,9 @@ BUILD=$BUILD "$ROOT/selftests/vm-run" --kernel "$KVER" --timeout "$TIMEOUT" $vma
 [ "$rc" = 0 ] || echo "bench: the VM run ended with status $rc; reporting what was measured" >&2
 
 say "classifier micro-benchmark (host)"
-if [ -x "$BUILD/userspace/classify_bench" ]; then
-	"$BUILD/userspace/classify_bench" | tee "$OUT/classify.txt"
-	"$BUILD/userspace/classify_bench" -j >"$OUT/classify.json" || true
+if [ -x "$BUILD/tools/bench/classify_bench" ]; then
+	"$BUILD/tools/bench/classify_bench" | tee "$OUT/classify.txt"
+	"$BUILD/tools/bench/classify_bench" -j >"$OUT/classify.json" || true
 else
 	echo "classify_bench not built: P2b skipped"
 	rm -f "$OUT/classify.txt" "$OUT/classify.json"

@@ -3,7 +3,8 @@
 # Included by the top-level Makefile.
 #
 #   make lint          checkpatch --strict, sparse (C=2) and W=1 on both
-#                      kernels, cppcheck and gcc -fanalyzer on userspace/
+#                      kernels, cppcheck and gcc -fanalyzer on the
+#                      userspace C code (tools/, selftests/lib/)
 #                      (scripts/lint.sh; LINT_ONLY="checkpatch sparse ..."
 #                      runs a subset)
 #   make check-debug   the VM suite on the debug kernel (KASAN, UBSAN,

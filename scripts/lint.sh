@@ -8,15 +8,17 @@
 # With no argument every check runs (LINT_ONLY="..." selects too):
 #   regen       the files generated from the netlink spec (scripts/regen.sh:
 #               uapi/linux/migprio.h, module/netlink-gen.[ch]) are what
-#               ynl-gen-c makes of the spec now, and userspace/nl.c names
-#               every attribute of the spec
-#   checkpatch  checkpatch.pl --strict (linux-source-6.1) on module/, uapi/,
-#               userspace/ (not on the generated files, as in the kernel)
+#               ynl-gen-c makes of the spec now, and tools/migprioctl/nl.c
+#               names every attribute of the spec
+#   checkpatch  checkpatch.pl --strict (linux-source-6.1) on module/, uapi/
+#               and the userspace C code: tools/migprioctl/, tools/bench/,
+#               selftests/lib/ (USER_DIRS); not on the generated files, as
+#               in the kernel
 #   kernel      migprio.ko with sparse (C=2) and W=1 against the headers of
 #               both Debian kernels (6.1, 6.12); any warning in our sources
 #               fails
-#   cppcheck    cppcheck on userspace/
-#   analyzer    gcc -fanalyzer on userspace/
+#   cppcheck    cppcheck on USER_DIRS
+#   analyzer    gcc -fanalyzer on USER_DIRS
 # Findings are printed per file; the last line is "lint: N findings" and the
 # exit status is 1 when N > 0.  A finding can only be silenced by a
 # suppression below, each with the reason next to it.
@@ -30,9 +32,18 @@ BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 CHECKPATCH=$KSRC/scripts/checkpatch.pl
 SERIES=${LINT_KERNELS:-6.1 6.12}
+# the userspace C code: the tool, the workloads/benchmarks, the code they
+# share with the selftests
+USER_DIRS=(tools/migprioctl tools/bench selftests/lib)
+USER_INC=() USER_H=() USER_C=()
+for d in "${USER_DIRS[@]}"; do
+	USER_INC+=(-I "$d")
+	USER_H+=("$d"/*.h)
+	USER_C+=("$d"/*.c)
+done
 
 # ------------------------------------------------------------ suppressions
-# checkpatch message types ignored for all of userspace/ (--ignore), each
+# checkpatch message types ignored for all of USER_DIRS (--ignore), each
 # because the kernel rule does not apply to a C program built against libc:
 CP_USER_IGNORE=(
 	PREFER_KERNEL_TYPES		# u8/u32... do not exist in userspace; stdint types are the norm
@@ -46,9 +57,9 @@ CP_SUPPRESS=(
 	"module/classify_types.h PREFER_KERNEL_TYPES it defines u8..u64 from stdint for the userspace build of the classifier core"
 	"module/compat.h LINUX_VERSION_CODE the one place for version tests, where no macro can tell"
 	"module/compat.h CONSTANT_COMPARISON LINUX_VERSION_CODE >= KERNEL_VERSION() is the kernel's own idiom"
-	"userspace/migsim.c VOLATILE volatile sig_atomic_t is the C type for a flag set by a signal handler"
-	"userspace/monitor.c VOLATILE volatile sig_atomic_t is the C type for a flag set by a signal handler"
-	"userspace/classify_bench.c VOLATILE a volatile sink keeps the benchmarked call from being optimised away"
+	"tools/bench/migsim.c VOLATILE volatile sig_atomic_t is the C type for a flag set by a signal handler"
+	"tools/migprioctl/monitor.c VOLATILE volatile sig_atomic_t is the C type for a flag set by a signal handler"
+	"tools/bench/classify_bench.c VOLATILE a volatile sink keeps the benchmarked call from being optimised away"
 )
 # cppcheck: --suppress=ID[:FILE[:LINE]] with the reason as a comment.
 CPPCHECK_SUPPRESS=(
@@ -96,13 +107,14 @@ run_regen() {
 		done
 	fi
 	rm -rf "$tmp"
-	# the tool's attribute-name tables (userspace/nl.c, for error messages
-	# naming the attribute at fault) are hand-written, not ynl-gen-c's
-	# user mode (which builds on its own libynl, not on libmnl): each
-	# attribute of a set that requests carry must be there, as in the spec
+	# the tool's attribute-name tables (tools/migprioctl/nl.c, for error
+	# messages naming the attribute at fault) are hand-written, not
+	# ynl-gen-c's user mode (which builds on its own libynl, not on
+	# libmnl): each attribute of a set that requests carry must be there,
+	# as in the spec
 	while IFS= read -r out; do
-		finding userspace/nl.c "userspace/nl.c: $out"
-	done < <(python3 - Documentation/netlink/specs/migprio.yaml userspace/nl.c <<'PY'
+		finding tools/migprioctl/nl.c "tools/migprioctl/nl.c: $out"
+	done < <(python3 - Documentation/netlink/specs/migprio.yaml tools/migprioctl/nl.c <<'PY'
 import re
 import sys
 
@@ -134,13 +146,13 @@ run_checkpatch() {
 		finding checkpatch "checkpatch.pl missing: run make ksrc"
 		return
 	fi
-	for f in module/*.[ch] uapi/linux/*.h userspace/*.[ch]; do
+	for f in module/*.[ch] uapi/linux/*.h "${USER_C[@]}" "${USER_H[@]}"; do
 		[ -f "$f" ] || continue
 		# generated (scripts/regen.sh): ynl-gen-c's style, checked by regen
 		[[ " ${GENERATED[*]} " == *" $f "* ]] && continue
 		ignore=
-		case $f in userspace/*)
-			ignore=$(IFS=,; echo "${CP_USER_IGNORE[*]}") ;;
+		case $f in module/*|uapi/*) ;;
+		*) ignore=$(IFS=,; echo "${CP_USER_IGNORE[*]}") ;;
 		esac
 		# run outside the git tree: checkpatch would leave a
 		# .checkpatch-camelcase.git.* cache file in it
@@ -200,13 +212,13 @@ run_kernel() {
 # ------------------------------------------------------------- cppcheck
 run_cppcheck() {
 	local args=() s out line f
-	section "cppcheck (userspace/)"
+	section "cppcheck (${USER_DIRS[*]})"
 	command -v cppcheck >/dev/null || { finding cppcheck "cppcheck not installed"; return; }
 	for s in "${CPPCHECK_SUPPRESS[@]}"; do args+=("--suppress=$s"); done
 	out=$(cppcheck --quiet --enable=warning,style,performance,portability \
-		--std=c11 --inline-suppr -I uapi -I userspace -I module -D__linux__ \
+		--std=c11 --inline-suppr -I uapi "${USER_INC[@]}" -I module -D__linux__ \
 		--template='{file}:{line}: {severity}:{id}: {message}' \
-		"${args[@]}" userspace/*.c 2>&1)
+		"${args[@]}" "${USER_C[@]}" 2>&1)
 	while IFS= read -r line; do
 		[ -n "$line" ] || continue
 		f=${line%%:*}
@@ -217,12 +229,12 @@ run_cppcheck() {
 # ------------------------------------------------------------- analyzer
 run_analyzer() {
 	local f out line s sfile sopt skip mnl rc
-	section "gcc -fanalyzer (userspace/)"
+	section "gcc -fanalyzer (${USER_DIRS[*]})"
 	mnl=$(pkg-config --cflags libmnl 2>/dev/null)
-	for f in userspace/*.c; do
+	for f in "${USER_C[@]}"; do
 		# -Imodule: the classifier benchmark builds module/classify.c
 		# shellcheck disable=SC2086
-		out=$(gcc -std=gnu11 -O1 -fanalyzer -Wall -Wextra -Werror -Iuapi -Iuserspace \
+		out=$(gcc -std=gnu11 -O1 -fanalyzer -Wall -Wextra -Werror -Iuapi "${USER_INC[@]}" \
 			-Imodule $mnl -DMIGPRIOCTL_VERSION='"lint"' -c -o /dev/null "$f" 2>&1)
 		rc=$?
 		while IFS= read -r line; do

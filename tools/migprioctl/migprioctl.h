@@ -145,7 +145,7 @@ int rule_build_add(struct nlmsghdr *nlh, const struct rule_add_args *a);
  * batch are deleted again so nothing past the failure stays applied.
  */
 int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
-		  unsigned int n, struct mp_nl_err *err);
+		  unsigned int n, struct nlsock_err *err);
 
 /* A rule as the line "rule add ..." that adds it again (showconf). */
 struct rule_conf {

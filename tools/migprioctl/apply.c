@@ -198,7 +198,7 @@ static int apply_run(struct mp_ctx *ctx, const union mp_args *u)
 {
 	const struct apply_prog *p = u->prog;
 	const struct rule_add_args **batch;
-	struct mp_nl_err err;
+	struct nlsock_err err;
 	unsigned int i = 0, j, done = 0;
 	int rc = 0, failed;
 

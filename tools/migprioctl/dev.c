@@ -449,7 +449,7 @@ static int dev_set_rings(const struct dev_set_args *a, const struct dev_state *r
  * 6.3 cannot format the master's name into the message: name it from
  * sysfs (this netns' view under ip netns exec).
  */
-static void dev_master_hint(const char *ifname, const struct mp_nl_err *e)
+static void dev_master_hint(const char *ifname, const struct nlsock_err *e)
 {
 	char path[PATH_MAX], link[PATH_MAX];
 	const char *master;
@@ -569,7 +569,7 @@ static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 		mnl_attr_put_u64(req, MIGPRIO_A_DEV_RATE, a->rate);
 	if (mp_nl_do(&ctx->nl, req, NULL, NULL)) {
 		mp_kernel_err(ctx, MIGPRIO_CMD_DEV_SET);
-		dev_master_hint(a->ifname, &ctx->nl.err);
+		dev_master_hint(a->ifname, &ctx->nl.sock.err);
 		/* the record as it was (none: removed) */
 		rec.ifindex = ifindex;
 		mp_state_save(&rec);

@@ -165,7 +165,7 @@ static int syncconf_run(struct mp_ctx *ctx, const union mp_args *u)
 	const struct rule_add_args **add = NULL;
 	struct rule_conf *have = NULL;
 	struct want *want = NULL;
-	struct mp_nl_err err;
+	struct nlsock_err err;
 	struct dev_state cur, dst;
 	char cur_line[512] = "", want_line[512] = "";
 	unsigned int nhave, nwant = 0, nadd = 0, ndel = 0, nren = 0, i, j;

@@ -217,15 +217,15 @@ static int rule_add_run(struct mp_ctx *ctx, const union mp_args *u)
 
 static int rule_del_ids(struct mp_ctx *ctx, const __u32 *ids, unsigned int n)
 {
-	struct mp_nl_err errs[RULE_BATCH];
-	struct mp_nl_batch b;
+	struct nlsock_err errs[RULE_BATCH];
+	struct nlsock_batch b;
 	unsigned int i, j;
 	int rc = 0;
 
-	if (mp_nl_batch_init(&b, RULE_BATCH))
+	if (nlsock_batch_init(&b, RULE_BATCH))
 		return -ENOMEM;
 	for (i = 0; i < n; i += b.n) {
-		mp_nl_batch_reset(&b);
+		nlsock_batch_reset(&b);
 		for (j = i; j < n; j++) {
 			struct nlmsghdr *req;
 
@@ -233,9 +233,9 @@ static int rule_del_ids(struct mp_ctx *ctx, const __u32 *ids, unsigned int n)
 			if (!req)
 				break;
 			mnl_attr_put_u32(req, MIGPRIO_A_RULE_ID, ids[j]);
-			mp_nl_batch_add(&b, req);
+			nlsock_batch_add(&b, req);
 		}
-		rc = mp_nl_batch_run(&ctx->nl, &b, NULL, NULL, errs);
+		rc = nlsock_batch_run(&ctx->nl.sock, &b, NULL, NULL, errs);
 		if (rc)
 			break;
 		for (j = 0; j < b.n; j++) {
@@ -245,22 +245,22 @@ static int rule_del_ids(struct mp_ctx *ctx, const __u32 *ids, unsigned int n)
 			}
 		}
 	}
-	mp_nl_batch_free(&b);
+	nlsock_batch_free(&b);
 	return rc;
 }
 
 int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
-		  unsigned int n, struct mp_nl_err *err)
+		  unsigned int n, struct nlsock_err *err)
 {
-	struct mp_nl_err errs[RULE_BATCH];
+	struct nlsock_err errs[RULE_BATCH];
 	__u32 ids[RULE_BATCH], undo[RULE_BATCH];
 	void *data[RULE_BATCH];
-	struct mp_nl_batch b;
+	struct nlsock_batch b;
 	unsigned int i, j, nundo;
 	int ret, failed = -1;
 
-	if (mp_nl_batch_init(&b, RULE_BATCH)) {
-		mp_nl_err_clear(err);
+	if (nlsock_batch_init(&b, RULE_BATCH)) {
+		nlsock_err_clear(err);
 		err->code = -ENOMEM;
 		snprintf(err->msg, sizeof(err->msg), "out of memory");
 		return 0;
@@ -268,7 +268,7 @@ int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
 	for (i = 0; i < RULE_BATCH; i++)
 		data[i] = &ids[i];
 	for (i = 0; i < n && failed < 0; i += b.n) {
-		mp_nl_batch_reset(&b);
+		nlsock_batch_reset(&b);
 		for (j = i; j < n; j++) {
 			struct nlmsghdr *req;
 
@@ -276,13 +276,13 @@ int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
 			if (!req)
 				break;
 			rule_build_add(req, a[j]);
-			mp_nl_batch_add(&b, req);
+			nlsock_batch_add(&b, req);
 		}
 		memset(ids, 0, sizeof(ids));
-		ret = mp_nl_batch_run(&ctx->nl, &b, rule_id_cb, data, errs);
+		ret = nlsock_batch_run(&ctx->nl.sock, &b, rule_id_cb, data, errs);
 		if (ret) {
 			/* lost track of the answers: report at the batch start */
-			mp_nl_err_clear(err);
+			nlsock_err_clear(err);
 			err->code = ret;
 			failed = i;
 			break;
@@ -300,7 +300,7 @@ int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
 		if (nundo)
 			rule_del_ids(ctx, undo, nundo);
 	}
-	mp_nl_batch_free(&b);
+	nlsock_batch_free(&b);
 	return failed;
 }
 

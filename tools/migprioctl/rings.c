@@ -9,36 +9,64 @@
 #include <linux/ethtool_netlink.h>
 #include <linux/genetlink.h>
 
-#include "nlreq.h"
+#include "nlsock.h"
 #include "rings.h"
 
 struct rings_sock {
-	struct mp_nlreq req;
+	struct nlsock sock;
+	char buf[NLSOCK_MSG_SIZE];	/* the request */
 	__u16 family;
 };
 
-static int rings_open(struct rings_sock *s, char *err, size_t errlen)
+/* One request; on error err says "what: <kernel message or strerror>". */
+static int rings_talk(struct rings_sock *s, struct nlmsghdr *nlh,
+		      nlsock_cb cb, void *data, const char *what, char *err,
+		      size_t errlen)
 {
-	int ret = mp_nlreq_open(&s->req, NETLINK_GENERIC, err, errlen);
+	int ret = nlsock_talk(&s->sock, nlh, cb, data);
 
 	if (ret)
+		snprintf(err, errlen, "%s: %s", what,
+			 nlsock_errstr(&s->sock.err));
+	return ret;
+}
+
+static int rings_open(struct rings_sock *s, char *err, size_t errlen)
+{
+	struct nlsock_family f = { 0 };
+	const char *what = "generic netlink family " ETHTOOL_GENL_NAME;
+	int ret = nlsock_open(&s->sock, NETLINK_GENERIC);
+
+	if (ret) {
+		snprintf(err, errlen, "cannot open netlink socket: %s",
+			 strerror(-ret));
 		return ret;
-	ret = mp_nlreq_genl_family(&s->req, ETHTOOL_GENL_NAME, &s->family,
-				   err, errlen);
+	}
+	ret = nlsock_genl_family(&s->sock, ETHTOOL_GENL_NAME, &f);
+	if (ret == -ENOENT)
+		snprintf(err, errlen, "%s is not available in this kernel",
+			 what);
+	else if (ret)
+		snprintf(err, errlen, "%s: %s", what,
+			 nlsock_errstr(&s->sock.err));
+	else if (!f.id) {
+		snprintf(err, errlen, "%s: no id in reply", what);
+		ret = -EPROTO;
+	}
 	if (ret)
-		mp_nlreq_close(&s->req);
+		nlsock_close(&s->sock);
+	s->family = f.id;
 	return ret;
 }
 
 static struct nlmsghdr *rings_msg(struct rings_sock *s, __u8 cmd,
 				  const char *ifname)
 {
-	struct nlmsghdr *nlh = mp_nlreq_msg(&s->req, s->family, NLM_F_ACK);
-	struct genlmsghdr *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	struct nlmsghdr *nlh;
 	struct nlattr *hdr;
 
-	g->cmd = cmd;
-	g->version = ETHTOOL_GENL_VERSION;
+	nlh = nlsock_genl_msg(&s->sock, s->buf, s->family, cmd,
+			      ETHTOOL_GENL_VERSION, NLM_F_ACK);
 	hdr = mnl_attr_nest_start(nlh, ETHTOOL_A_RINGS_HEADER);
 	mnl_attr_put_strz(nlh, ETHTOOL_A_HEADER_DEV_NAME, ifname);
 	mnl_attr_nest_end(nlh, hdr);
@@ -70,10 +98,10 @@ static int rings_get_cb(const struct nlmsghdr *nlh, void *data)
 			continue;
 		}
 		if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
-			return MNL_CB_ERROR;
+			return -errno;
 		*dst = mnl_attr_get_u32(attr);
 	}
-	return MNL_CB_OK;
+	return 0;
 }
 
 /* The kernel's message is kept; the unsupported case gets a plain one. */
@@ -102,8 +130,8 @@ int mp_rings_get(const char *ifname, struct mp_rings *cur, char *err,
 		return ret;
 	nlh = rings_msg(&s, ETHTOOL_MSG_RINGS_GET, ifname);
 	snprintf(what, sizeof(what), "%s: reading ring sizes", ifname);
-	ret = mp_nlreq_talk(&s.req, nlh, rings_get_cb, cur, what, err, errlen);
-	mp_nlreq_close(&s.req);
+	ret = rings_talk(&s, nlh, rings_get_cb, cur, what, err, errlen);
+	nlsock_close(&s.sock);
 	rings_explain(ret, ifname, err, errlen);
 	return ret;
 }
@@ -127,8 +155,8 @@ int mp_rings_set(const char *ifname, __u32 rx, __u32 tx, char *err,
 	if (tx)
 		mnl_attr_put_u32(nlh, ETHTOOL_A_RINGS_TX, tx);
 	snprintf(what, sizeof(what), "%s: setting ring sizes", ifname);
-	ret = mp_nlreq_talk(&s.req, nlh, NULL, NULL, what, err, errlen);
-	mp_nlreq_close(&s.req);
+	ret = rings_talk(&s, nlh, NULL, NULL, what, err, errlen);
+	nlsock_close(&s.sock);
 	rings_explain(ret, ifname, err, errlen);
 	return ret;
 }

@@ -16,7 +16,7 @@
 #include <linux/migprio.h>
 
 #include "migprioctl.h"
-#include "nlreq.h"
+#include "nlsock.h"
 #include "print.h"
 
 static const struct mp_object *const objects[] = {
@@ -86,7 +86,7 @@ int parse_noargs(int argc, char **argv, union mp_args *a)
 
 void mp_kernel_err(struct mp_ctx *ctx, __u8 cmd)
 {
-	mp_nl_perror(&ctx->nl.err, cmd);
+	mp_nl_perror(&ctx->nl.sock.err, cmd);
 }
 
 void print_done(struct mp_ctx *ctx)
@@ -151,10 +151,9 @@ int mp_resolve(int argc, char **argv, const struct mp_object **obj,
  */
 static void print_version(void)
 {
-	struct mp_genl_family fam = { 0 };
-	char ver[64] = "unknown", err[256];
-	struct nlmsghdr *nlh;
-	struct mp_nlreq r;
+	struct nlsock_family fam = { 0 };
+	char ver[64] = "unknown";
+	struct nlsock s;
 	FILE *fp;
 
 	printf("migprioctl %s (generic netlink family %s version %d)\n",
@@ -170,13 +169,10 @@ static void print_version(void)
 		ver[strcspn(ver, "\n")] = '\0';
 		fclose(fp);
 	}
-	if (!mp_nlreq_open(&r, NETLINK_GENERIC, err, sizeof(err))) {
-		nlh = mp_nlreq_msg(&r, GENL_ID_CTRL, NLM_F_ACK);
-		mp_genl_family_put(nlh, MIGPRIO_FAMILY_NAME);
-		if (mp_nlreq_talk(&r, nlh, mp_genl_family_cb, &fam,
-				  "family", err, sizeof(err)))
+	if (!nlsock_open(&s, NETLINK_GENERIC)) {
+		if (nlsock_genl_family(&s, MIGPRIO_FAMILY_NAME, &fam))
 			fam.id = 0;
-		mp_nlreq_close(&r);
+		nlsock_close(&s);
 	}
 	if (fam.id)
 		printf("module migprio %s (generic netlink family %s version %u)\n",

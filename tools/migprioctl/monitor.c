@@ -121,7 +121,7 @@ static int monitor_run(struct mp_ctx *ctx, const union mp_args *u)
 	sigaction(SIGTERM, &sa, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	pfd.fd = mnl_socket_get_fd(ctx->nl.sk);
+	pfd.fd = mnl_socket_get_fd(ctx->nl.sock.sk);
 	while (!stop) {
 		const struct nlmsghdr *nlh;
 		ssize_t len;
@@ -134,7 +134,7 @@ static int monitor_run(struct mp_ctx *ctx, const union mp_args *u)
 			rc = 1;
 			break;
 		}
-		len = recv(pfd.fd, ctx->nl.rbuf, ctx->nl.rlen, MSG_DONTWAIT);
+		len = recv(pfd.fd, ctx->nl.sock.rbuf, ctx->nl.sock.rlen, MSG_DONTWAIT);
 		if (len < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
@@ -147,7 +147,7 @@ static int monitor_run(struct mp_ctx *ctx, const union mp_args *u)
 			break;
 		}
 		n = len;
-		for (nlh = (const void *)ctx->nl.rbuf; mnl_nlmsg_ok(nlh, n);
+		for (nlh = (const void *)ctx->nl.sock.rbuf; mnl_nlmsg_ok(nlh, n);
 		     nlh = mnl_nlmsg_next(nlh, &n))
 			handle(&ctx->nl, nlh);
 	}

@@ -29,7 +29,7 @@
 #include <linux/sockios.h>
 #include <linux/rtnetlink.h>
 
-#include "nlreq.h"
+#include "nlsock.h"
 #include "qdisc.h"
 #include <linux/migprio.h>
 
@@ -83,7 +83,8 @@ struct root_info {
 };
 
 struct qdisc_ctx {
-	struct mp_nlreq req;
+	struct nlsock sock;
+	char buf[NLSOCK_MSG_SIZE];	/* the request */
 	int ifindex;
 	const char *ifname;
 	char namebuf[IF_NAMESIZE + 16];
@@ -110,7 +111,7 @@ static int root_cb(const struct nlmsghdr *nlh, void *data)
 	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*tcm)) ||
 	    tcm->tcm_ifindex != ri->ifindex ||
 	    tcm->tcm_parent == TC_H_INGRESS)	/* also clsact */
-		return MNL_CB_OK;
+		return 0;
 
 	mnl_attr_for_each(attr, nlh, sizeof(*tcm)) {
 		if (mnl_attr_get_type(attr) == TCA_KIND &&
@@ -128,7 +129,19 @@ static int root_cb(const struct nlmsghdr *nlh, void *data)
 		ri->child_handle = tcm->tcm_handle;
 		snprintf(ri->child_kind, sizeof(ri->child_kind), "%s", kind);
 	}
-	return MNL_CB_OK;
+	return 0;
+}
+
+/* One request; on error c->err says "what: <kernel message or strerror>". */
+static int tc_talk(struct qdisc_ctx *c, struct nlmsghdr *nlh, nlsock_cb cb,
+		   void *data, const char *what)
+{
+	int ret = nlsock_talk(&c->sock, nlh, cb, data);
+
+	if (ret)
+		snprintf(c->err, c->errlen, "%s: %s", what,
+			 nlsock_errstr(&c->sock.err));
+	return ret;
 }
 
 static int read_root(struct qdisc_ctx *c, struct root_info *ri)
@@ -139,19 +152,19 @@ static int read_root(struct qdisc_ctx *c, struct root_info *ri)
 
 	memset(ri, 0, sizeof(*ri));
 	ri->ifindex = c->ifindex;
-	nlh = mp_nlreq_msg(&c->req, RTM_GETQDISC, NLM_F_DUMP);
+	nlh = nlsock_msg(&c->sock, c->buf, RTM_GETQDISC, NLM_F_DUMP);
 	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
 	tcm->tcm_family = AF_UNSPEC;
 	tcm->tcm_ifindex = c->ifindex;
 	snprintf(what, sizeof(what), "%s: reading qdiscs", c->ifname);
-	return mp_nlreq_talk(&c->req, nlh, root_cb, ri, what, c->err,
-			     c->errlen);
+	return tc_talk(c, nlh, root_cb, ri, what);
 }
 
 static struct nlmsghdr *tc_msg(struct qdisc_ctx *c, __u16 type, __u16 flags,
 			       __u32 parent, __u32 handle, const char *kind)
 {
-	struct nlmsghdr *nlh = mp_nlreq_msg(&c->req, type, NLM_F_ACK | flags);
+	struct nlmsghdr *nlh = nlsock_msg(&c->sock, c->buf, type,
+					  NLM_F_ACK | flags);
 	struct tcmsg *tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
 
 	tcm->tcm_family = AF_UNSPEC;
@@ -163,15 +176,14 @@ static struct nlmsghdr *tc_msg(struct qdisc_ctx *c, __u16 type, __u16 flags,
 	return nlh;
 }
 
-static int tc_talk(struct qdisc_ctx *c, struct nlmsghdr *nlh,
-		   const char *fmt_what, __u32 id)
+static int tc_change(struct qdisc_ctx *c, struct nlmsghdr *nlh,
+		     const char *fmt_what, __u32 id)
 {
 	char what[96], h[16];
 
 	fmt_handle(h, sizeof(h), id);
 	snprintf(what, sizeof(what), "%s: %s %s", c->ifname, fmt_what, h);
-	return mp_nlreq_talk(&c->req, nlh, NULL, NULL, what, c->err,
-			     c->errlen);
+	return tc_talk(c, nlh, NULL, NULL, what);
 }
 
 /* Create the root, or change it in place when it is already ours. */
@@ -188,7 +200,7 @@ static int put_root_prio(struct qdisc_ctx *c)
 	nlh = tc_msg(c, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE,
 		     TC_H_ROOT, MP_HANDLE, "prio");
 	mnl_attr_put(nlh, TCA_OPTIONS, sizeof(opt), &opt);
-	return tc_talk(c, nlh, "installing root qdisc prio", MP_HANDLE);
+	return tc_change(c, nlh, "installing root qdisc prio", MP_HANDLE);
 }
 
 static int put_root_htb(struct qdisc_ctx *c)
@@ -206,7 +218,7 @@ static int put_root_htb(struct qdisc_ctx *c)
 	opts = mnl_attr_nest_start(nlh, TCA_OPTIONS);
 	mnl_attr_put(nlh, TCA_HTB_INIT, sizeof(glob), &glob);
 	mnl_attr_nest_end(nlh, opts);
-	return tc_talk(c, nlh, "installing root qdisc htb", MP_HANDLE);
+	return tc_change(c, nlh, "installing root qdisc htb", MP_HANDLE);
 }
 
 /* Time to send burst bytes at rate, in the kernel's psched ticks. */
@@ -265,7 +277,7 @@ static int put_htb_class(struct qdisc_ctx *c, __u32 parent, __u32 minor,
 	if (ceil > 0xffffffffULL)
 		mnl_attr_put_u64(nlh, TCA_HTB_CEIL64, ceil);
 	mnl_attr_nest_end(nlh, opts);
-	return tc_talk(c, nlh, "setting htb class", MP_CLASS(minor));
+	return tc_change(c, nlh, "setting htb class", MP_CLASS(minor));
 }
 
 /*
@@ -284,7 +296,7 @@ static int put_leaf(struct qdisc_ctx *c, __u32 minor, const char *kind,
 	if (limit)
 		mnl_attr_put(nlh, TCA_OPTIONS, sizeof(fifo), &fifo);
 	snprintf(what, sizeof(what), "installing %s under class", kind);
-	return tc_talk(c, nlh, what, MP_CLASS(minor));
+	return tc_change(c, nlh, what, MP_CLASS(minor));
 }
 
 /* The migration FIFO's byte limit for a link drained at @rate bytes/s. */
@@ -373,12 +385,14 @@ static int del_root(struct qdisc_ctx *c, __u32 handle)
 	struct nlmsghdr *nlh;
 
 	nlh = tc_msg(c, RTM_DELQDISC, 0, TC_H_ROOT, handle, NULL);
-	return tc_talk(c, nlh, "removing root qdisc", handle);
+	return tc_change(c, nlh, "removing root qdisc", handle);
 }
 
 static int ctx_open(struct qdisc_ctx *c, int ifindex, const char *ifname,
 		    char *err, size_t errlen)
 {
+	int ret;
+
 	c->ifindex = ifindex;
 	c->err = err;
 	c->errlen = errlen;
@@ -389,7 +403,11 @@ static int ctx_open(struct qdisc_ctx *c, int ifindex, const char *ifname,
 		ifname = c->namebuf;
 	}
 	c->ifname = ifname;
-	return mp_nlreq_open(&c->req, NETLINK_ROUTE, err, errlen);
+	ret = nlsock_open(&c->sock, NETLINK_ROUTE);
+	if (ret)
+		snprintf(err, errlen, "cannot open netlink socket: %s",
+			 strerror(-ret));
+	return ret;
 }
 
 /* Is the current root something an admin set up (not ours, not default)? */
@@ -512,7 +530,7 @@ int mp_qdisc_setup(const struct mp_qdisc_req *req, __u32 prev_handle,
 	if (ret)
 		return ret;
 	ret = setup_layout(&c, req, prev_handle, out);
-	mp_nlreq_close(&c.req);
+	nlsock_close(&c.sock);
 	if (ret) {
 		out->handle = 0;
 		out->priority = MIGPRIO_PRIO_DEFAULT;
@@ -540,7 +558,7 @@ int mp_qdisc_teardown(int ifindex, __u32 handle, char *err, size_t errlen)
 	 */
 	if (!ret && ri.found && ri.handle == handle)
 		ret = del_root(&c, handle);
-	mp_nlreq_close(&c.req);
+	nlsock_close(&c.sock);
 	return ret;
 }
 
@@ -566,7 +584,7 @@ static int layout_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type != RTM_NEWQDISC ||
 	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*tcm)) ||
 	    tcm->tcm_ifindex != li->ifindex)
-		return MNL_CB_OK;
+		return 0;
 	mnl_attr_for_each(attr, nlh, sizeof(*tcm)) {
 		if (mnl_attr_get_type(attr) == TCA_KIND &&
 		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
@@ -582,12 +600,12 @@ static int layout_cb(const struct nlmsghdr *nlh, void *data)
 			    sizeof(struct tc_prio_qopt))
 			li->bands = ((const struct tc_prio_qopt *)
 				     mnl_attr_get_payload(opts))->bands;
-		return MNL_CB_OK;
+		return 0;
 	}
 	minor = TC_H_MIN(tcm->tcm_parent);
 	if (TC_H_MAJ(tcm->tcm_parent) == MP_HANDLE && minor <= MP_HTB_OTHER)
 		snprintf(li->leaf[minor], sizeof(li->leaf[0]), "%s", kind);
-	return MNL_CB_OK;
+	return 0;
 }
 
 int mp_qdisc_ours(int ifindex, char *err, size_t errlen)
@@ -604,13 +622,12 @@ int mp_qdisc_ours(int ifindex, char *err, size_t errlen)
 	ret = ctx_open(&c, ifindex, NULL, err, errlen);
 	if (ret)
 		return ret;
-	nlh = mp_nlreq_msg(&c.req, RTM_GETQDISC, NLM_F_DUMP);
+	nlh = nlsock_msg(&c.sock, c.buf, RTM_GETQDISC, NLM_F_DUMP);
 	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
 	tcm->tcm_family = AF_UNSPEC;
 	tcm->tcm_ifindex = ifindex;
-	ret = mp_nlreq_talk(&c.req, nlh, layout_cb, &li, "reading qdiscs",
-			    err, errlen);
-	mp_nlreq_close(&c.req);
+	ret = tc_talk(&c, nlh, layout_cb, &li, "reading qdiscs");
+	nlsock_close(&c.sock);
 	if (ret)
 		return ret;
 	if (li.root_handle != MP_HANDLE)
