@@ -4,11 +4,11 @@
 #
 #   make [all]          migprio.ko for KVER + migprioctl
 #   make module         build/$(KVER)/migprio.ko
-#   make tool           build/tools/migprioctl/migprioctl (tools/migprioctl/)
-#   make bench-tools    build/tools/bench/ migsim, classify_bench (tools/bench/)
+#   make tool           build/userspace/migprioctl/migprioctl (userspace/migprioctl/)
+#   make bench-tools    build/userspace/bench/ migsim, classify_bench (userspace/bench/)
 #   make selftests      build/selftests/* (C tests, host unit tests) + guest
 #                       + bench-tools (the VM tests run migsim)
-#   make guest          build/tools/guest/migprio-guest.elf (QEMU test guest)
+#   make guest          build/userspace/guest/migprio-guest.elf (QEMU test guest)
 #   make check          everything, both kernels, host unit tests, the VM suite
 #   make demo           boot a VM, migrate a guest over a busy link without and with migprio
 #   make deps           install what the tests need (scripts/deps.sh; test machines only)
@@ -112,18 +112,18 @@ module: modtree
 		$(MAKE) -C $(KDIR) M=$(MODTREE) MIGPRIO_VERSION=$(VERSION) modules'
 
 # ----------------------------------------------------------------- tools
-# tools/<name>/ builds into build/tools/<name>/
+# userspace/<name>/ builds into build/userspace/<name>/
 tool:
-	$(MAKE) -C tools/migprioctl BUILD=$(ABS_BUILD)/tools/migprioctl VERSION=$(VERSION)
+	$(MAKE) -C userspace/migprioctl BUILD=$(ABS_BUILD)/userspace/migprioctl VERSION=$(VERSION)
 
 bench-tools:
-	$(MAKE) -C tools/bench BUILD=$(ABS_BUILD)/tools/bench
+	$(MAKE) -C userspace/bench BUILD=$(ABS_BUILD)/userspace/bench
 
 selftests: ksrc guest bench-tools
 	$(MAKE) -C selftests BUILD=$(ABS_BUILD)/selftests KSRC=$(KSRC)
 
 guest:
-	$(MAKE) -C tools/guest BUILD=$(ABS_BUILD)/tools/guest
+	$(MAKE) -C userspace/guest BUILD=$(ABS_BUILD)/userspace/guest
 
 # ------------------------------------------------------------------ deps
 deps:
@@ -168,15 +168,15 @@ install-module: module
 	$(DEPMOD)
 
 install-tool: tool
-	install -D -m 0755 $(ABS_BUILD)/tools/migprioctl/migprioctl $(DESTDIR)$(SBINDIR)/migprioctl
+	install -D -m 0755 $(ABS_BUILD)/userspace/migprioctl/migprioctl $(DESTDIR)$(SBINDIR)/migprioctl
 	install -D -m 0644 Documentation/migprioctl.8 $(DESTDIR)$(MANDIR)/man8/migprioctl.8
-	install -D -m 0644 tools/migprioctl/completion/migprioctl $(DESTDIR)$(COMPLDIR)/migprioctl
+	install -D -m 0644 userspace/migprioctl/completion/migprioctl $(DESTDIR)$(COMPLDIR)/migprioctl
 	@mkdir -p $(DESTDIR)$(UNITDIR)
 	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-		tools/migprioctl/systemd/migprio.service >$(DESTDIR)$(UNITDIR)/migprio.service
-	install -D -m 0644 tools/migprioctl/systemd/modules-load.conf $(DESTDIR)$(MODLOADDIR)/migprio.conf
+		userspace/migprioctl/systemd/migprio.service >$(DESTDIR)$(UNITDIR)/migprio.service
+	install -D -m 0644 userspace/migprioctl/systemd/modules-load.conf $(DESTDIR)$(MODLOADDIR)/migprio.conf
 	test -e $(DESTDIR)$(SYSCONFDIR)/migprio/migprio.conf || \
-		install -D -m 0644 tools/migprioctl/migprio.conf $(DESTDIR)$(SYSCONFDIR)/migprio/migprio.conf
+		install -D -m 0644 userspace/migprioctl/migprio.conf $(DESTDIR)$(SYSCONFDIR)/migprio/migprio.conf
 
 # PRUNE: remove each empty directory install may have created and its empty
 # parents, never STOP or above: with DESTDIR everything up to DESTDIR, else
@@ -192,7 +192,7 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/migprioctl $(DESTDIR)$(MANDIR)/man8/migprioctl.8 \
 		$(DESTDIR)$(COMPLDIR)/migprioctl $(DESTDIR)$(UNITDIR)/migprio.service \
 		$(DESTDIR)$(MODLOADDIR)/migprio.conf
-	! cmp -s tools/migprioctl/migprio.conf $(DESTDIR)$(SYSCONFDIR)/migprio/migprio.conf || \
+	! cmp -s userspace/migprioctl/migprio.conf $(DESTDIR)$(SYSCONFDIR)/migprio/migprio.conf || \
 		rm -f $(DESTDIR)$(SYSCONFDIR)/migprio/migprio.conf
 	@$(call PRUNE,$(call PRUNE_DIRS,$(MODDIR) $(DESTDIR)$(SBINDIR) \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPLDIR) $(DESTDIR)$(UNITDIR) \

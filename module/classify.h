@@ -4,7 +4,7 @@
  * rule, if any, does this connection match?" in time that does not grow with
  * the number of rules. It includes no kernel headers so the same source is
  * built into the module and into a userspace test and benchmark
- * (selftests/classify_unit.c, tools/bench/classify_bench.c). classify_types.h
+ * (selftests/classify_unit.c, userspace/bench/classify_bench.c). classify_types.h
  * supplies the few types and the allocator for each side.
  */
 #ifndef _MIGPRIO_CLASSIFY_H

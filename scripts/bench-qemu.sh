@@ -5,7 +5,7 @@
 # PQ: real QEMU migrations (guest side, sourced by bench-vm.sh and
 # bench-demo.sh; needs `vm-run --qemu` and selftests/qemu_lib.sh).
 #
-# A real qemu-system-x86_64 in hvsrc runs the test guest (tools/guest:
+# A real qemu-system-x86_64 in hvsrc runs the test guest (userspace/guest:
 # 64 MiB, 32 MiB of random RAM, a 2 MiB hot set dirtied at 8 MiB/s) and
 # migrates it to a QEMU waiting with -incoming defer in hvdst: multifd, 4
 # channels, QEMU's defaults otherwise (downtime-limit 300 ms, its default

@@ -456,7 +456,7 @@ def markdown(res):
         L.append(res["p2b"]["text"].rstrip())
         L.append("```")
     else:
-        L.append("Not run (build/tools/bench/classify_bench missing).")
+        L.append("Not run (build/userspace/bench/classify_bench missing).")
     L.append("")
     L.append(f"### P3 long fat pipe (400 ms RTT, {link} Mbit/s, one migration-port flow)")
     L.append("")

@@ -66,9 +66,9 @@ BUILD=$BUILD "$ROOT/selftests/vm-run" --kernel "$KVER" --timeout "$TIMEOUT" $vma
 [ "$rc" = 0 ] || echo "bench: the VM run ended with status $rc; reporting what was measured" >&2
 
 say "classifier micro-benchmark (host)"
-if [ -x "$BUILD/tools/bench/classify_bench" ]; then
-	"$BUILD/tools/bench/classify_bench" | tee "$OUT/classify.txt"
-	"$BUILD/tools/bench/classify_bench" -j >"$OUT/classify.json" || true
+if [ -x "$BUILD/userspace/bench/classify_bench" ]; then
+	"$BUILD/userspace/bench/classify_bench" | tee "$OUT/classify.txt"
+	"$BUILD/userspace/bench/classify_bench" -j >"$OUT/classify.json" || true
 else
 	echo "classify_bench not built: P2b skipped"
 	rm -f "$OUT/classify.txt" "$OUT/classify.json"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # demo.sh - what `make demo` runs (after `make deps`): build migprio.ko,
-# migprioctl and the test guest (tools/guest), boot the test VM (KVER,
+# migprioctl and the test guest (userspace/guest), boot the test VM (KVER,
 # default 6.1) with a real QEMU inside (vm-run --qemu), make two "hypervisor
 # hosts" (network namespaces) joined by a 100 Mbit/s link, and live-migrate
 # a running QEMU guest across it while 4 bulk TCP flows compete: without

@@ -57,7 +57,7 @@ YNL_GEN=tools/net/ynl/ynl-gen-c.py
 
 # qemu-system-x86 also runs inside the test VM (vm-run --qemu): its
 # firmware (seabios, qemu-system-data) is staged from the host; the test
-# guest (tools/guest) needs only gcc -m32 -ffreestanding, no multilib.
+# guest (userspace/guest) needs only gcc -m32 -ffreestanding, no multilib.
 HOST_PKGS=(
 	build-essential bc bison flex libelf-dev libssl-dev dwarves pkg-config
 	qemu-system-x86 qemu-system-data seabios busybox-static bash iproute2 iperf3 ethtool cpio gzip xz-utils

@@ -4,7 +4,7 @@
 #
 #   make lint          checkpatch --strict, sparse (C=2) and W=1 on both
 #                      kernels, cppcheck and gcc -fanalyzer on the
-#                      userspace C code (tools/, selftests/lib/)
+#                      userspace C code (userspace/, selftests/lib/)
 #                      (scripts/lint.sh; LINT_ONLY="checkpatch sparse ..."
 #                      runs a subset)
 #   make check-debug   the VM suite on the debug kernel (KASAN, UBSAN,

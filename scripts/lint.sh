@@ -8,10 +8,10 @@
 # With no argument every check runs (LINT_ONLY="..." selects too):
 #   regen       the files generated from the netlink spec (scripts/regen.sh:
 #               uapi/linux/migprio.h, module/netlink-gen.[ch]) are what
-#               ynl-gen-c makes of the spec now, and tools/migprioctl/nl.c
+#               ynl-gen-c makes of the spec now, and userspace/migprioctl/nl.c
 #               names every attribute of the spec
 #   checkpatch  checkpatch.pl --strict (linux-source-6.1) on module/, uapi/
-#               and the userspace C code: tools/migprioctl/, tools/bench/,
+#               and the userspace C code: userspace/migprioctl/, userspace/bench/,
 #               selftests/lib/ (USER_DIRS); not on the generated files, as
 #               in the kernel
 #   kernel      migprio.ko with sparse (C=2) and W=1 against the headers of
@@ -34,7 +34,7 @@ CHECKPATCH=$KSRC/scripts/checkpatch.pl
 SERIES=${LINT_KERNELS:-6.1 6.12}
 # the userspace C code: the tool, the workloads/benchmarks, the code they
 # share with the selftests
-USER_DIRS=(tools/migprioctl tools/bench selftests/lib)
+USER_DIRS=(userspace/migprioctl userspace/bench selftests/lib)
 USER_INC=() USER_H=() USER_C=()
 for d in "${USER_DIRS[@]}"; do
 	USER_INC+=(-I "$d")
@@ -57,9 +57,9 @@ CP_SUPPRESS=(
 	"module/classify_types.h PREFER_KERNEL_TYPES it defines u8..u64 from stdint for the userspace build of the classifier core"
 	"module/compat.h LINUX_VERSION_CODE the one place for version tests, where no macro can tell"
 	"module/compat.h CONSTANT_COMPARISON LINUX_VERSION_CODE >= KERNEL_VERSION() is the kernel's own idiom"
-	"tools/bench/migsim.c VOLATILE volatile sig_atomic_t is the C type for a flag set by a signal handler"
-	"tools/migprioctl/monitor.c VOLATILE volatile sig_atomic_t is the C type for a flag set by a signal handler"
-	"tools/bench/classify_bench.c VOLATILE a volatile sink keeps the benchmarked call from being optimised away"
+	"userspace/bench/migsim.c VOLATILE volatile sig_atomic_t is the C type for a flag set by a signal handler"
+	"userspace/migprioctl/monitor.c VOLATILE volatile sig_atomic_t is the C type for a flag set by a signal handler"
+	"userspace/bench/classify_bench.c VOLATILE a volatile sink keeps the benchmarked call from being optimised away"
 )
 # cppcheck: --suppress=ID[:FILE[:LINE]] with the reason as a comment.
 CPPCHECK_SUPPRESS=(
@@ -107,14 +107,14 @@ run_regen() {
 		done
 	fi
 	rm -rf "$tmp"
-	# the tool's attribute-name tables (tools/migprioctl/nl.c, for error
+	# the tool's attribute-name tables (userspace/migprioctl/nl.c, for error
 	# messages naming the attribute at fault) are hand-written, not
 	# ynl-gen-c's user mode (which builds on its own libynl, not on
 	# libmnl): each attribute of a set that requests carry must be there,
 	# as in the spec
 	while IFS= read -r out; do
-		finding tools/migprioctl/nl.c "tools/migprioctl/nl.c: $out"
-	done < <(python3 - Documentation/netlink/specs/migprio.yaml tools/migprioctl/nl.c <<'PY'
+		finding userspace/migprioctl/nl.c "userspace/migprioctl/nl.c: $out"
+	done < <(python3 - Documentation/netlink/specs/migprio.yaml userspace/migprioctl/nl.c <<'PY'
 import re
 import sys
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Host unit test of the bash completion (tools/migprioctl/completion/migprioctl):
+# Host unit test of the bash completion (userspace/migprioctl/completion/migprioctl):
 # the completion function is called with COMP_WORDS as bash would, with
 # and without bash-completion's helpers, and COMPREPLY is checked. KTAP.
 HERE=$(dirname "$(readlink -f "$0")")
-COMPL=${COMPL:-$HERE/../tools/migprioctl/completion/migprioctl}
+COMPL=${COMPL:-$HERE/../userspace/migprioctl/completion/migprioctl}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 

@@ -7,7 +7,7 @@
 # by selftests/qemu_migration.sh, the benchmark (scripts/bench-qemu.sh) and
 # the demo; inside the VM started with `selftests/vm-run --qemu`.
 #
-# A source QEMU in QM_NS_SRC runs the test guest (tools/guest: a hot set
+# A source QEMU in QM_NS_SRC runs the test guest (userspace/guest: a hot set
 # dirtied at a set rate plus random RAM); a destination QEMU in QM_NS_DST
 # waits with `-incoming defer`.  Both use multifd with QM_CHANNELS channels
 # (1 main + QM_CHANNELS data connections, all to QM_PORT) and QMP events.
@@ -22,7 +22,7 @@
 #   QM_DIR [/tmp/qm]     serial output, QMP logs, results
 #   QM_MEM [64]          guest RAM, MiB
 #   QM_HOT [2048]        hot set, KiB        } the guest's command line,
-#   QM_FILL [32]         random RAM, MiB     } see tools/guest/guest.c
+#   QM_FILL [32]         random RAM, MiB     } see userspace/guest/guest.c
 #   QM_RATE [8]          dirtying, MiB/s     }
 #   QM_CHANNELS [4]      multifd channels
 #   QM_TIMEOUT [120]     seconds for the guest to boot / a migration to end
