@@ -195,6 +195,7 @@ void mp_counters_sum(struct mp_counters __percpu *ctr,
 		     struct mp_counters_sum *sum);
 struct mp_counters __percpu *mp_counters_alloc(void);	/* free_percpu() */
 int mp_config_init(struct mp_net *mn);
+void mp_config_quiesce(struct mp_net *mn);	/* netns exit: works stopped */
 void mp_config_destroy(struct mp_net *mn);	/* netns exit */
 
 /* dev.c: follow the designated interface */
