@@ -32,6 +32,8 @@ module_param_named(build_delay_ms, mp_build_delay_ms, uint, 0644);
 MODULE_PARM_DESC(build_delay_ms,
 		 "Milliseconds after a rule change before the classifier is rebuilt (0-10000)");
 
+bool mp_unloading;
+
 static int __init mp_init(void)
 {
 	int err;
@@ -61,6 +63,8 @@ err_pernet:
 static void __exit mp_exit(void)
 {
 	mp_genl_unregister();
+	/* The notifier's removal replays NETDEV_UNREGISTER: say "released". */
+	WRITE_ONCE(mp_unloading, true);
 	mp_netdev_notifier_unregister();
 	mp_pernet_exit();
 	/* Configs and rules are freed by RCU callbacks living in this module. */

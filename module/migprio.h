@@ -30,6 +30,8 @@ extern unsigned int mp_max_rules;	/* per netns, default 4096 */
 extern unsigned int mp_max_flows;	/* per netns, default 65536 */
 extern unsigned int mp_flow_idle_secs;	/* default 30 */
 extern unsigned int mp_build_delay_ms;	/* default 100, see config.c */
+/* main.c: set once module unload has begun */
+extern bool mp_unloading;
 
 /*
  * Rules added at the end of the set since the last classifier build are
