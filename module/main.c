@@ -38,6 +38,12 @@ static int __init mp_init(void)
 {
 	int err;
 
+	err = mp_flow_cache_create();
+	if (err)
+		goto err_flow_cache;
+	err = mp_listener_cache_create();
+	if (err)
+		goto err_listener_cache;
 	err = mp_pernet_init();
 	if (err)
 		goto err_pernet;
@@ -57,6 +63,10 @@ err_notifier:
 	mp_pernet_exit();
 err_pernet:
 	rcu_barrier();
+	mp_listener_cache_destroy();
+err_listener_cache:
+	mp_flow_cache_destroy();
+err_flow_cache:
 	return err;
 }
 
@@ -67,8 +77,13 @@ static void __exit mp_exit(void)
 	WRITE_ONCE(mp_unloading, true);
 	mp_netdev_notifier_unregister();
 	mp_pernet_exit();
-	/* Configs and rules are freed by RCU callbacks living in this module. */
+	/*
+	 * Configs, rules and listener records are freed by RCU callbacks
+	 * living in this module, the records into its cache.
+	 */
 	rcu_barrier();
+	mp_listener_cache_destroy();
+	mp_flow_cache_destroy();
 }
 
 module_init(mp_init);
