@@ -246,6 +246,24 @@ def analyse(recs, classify_text=None, classify_json=None, machine=None):
         elif r.get("scenario") == "p4-flows":
             p4["flows"] = r
     res["p4"] = p4
+
+    # ---- P6: SYN-ACK rate under a SYN flood, without and with records
+    p6 = {"runs": {}}
+    for r in recs:
+        if r.get("scenario") != "p6":
+            continue
+        if "skipped" in r:
+            p6.setdefault("skipped", r["skipped"])
+            continue
+        if r.get("secs"):
+            p6["runs"].setdefault(r["config"], {})[r["rep"]] = r
+    rates = {cfg: {k: x["synacks"] / x["secs"] for k, x in runs.items()}
+             for cfg, runs in p6["runs"].items()}
+    p6["rate_median"] = {cfg: med(list(v.values())) for cfg, v in rates.items()}
+    r0, r1 = rates.get("records0", {}), rates.get("records", {})
+    p6["ratio_runs"] = [r1[k] / r0[k] for k in r1 if k in r0 and r0[k]]
+    p6["ratio"] = med(p6["ratio_runs"]) if p6["ratio_runs"] else None
+    res["p6"] = p6
     res["qemu"] = qemu_analyse(recs)
     res["raw"] = recs
     return res
@@ -514,6 +532,26 @@ def markdown(res):
                      f"({f['listed_text']} flows listed, {f['list_bytes']} bytes), "
                      f"`-j flow list` {f['list_json_s']:.2f} s.")
     L.append("")
+    p6 = res.get("p6") or {}
+    if p6.get("runs") or p6.get("skipped"):
+        L.append("### P6 SYN path (SYN flood to a covered port, alternating runs)")
+        L.append("")
+        if "skipped" in p6:
+            L.append(f"Skipped: {p6['skipped']}.")
+        else:
+            L.append("| listener records | runs | SYN-ACKs/s (median) | listener rb |")
+            L.append("|---|---:|---:|---:|")
+            for cfg, name in (("records0", "none (the listener needs no tuning)"),
+                              ("records", "the listener's and 16 others")):
+                runs = p6["runs"].get(cfg, {})
+                rb = next(iter(runs.values()), {}).get("listener_rb")
+                L.append(f"| {name} | {len(runs)} | "
+                         f"{fmt(p6['rate_median'].get(cfg), '{:.0f}')} | {rb} |")
+            L.append("")
+            L.append(f"Ratio with records / without: **{fmt(p6['ratio'], '{:.3f}')}** "
+                     f"(median of the runs' ratios: "
+                     f"{', '.join(f'{x:.3f}' for x in p6['ratio_runs'])}).")
+        L.append("")
     L += qemu_markdown(res["qemu"])
     return "\n".join(L)
 
