@@ -103,19 +103,24 @@ buffers() {
 }
 
 # ---------------------------------------------- without the follower
+h "$M" -j monitor >"$TMP/events" 2>&1 &
+defer kill $!
 cat >"$TMP/conf" <<EOF
 dev set vmbr0 sndbuf 6M queue htb rate 50mbit
 rule add preset qemu
 EOF
 gone_shown() {
 	h "$M" syncconf "$TMP/conf" || return 1
+	busywait 5000 grep -q '"change":"set","ifname":"vmbr0"' "$TMP/events" || return 1
 	h "$IP" link del bond0 || return 1
 	h "$M" dev show
 	h "$M" dev show | grep -q '^qdisc     none on bond0 .*: the device is gone' &&
 	h "$M" -j dev show | "$JQ" -e '.dev.queue_devs[0].state == "gone" and
-		(.dev.stack_changed | test("without a port leading off the host"))' >/dev/null
+		(.dev.stack_changed | test("without a port leading off the host"))' >/dev/null &&
+	busywait 5000 grep -q '"change":"queue-gone","ifname":"bond0",.*"dev":"vmbr0"' "$TMP/events" || {
+		cat "$TMP/events"; return 1; }
 }
-ktap_test "uplink deleted: dev show says the queue is gone and why" gone_shown
+ktap_test "uplink deleted: dev show and monitor (queue-gone) say the queue is gone and why" gone_shown
 restored() {
 	mk_bond || return 1
 	h "$M" syncconf "$TMP/conf" || return 1
@@ -127,8 +132,6 @@ ktap_test "uplink re-created: syncconf puts the queue on the new bond0" restored
 "$IP" netns exec "$H" "$NOTIFYSINK" "$TMP/notify.sock" >"$TMP/notify" 2>&1 &
 defer kill $!
 busywait 5000 test -S "$TMP/notify.sock"
-h "$M" -j monitor >"$TMP/events" 2>&1 &
-defer kill $!
 # the follower's pid (for signals) and, once it ended, its exit status
 ( NOTIFY_SOCKET=$TMP/notify.sock bash -c 'echo $$ >"$1"; exec "$2" netns exec "$3" "$4" syncconf --follow "$5"' \
 	_ "$TMP/pid" "$IP" "$H" "$M" "$TMP/conf" >"$TMP/log" 2>&1; echo $? >"$TMP/rc" ) &

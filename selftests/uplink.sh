@@ -20,7 +20,7 @@ mp_require
 for m in veth bonding 8021q bridge macvlan sch_htb sch_tbf sch_fq_codel; do
 	modprobe "$m" 2>/dev/null
 done
-ktap_plan 25
+ktap_plan 27
 
 M=$MIGPRIOCTL
 RATE_MBIT=${UPLINK_RATE:-50}	# htb on the uplink: the bottleneck
@@ -196,7 +196,7 @@ traffic() {
 layout_test() {
 	local name=$1 des=$2 args=$3; shift 3
 	UPLINKS=("$@")
-	ktap_test "$name: dev set $des $args puts the layout on $*" \
+	ktap_test "$name: dev set $des${args:+ $args} puts the layout on $*" \
 		eval 'h "$M" dev set "$des" queue htb rate ${RATE_MBIT}mbit guard $GUARD $args &&
 		      placed "$des" "${UPLINKS[@]}"'
 	ktap_test "$name: migration through 4d50:10, tenants through 4d50:20 on $*, guard floor held" \
@@ -226,6 +226,17 @@ ambiguous() {
 }
 ktap_test "bridge over NIC: a bridge of two veths is refused naming both ports, nothing changed" ambiguous
 layout_test "bridge over NIC" vmbr0 "uplink va" va
+showconf_uplink() {
+	local out rc
+	h "$M" showconf >"$TMP/show" || return 1
+	cat "$TMP/show"
+	grep -qx "# vmbr0's queue layout is on va (vmbr0 (bridge) > va (veth))" "$TMP/show" &&
+	grep -qx "dev set vmbr0 queue htb rate ${RATE_MBIT}mbit guard $GUARD uplink va" "$TMP/show" || return 1
+	out=$(h "$M" -j syncconf "$TMP/show") || return 1
+	echo "$out"
+	echo "$out" | "$JQ" -e '.dev_changed == false and .added == 0 and .deleted == 0' >/dev/null
+}
+ktap_test "bridge over NIC: showconf prints uplink va and where the queue is; syncconf of it changes nothing" showconf_uplink
 not_below() {
 	local rc=0 out before
 	before=$(h "$M" -j dev show; h "$TC" qdisc show; grep -r . /run/migprio)
@@ -319,6 +330,15 @@ cleared() {
 	! h "$TC" qdisc show | grep -q 4d50: && [ -z "$(records)" ]
 }
 ktap_test "bridge over bond: dev clear removes every layout and record" cleared
+reloaded_clear() {
+	h "$M" dev set vmbr0 queue htb rate 30mbit per-slave || return 1
+	mp_unload && mp_load || return 1
+	h "$TC" qdisc show | grep 4d50:
+	[ "$(h "$TC" qdisc show | grep -c '^qdisc htb 4d50: dev va[12] root')" = 2 ] || return 1
+	h "$M" dev clear || return 1
+	! h "$TC" qdisc show | grep -q 4d50: && [ -z "$(records)" ]
+}
+ktap_test "bridge over bond: after a module reload dev clear removes the layout from both slaves" reloaded_clear
 layout_end
 
 # ------------------------------------------ 4. bridge over a bond (LACP)

@@ -37,6 +37,7 @@
 
 static int showconf_run(struct mp_ctx *ctx, const union mp_args *u)
 {
+	struct mp_place_check pc;
 	struct rule_conf *rules;
 	struct dev_state st;
 	unsigned int n, i;
@@ -55,6 +56,15 @@ static int showconf_run(struct mp_ctx *ctx, const union mp_args *u)
 		close_json_array();
 	} else {
 		printf("# migprioctl showconf: the running configuration, for migprioctl syncconf\n");
+		if (st.set && st.nqdev) {
+			/* where the walk put the queue: a comment, not config */
+			mp_place_check(&st, &pc);
+			printf("# %s's queue layout is on", st.ifname);
+			for (i = 0; i < st.nqdev; i++)
+				printf(" %s", st.qdev[i].ifname);
+			printf("%s%s%s\n", pc.path[0] ? " (" : "", pc.path,
+			       pc.path[0] ? ")" : "");
+		}
 		if (st.set)
 			printf("%s\n", dev_conf_line(&st, line, sizeof(line)));
 		for (i = 0; i < n; i++)

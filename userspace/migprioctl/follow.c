@@ -146,14 +146,6 @@ static void schedule(struct follower *f)
 
 /* ---- sockets ---- */
 
-static int join(struct nlsock *s, unsigned int grp)
-{
-	if (mnl_socket_setsockopt(s->sk, NETLINK_ADD_MEMBERSHIP, &grp,
-				  sizeof(grp)) < 0)
-		return -errno;
-	return 0;
-}
-
 /* The migprio family and its events: after start and each reload. */
 static int open_family(struct follower *f)
 {
@@ -181,13 +173,13 @@ static int open_sockets(struct follower *f)
 
 	ret = nlsock_open(&f->rt, NETLINK_ROUTE);
 	if (!ret)
-		ret = join(&f->rt, RTNLGRP_LINK);
+		ret = nlsock_join(&f->rt, RTNLGRP_LINK);
 	if (!ret)
 		ret = nlsock_open(&f->ctrl, NETLINK_GENERIC);
 	if (!ret)
 		ret = nlsock_genl_family(&f->ctrl, "nlctrl", &ctrl);
 	if (!ret)
-		ret = ctrl.grp_id ? join(&f->ctrl, ctrl.grp_id) : -ENOENT;
+		ret = ctrl.grp_id ? nlsock_join(&f->ctrl, ctrl.grp_id) : -ENOENT;
 	if (ret) {
 		pr_err("cannot listen to rtnetlink and nlctrl events: %s",
 		       strerror(-ret));
