@@ -95,7 +95,7 @@ buffers() {
 	wait_listen "$P" "$MIG_PORT" || return 1
 	"$IP" netns exec "$H" "$IPERF3" -c "$PA" -p "$MIG_PORT" -t 30 >/dev/null 2>&1 &
 	pid=$!
-	busywait 10000 eval 'h "$SS" -tmi state established "dport = :$MIG_PORT" | grep -q tb6291456' || rc=1
+	busywait $((10000 * MP_SLOW)) eval 'h "$SS" -tmi state established "dport = :$MIG_PORT" | grep -q tb6291456' || rc=1
 	h "$SS" -tmi state established "dport = :$MIG_PORT" | grep -o 'tb[0-9]*' | sort -u | tr '\n' ' '
 	kill "$pid" "$srv" 2>/dev/null
 	wait "$pid" "$srv" 2>/dev/null
@@ -111,13 +111,13 @@ rule add preset qemu
 EOF
 gone_shown() {
 	h "$M" syncconf "$TMP/conf" || return 1
-	busywait 5000 grep -q '"change":"set","ifname":"vmbr0"' "$TMP/events" || return 1
+	busywait $((5000 * MP_SLOW)) grep -q '"change":"set","ifname":"vmbr0"' "$TMP/events" || return 1
 	h "$IP" link del bond0 || return 1
 	h "$M" dev show
 	h "$M" dev show | grep -q '^qdisc     none on bond0 .*: the device is gone' &&
 	h "$M" -j dev show | "$JQ" -e '.dev.queue_devs[0].state == "gone" and
 		(.dev.stack_changed | test("without a port leading off the host"))' >/dev/null &&
-	busywait 5000 grep -q '"change":"queue-gone","ifname":"bond0",.*"dev":"vmbr0"' "$TMP/events" || {
+	busywait $((5000 * MP_SLOW)) grep -q '"change":"queue-gone","ifname":"bond0",.*"dev":"vmbr0"' "$TMP/events" || {
 		cat "$TMP/events"; return 1; }
 }
 ktap_test "uplink deleted: dev show and monitor (queue-gone) say the queue is gone and why" gone_shown
@@ -131,18 +131,18 @@ ktap_test "uplink re-created: syncconf puts the queue on the new bond0" restored
 # ------------------------------------------------- with the follower
 "$IP" netns exec "$H" "$NOTIFYSINK" "$TMP/notify.sock" >"$TMP/notify" 2>&1 &
 defer kill $!
-busywait 5000 test -S "$TMP/notify.sock"
+busywait $((5000 * MP_SLOW)) test -S "$TMP/notify.sock"
 # the follower's pid (for signals) and, once it ended, its exit status
 ( NOTIFY_SOCKET=$TMP/notify.sock bash -c 'echo $$ >"$1"; exec "$2" netns exec "$3" "$4" syncconf --follow "$5"' \
 	_ "$TMP/pid" "$IP" "$H" "$M" "$TMP/conf" >"$TMP/log" 2>&1; echo $? >"$TMP/rc" ) &
-busywait 5000 test -s "$TMP/pid"
+busywait $((5000 * MP_SLOW)) test -s "$TMP/pid"
 FOLLOWER=$(cat "$TMP/pid")
 defer kill "$FOLLOWER"
-logged() { busywait 10000 grep -qF -- "$1" "$TMP/log" || { echo "not logged: $1"; cat "$TMP/log"; return 1; }; }
+logged() { busywait $((10000 * MP_SLOW)) grep -qF -- "$1" "$TMP/log" || { echo "not logged: $1"; cat "$TMP/log"; return 1; }; }
 started() {
 	logged "start: $TMP/conf is in place, nothing changed" &&
-	busywait 5000 grep -qx "READY=1" "$TMP/notify" &&
-	busywait 5000 grep -q "STATUS=following $TMP/conf: vmbr0 designated, queue on bond0" "$TMP/notify" || {
+	busywait $((5000 * MP_SLOW)) grep -qx "READY=1" "$TMP/notify" &&
+	busywait $((5000 * MP_SLOW)) grep -q "STATUS=following $TMP/conf: vmbr0 designated, queue on bond0" "$TMP/notify" || {
 		cat "$TMP/notify"; return 1; }
 }
 ktap_test "follower: the file in place at start, READY and the status told to systemd" started
@@ -152,12 +152,12 @@ bridge_again() {
 	old=$(ifindex vmbr0)
 	h "$IP" link del vmbr0 || return 1
 	logged "vmbr0 (ifindex $old) is gone" || return 1
-	busywait 5000 grep -q '"change":"gone","ifname":"vmbr0"' "$TMP/events" || {
+	busywait $((5000 * MP_SLOW)) grep -q '"change":"gone","ifname":"vmbr0"' "$TMP/events" || {
 		cat "$TMP/events"; return 1; }
 	mk_bridge && h "$IP" link set bond0 master vmbr0 || return 1
 	new=$(ifindex vmbr0)
-	busywait 10000 designated vmbr0 "$new" || { h "$M" dev show; cat "$TMP/log"; return 1; }
-	busywait 10000 root_is_ours bond0 || return 1
+	busywait $((10000 * MP_SLOW)) designated vmbr0 "$new" || { h "$M" dev show; cat "$TMP/log"; return 1; }
+	busywait $((10000 * MP_SLOW)) root_is_ours bond0 || return 1
 	logged "vmbr0 exists: designated again as the file says" &&
 	[ "$(h "$M" -j rule list | "$JQ" -r '.[].name')" = qemu ] &&
 	classified_on bond0
@@ -172,7 +172,7 @@ uplink_again() {
 	logged "without a port leading off the host" || return 1
 	mk_bond || return 1
 	new=$(ifindex bond0)
-	busywait 10000 eval 'root_is_ours bond0 && queue_on bond0' || {
+	busywait $((10000 * MP_SLOW)) eval 'root_is_ours bond0 && queue_on bond0' || {
 		h "$M" dev show; cat "$TMP/log"; return 1; }
 	[ "$(h "$M" -j dev show | "$JQ" '.dev.queue_devs[0].ifindex')" = "$new" ] &&
 	[ ! -e "/run/migprio/$(stat -L -c %i /run/netns/"$H")-$old" ] &&
@@ -182,14 +182,14 @@ ktap_test "follower: bond0 deleted and re-created: the queue follows to the new 
 
 released() {
 	h "$IP" link set bond0 nomaster || return 1
-	busywait 10000 no_layout bond0 || { h "$TC" qdisc show dev bond0; return 1; }
+	busywait $((10000 * MP_SLOW)) no_layout bond0 || { h "$TC" qdisc show dev bond0; return 1; }
 	h "$M" dev show
 	h "$M" -j dev show | "$JQ" -e '.dev.queue_devs == [] and .dev.stack_changed != null' >/dev/null
 }
 ktap_test "follower: bond0 released from vmbr0: its layout is removed (no stale qdisc), dev show says why" released
 enslaved() {
 	h "$IP" link set bond0 master vmbr0 || return 1
-	busywait 10000 eval 'root_is_ours bond0 && queue_on bond0'
+	busywait $((10000 * MP_SLOW)) eval 'root_is_ours bond0 && queue_on bond0'
 }
 ktap_test "follower: bond0 enslaved again: the layout is back" enslaved
 
@@ -197,29 +197,29 @@ ktap_test "follower: bond0 enslaved again: the layout is back" enslaved
 sed -i 's/rate 50mbit$/rate 50mbit per-slave/' "$TMP/conf"
 reloaded() {
 	kill -HUP "$FOLLOWER"
-	busywait 10000 eval 'root_is_ours va1 && root_is_ours va2 && no_layout bond0' || {
+	busywait $((10000 * MP_SLOW)) eval 'root_is_ours va1 && root_is_ours va2 && no_layout bond0' || {
 		cat "$TMP/log"; return 1; }
 	logged "reload: synced $TMP/conf" && queue_on va1 va2
 }
 ktap_test "follower: SIGHUP reads the file again (per-slave): layouts on va1 va2, none on bond0" reloaded
 slaves() {
 	h "$IP" link set va3 master bond0 || return 1
-	busywait 10000 eval 'root_is_ours va3 && queue_on va1 va2 va3' || {
+	busywait $((10000 * MP_SLOW)) eval 'root_is_ours va3 && queue_on va1 va2 va3' || {
 		h "$M" dev show; cat "$TMP/log"; return 1; }
 	h "$IP" link set va2 nomaster || return 1
-	busywait 10000 eval 'no_layout va2 && queue_on va1 va3' || {
+	busywait $((10000 * MP_SLOW)) eval 'no_layout va2 && queue_on va1 va3' || {
 		h "$M" dev show; cat "$TMP/log"; return 1; }
 }
 ktap_test "follower: a slave added gets its layout, a slave removed loses it" slaves
 h "$IP" link set va2 master bond0
-busywait 10000 queue_on va1 va2 va3
+busywait $((10000 * MP_SLOW)) queue_on va1 va2 va3
 
 module_reload() {
 	mp_unload || return 1
 	logged "the migprio module was unloaded" || return 1
 	mp_load || return 1
 	logged "module loaded: synced $TMP/conf" || return 1
-	busywait 10000 eval 'designated vmbr0 "$(ifindex vmbr0)"' &&
+	busywait $((10000 * MP_SLOW)) eval 'designated vmbr0 "$(ifindex vmbr0)"' &&
 	[ "$(h "$M" -j rule list | "$JQ" -r '.[].name')" = qemu ] &&
 	root_is_ours va1 && queue_on va1 va2 va3
 }
@@ -230,14 +230,14 @@ by_hand() {
 	logged "vmbr0 cleared by hand (dev clear): not following until reload" || return 1
 	! root_is_ours va1 || return 1
 	kill -HUP "$FOLLOWER"
-	busywait 10000 eval 'designated vmbr0 "$(ifindex vmbr0)" && root_is_ours va1'
+	busywait $((10000 * MP_SLOW)) eval 'designated vmbr0 "$(ifindex vmbr0)" && root_is_ours va1'
 }
 ktap_test "follower: dev clear by hand stops following; SIGHUP (reload) brings the file back" by_hand
 
 stopped() {
 	local rc=0
 	kill -TERM "$FOLLOWER"
-	busywait 10000 test -s "$TMP/rc" || return 1
+	busywait $((10000 * MP_SLOW)) test -s "$TMP/rc" || return 1
 	rc=$(cat "$TMP/rc")
 	echo "exit $rc"
 	[ "$rc" = 0 ] && logged "stopping: the configuration stays in place" &&
