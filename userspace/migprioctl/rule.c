@@ -156,8 +156,8 @@ int rule_build_add(struct nlmsghdr *nlh, const struct rule_add_args *a)
 {
 	mnl_attr_put_u8(nlh, MIGPRIO_A_RULE_PROTO, a->proto);
 	if (a->has_port) {
-		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_PORT_MIN, a->port[0]);
-		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_PORT_MAX, a->port[1]);
+		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_SERVICE_PORT_MIN, a->port[0]);
+		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_SERVICE_PORT_MAX, a->port[1]);
 	}
 	if (a->has_lport) {
 		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_LPORT_MIN, a->lport[0]);
@@ -379,6 +379,16 @@ static void rule_list_reset(void *data)
 	l->n = 0;
 }
 
+/* One end (0: min, 1: max) of a port range attribute. */
+static void rule_row_port(const struct nlattr *a, unsigned int end,
+			  __u16 range[2], bool *has)
+{
+	if (mnl_attr_validate(a, MNL_TYPE_U16) < 0)
+		return;
+	range[end] = mnl_attr_get_u16(a);
+	*has = true;
+}
+
 static int rule_row_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct rule_list *l = data;
@@ -413,17 +423,21 @@ static int rule_row_cb(const struct nlmsghdr *nlh, void *data)
 				r->has_plen = true;
 			}
 			break;
-		case MIGPRIO_A_RULE_PORT_MIN ... MIGPRIO_A_RULE_RPORT_MAX: {
-			unsigned int k = type - MIGPRIO_A_RULE_PORT_MIN;
-			__u16 *pr[] = { r->port, r->lport, r->rport };
-			bool *has[] = { &r->has_port, &r->has_lport, &r->has_rport };
-
-			if (mnl_attr_validate(a, MNL_TYPE_U16) < 0)
-				break;
-			pr[k / 2][k % 2] = mnl_attr_get_u16(a);
-			*has[k / 2] = true;
+		case MIGPRIO_A_RULE_SERVICE_PORT_MIN:
+		case MIGPRIO_A_RULE_SERVICE_PORT_MAX:
+			rule_row_port(a, type - MIGPRIO_A_RULE_SERVICE_PORT_MIN,
+				      r->port, &r->has_port);
 			break;
-		}
+		case MIGPRIO_A_RULE_LPORT_MIN:
+		case MIGPRIO_A_RULE_LPORT_MAX:
+			rule_row_port(a, type - MIGPRIO_A_RULE_LPORT_MIN,
+				      r->lport, &r->has_lport);
+			break;
+		case MIGPRIO_A_RULE_RPORT_MIN:
+		case MIGPRIO_A_RULE_RPORT_MAX:
+			rule_row_port(a, type - MIGPRIO_A_RULE_RPORT_MIN,
+				      r->rport, &r->has_rport);
+			break;
 		case MIGPRIO_A_RULE_PEER_IPV4:
 			if (mnl_attr_get_payload_len(a) == 4) {
 				r->family = AF_INET;
