@@ -234,9 +234,18 @@ static u8 mp_svc(const struct mp_skb *m, bool tx, const struct mp_flow *f,
 	return MP_SVC_UNKNOWN;
 }
 
-/* A TCP connection picked up mid-stream: a listener on the local port? */
-static u8 mp_svc_lookup(struct net *net, const struct mp_skb *m, int ifindex)
+/*
+ * A TCP connection picked up mid-stream: did the local end accept it? An
+ * accepted socket is a copy of its listener, listen() backlog included,
+ * which a connecting socket never has; it tells even after the listener
+ * closed. Without a socket (or after listen(fd, 0)): a listener owning the
+ * local port.
+ */
+static u8 mp_svc_lookup(struct net *net, const struct mp_skb *m,
+			const struct sock *sk, int ifindex)
 {
+	if (sk && READ_ONCE(sk->sk_max_ack_backlog))
+		return MP_SVC_LOCAL;
 	return mp_listener_exists(net, &m->key, ifindex) ? MP_SVC_LOCAL :
 							   MP_SVC_REMOTE;
 }
@@ -271,7 +280,7 @@ static int mp_classify(struct net *net, const struct mp_config *cfg,
 	pkt.cg_ctx = sk;
 	idx = mp_rules_lookup(cfg, &pkt);
 	if (idx == MP_NEED_SVC) {
-		pkt.svc = mp_svc_lookup(net, m, cfg->ifindex);
+		pkt.svc = mp_svc_lookup(net, m, sk, cfg->ifindex);
 		idx = mp_rules_lookup(cfg, &pkt);
 	}
 	*svc = pkt.svc;
@@ -328,10 +337,10 @@ static void mp_set_dscp(struct mp_net *mn, struct sk_buff *skb, u8 pf,
 
 /* Direction of a new flow: incoming when the local end listens. */
 static u8 mp_flow_dir(struct net *net, const struct mp_skb *m, u8 svc,
-		      int ifindex)
+		      const struct sock *sk, int ifindex)
 {
 	if (svc == MP_SVC_UNKNOWN)
-		svc = mp_svc_lookup(net, m, ifindex);
+		svc = mp_svc_lookup(net, m, sk, ifindex);
 	return svc == MP_SVC_LOCAL ? MIGPRIO_FLOW_DIR_IN : MIGPRIO_FLOW_DIR_OUT;
 }
 
@@ -429,7 +438,7 @@ static void mp_packet(struct mp_net *mn, const struct mp_config *cfg,
 		if (!f && sk && sk->sk_state != TCP_LISTEN &&
 		    !(m->tcpflags & TCPHDR_RST))
 			f = mp_flow_create(mn, &m->key,
-					   mp_flow_dir(state->net, m, svc,
+					   mp_flow_dir(state->net, m, svc, sk,
 						       cfg->ifindex),
 					   rule, MP_FLOW_CLS(cfg->gen, idx),
 					   cfg->ifindex);

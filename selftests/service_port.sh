@@ -10,8 +10,12 @@
 #   accepted  B connects to A's 49152 (A sends, iperf3 -R): migration,
 #             direction in
 # each with the rule in place from the first packet (the handshake says
-# which end listens) and added while the connection runs (A's listener on
-# the local port says it), over IPv4 and IPv6. Checked on A with tools of
+# which end listens) and added while the connection runs (the socket's own
+# listen backlog, inherited from its listener, or A's listener on the local
+# port say it), over IPv4 and IPv6. And with the rule added after A's
+# listener closed (tcpsink -1: the connection lives on):
+#   gone       B connects to A's 49153: migration, direction in
+#   gone_bulk  B connects from its port 49200 to A's 5202: not migration Checked on A with tools of
 # their own: the class counters of a prio qdisc (`tc -s class`: migration
 # priority 7 is band 0, class 1:1; the rest 1:2), the socket buffers (`ss
 # -tm`: `dev set ... sndbuf 32M rcvbuf 32M`, so a tuned socket is plain to
@@ -22,10 +26,12 @@
 source "$(dirname "$0")/lib.sh"
 
 mp_require
-ktap_plan 14
+ktap_plan 18
 
 BUF=33554432		# dev set sndbuf/rcvbuf: a tuned socket has at least this
 SVC=49152		# in preset qemu: iperf3 servers on A and B
+GONE=49153		# in preset qemu: tcpsink -1 on A (listener closed)
+GONE_BULK=5202		# tcpsink -1 on A, B's client from port BOUND
 BOUND=49200		# in preset qemu: A's local port to B's 5201
 OTHER=5201
 RATE=20M
@@ -68,6 +74,8 @@ filter_of() {
 	bound) echo "( sport = :$BOUND )" ;;
 	to) echo "( dport = :$SVC )" ;;
 	accepted) echo "( sport = :$SVC )" ;;
+	gone) echo "( sport = :$GONE )" ;;
+	gone_bulk) echo "( sport = :$GONE_BULK )" ;;
 	esac
 }
 socks() { a "$SS" -tmnH state established "$(filter_of "$1")"; }
@@ -101,11 +109,13 @@ flows() {
 	bound) sel=".local.port == $BOUND or .remote.port == $OTHER" ;;
 	to) sel=".remote.port == $SVC" ;;
 	accepted) sel=".local.port == $SVC" ;;
+	gone) sel=".local.port == $GONE" ;;
+	gone_bulk) sel=".local.port == $GONE_BULK or .remote.port == $BOUND" ;;
 	esac
 	a "$MIGPRIOCTL" -j flow list |
 		"$JQ" -r ".[] | select($sel) | \"\(.local.port) \(.remote.port) \(.dir)\""
 }
-want_dir() { case $1 in to) echo out ;; accepted) echo in ;; esac; }
+want_dir() { case $1 in to) echo out ;; accepted|gone) echo in ;; esac; }
 flow_seen() { flows "$1" | grep -q " $(want_dir "$1")\$"; }
 
 # start KIND FAMILY SECONDS: the transfer of KIND, in the background. Not
@@ -114,6 +124,10 @@ flow_seen() { flows "$1" | grep -q " $(want_dir "$1")\$"; }
 start() {
 	local ns=$A dst=$ADDR_B args=(-p $SVC)
 	[ "$2" = 6 ] && dst=$ADDR6_B
+	case $1 in gone|gone_bulk)
+		start_gone "$@"
+		return
+	esac
 	case $1 in
 	bound) args=(-p $OTHER --cport $BOUND) ;;
 	accepted)
@@ -130,7 +144,35 @@ start() {
 		return 1
 	}
 }
+# start_gone KIND FAMILY: tcpsink -1 -s on A accepts one connection from B
+# (a bash /dev/tcp client that reads; for gone_bulk from B's port BOUND,
+# the only one its ephemeral range then has), closes its listener and
+# sends.
+start_gone() {
+	local port=$GONE dst=$ADDR_A
+	[ "$1" = gone ] || port=$GONE_BULK
+	[ "$2" = 6 ] && dst=$ADDR6_A
+	"$IP" netns exec "$A" ./tcpsink -1 -s $port &
+	SINK=$!
+	wait_listen "$A" $port || return 1
+	[ "$1" = gone ] ||
+		b sh -c "echo $BOUND $BOUND >/proc/sys/net/ipv4/ip_local_port_range"
+	"$IP" netns exec "$B" bash -c "exec 3<>/dev/tcp/$dst/$port && exec cat <&3 >/dev/null" &
+	XFER=$!
+	busywait $((10000 * MP_SLOW)) socks_up "$1" || {
+		echo "no established socket of $1 on A"
+		return 1
+	}
+	b sh -c 'echo 30000 40000 >/proc/sys/net/ipv4/ip_local_port_range'
+	busywait 5000 eval '! lib_listening "$A" '$port || {
+		echo "A still listens on $port"
+		return 1
+	}
+}
 stop() {
+	[ -z "${SINK:-}" ] || kill "$SINK" 2>/dev/null
+	[ -z "${SINK:-}" ] || wait "$SINK" 2>/dev/null
+	SINK=
 	kill "$XFER" 2>/dev/null
 	wait "$XFER" 2>/dev/null
 	# the next transfer starts with the servers free again
@@ -155,13 +197,13 @@ check() {
 	fi
 	x1=$(c11)
 	x2=$(c12)
-	if [ "$kind" = bound ]; then
+	if [ "$kind" = bound ] || [ "$kind" = gone_bulk ]; then
 		# the connection goes through 1:2, nothing through 1:1
 		busywait 5000 grows c12 "$x2" 1000000 || { echo "1:2 did not grow"; rc=1; }
 		echo "1:1 +$(($(c11) - x1)) while 1:2 carried +$(($(c12) - x2))"
 		[ $(($(c11) - x1)) -lt 50000 ] || rc=1
-		bufs bound default || { echo "tuned"; rc=1; }
-		[ -z "$(flows bound)" ] || { echo "flows: $(flows bound)"; rc=1; }
+		bufs "$kind" default || { echo "tuned"; rc=1; }
+		[ -z "$(flows "$kind")" ] || { echo "flows: $(flows "$kind")"; rc=1; }
 	else
 		busywait 5000 grows c11 "$x1" 1000000 || { echo "1:1 did not grow"; rc=1; }
 		echo "1:1 +$(($(c11) - x1)) while 1:2 carried +$(($(c12) - x2))"
@@ -188,6 +230,10 @@ for fam in 4 6; do
 		check to $fam later
 	ktap_test "IPv$fam, rule added mid-stream: the connection A accepted on $SVC is picked up" \
 		check accepted $fam later
+	ktap_test "IPv$fam, rule added after A's listener on $GONE closed: its accepted connection is picked up" \
+		check gone $fam later
+	ktap_test "IPv$fam, rule added after A's listener on $GONE_BULK closed: its connection from B's $BOUND stays out" \
+		check gone_bulk $fam later
 done
 
 ktap_test "unload with the test's state in place" mp_unload
