@@ -28,6 +28,7 @@ QEMU_LINK_MBIT=${QEMU_LINK_MBIT:-100}
 # migprio with extra `dev set` arguments (the r1 row)
 cfg_migprio_args() {
 	local ns dev
+	GUARD_CFG=migprio
 	mp_on
 	for ns in "$NS_SRC:$DEV_SRC" "$NS_DST:$DEV_DST"; do
 		dev=${ns#*:}
@@ -51,7 +52,9 @@ qemu_run() {
 	local cfg=$1 bulk=$2 rc=0
 	QM_NS_SRC=$NS_SRC QM_NS_DST=$NS_DST QM_ADDR_DST=$ADDR_DST QM_PORT=$MIG_PORT
 	QM_DIR=$BENCH_TMP/qm
+	guard_start "${GUARD_CFG:-none}"
 	if ! qm_start; then
+		guard_end
 		qm_stop
 		emit "{\"scenario\":\"qemu\",\"config\":\"$cfg\",\"rc\":1,\"error\":\"QEMU did not start\"}"
 		return 1
@@ -60,9 +63,10 @@ qemu_run() {
 	qm_migrate || rc=1
 	[ "$bulk" = 0 ] || bulk_stop
 	qm_stop
+	guard_end
 	if [ "$rc" = 0 ]; then
 		log "  -> destination runs after $QM_DEST_S s, real downtime $QM_DOWNTIME_S s; QEMU says: total $QM_QEMU_TOTAL_MS ms, downtime $QM_QEMU_DOWNTIME_MS ms"
-		emit "{\"scenario\":\"qemu\",\"config\":\"$cfg\",\"rc\":0,\"link_mbit\":$LINK_MBIT,\"bulk\":$bulk,\"dev_set\":$(json_str "${QEMU_DEVSET:-}"),\"qm\":$QM_RESULT_JSON}"
+		emit "{\"scenario\":\"qemu\",\"config\":\"$cfg\",\"rc\":0,\"link_mbit\":$LINK_MBIT,\"bulk\":$bulk,$GUARD_JSON,\"dev_set\":$(json_str "${QEMU_DEVSET:-}"),\"qm\":$QM_RESULT_JSON}"
 	else
 		log "  -> migration failed (see $QM_DIR)"
 		emit "{\"scenario\":\"qemu\",\"config\":\"$cfg\",\"rc\":1,\"error\":$(json_str "$(tail -c 300 "$QM_DIR/src.qmp" 2>/dev/null)")}"
