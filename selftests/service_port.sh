@@ -41,14 +41,9 @@ defer rm -rf "$T"
 a() { "$IP" netns exec "$A" "$@"; }
 b() { "$IP" netns exec "$B" "$@"; }
 
-# class_sent CLASSID: bytes A sent through a prio class of its veth
-class_sent() {
-	"$TC" -n "$A" -s class show dev "$VETH_A" |
-		awk -v c="$1" '$1 == "class" && $3 == c { f = 1; next }
-			       f && $1 == "Sent" { print $2; exit }'
-}
-c11() { class_sent 1:1; }
-c12() { class_sent 1:2; }
+# bytes A sent through the prio classes of its veth
+c11() { class_sent "$A" "$VETH_A" 1:1; }
+c12() { class_sent "$A" "$VETH_A" 1:2; }
 grows() { [ $(($($1) - $2)) -ge "$3" ]; }
 
 setup_ns A B

@@ -23,17 +23,6 @@ static int netns_id(unsigned long long *ino)
 	return 0;
 }
 
-static int state_path(char *buf, size_t len, __u32 ifindex)
-{
-	unsigned long long ino = 0;
-	int ret = netns_id(&ino);
-
-	if (ret)
-		return ret;
-	snprintf(buf, len, "%s/%llu-%u", MP_RUNDIR, ino, ifindex);
-	return 0;
-}
-
 int mp_state_netns_path(char *buf, size_t len, const char *what)
 {
 	unsigned long long ino = 0;
@@ -43,6 +32,14 @@ int mp_state_netns_path(char *buf, size_t len, const char *what)
 		return ret;
 	snprintf(buf, len, "%s/%llu-%s", MP_RUNDIR, ino, what);
 	return 0;
+}
+
+static int state_path(char *buf, size_t len, __u32 ifindex)
+{
+	char what[16];
+
+	snprintf(what, sizeof(what), "%u", ifindex);
+	return mp_state_netns_path(buf, len, what);
 }
 
 void mp_state_mkdir(void)
