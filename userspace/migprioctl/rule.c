@@ -809,6 +809,8 @@ const struct mp_object rule_object = {
 	.usage =
 	"rule add [proto tcp|udp] [port P[-Q]] [lport P[-Q]] [rport P[-Q]]\n"
 	"          [peer PREFIX] [cgroup PATH] [name NAME]\n"
+	"          port: the service port, of the end that listens; lport, rport:\n"
+	"          this host's and the peer's port\n"
 	"rule add preset qemu|proxmox|nbd [peer PREFIX] [cgroup PATH] [name NAME]\n"
 	"rule add preset ssh peer PREFIX [cgroup PATH] [name NAME]\n"
 	"rule del ID\n"
