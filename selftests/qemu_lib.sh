@@ -489,8 +489,28 @@ qm_pve_poll() {
 	done
 }
 
+# QM_SAMPLE=1: every 200 ms while the migration runs, what the source host
+# holds between QEMU's writes and the wire: the unread bytes of the unix
+# sockets at QEMU's outgoing path (the ssh client's or the proxy's end:
+# ss -x Recv-Q) and the TCP Send-Q (unsent + unacknowledged) of the
+# connections to the tunnel's or the proxy's port (ss -t), one line "T UNIX
+# TCP" per sample in QM_DIR/samples; the maxima go in the results
+# (buf_max_unix, buf_max_tcp).  Bytes inside ssh or socat are not seen.
+qm_sample() { # PATH PORT
+	local ns=${QM_NS_RELAY_SRC:-$QM_NS_SRC} u t
+	[ "$QM_CLIENT" = proxmox ] && ns=$QM_NS_SRC
+	while :; do
+		u=$("$IP" netns exec "$ns" "$SS" -Hxn 2>/dev/null |
+			awk -v p="$1" '$5 == p { s += $3 } END { printf "%d", s }')
+		t=$("$SS" -N "$ns" -Htn state established "( dport = :$2 )" 2>/dev/null |
+			awk '{ s += $2 } END { printf "%d", s }')
+		echo "$EPOCHREALTIME $u $t"
+		sleep 0.2
+	done >"$QM_DIR/samples"
+}
+
 qm_migrate() {
-	local hold=${1:-} t0 r in out poll=
+	local hold=${1:-} t0 r in out poll='' sampler=''
 	local dflt_bw t_pre t_cont
 	QM_HOLD_RC=0 QM_PRESWITCH_S=0 QM_AUTOINC=0 QM_RELAY_PORT_USED=null
 	in=$(qm_incoming) out=$(qm_outgoing)
@@ -515,6 +535,10 @@ qm_migrate() {
 	if [ "$QM_CLIENT" = proxmox ]; then
 		qm_pve_poll &
 		poll=$!
+	fi
+	if [ "${QM_SAMPLE:-0}" = 1 ] && [ "$QM_CLIENT" != qemu ]; then
+		qm_sample "${out#unix:}" "$([ "$QM_CLIENT" = proxmox ] && echo 22 || echo "$QM_RELAY_PORT_USED")" &
+		sampler=$!
 	fi
 	if [ -n "${QM_DURING:-}" ]; then
 		{
@@ -541,11 +565,19 @@ qm_migrate() {
 	if ! qm_wait "$QM_TIMEOUT" qm_src_finished; then
 		qm_log "source: migration did not end: $(qm_cmd src '{"execute":"query-migrate"}')"
 		[ -z "$poll" ] || kill "$poll" 2>/dev/null
+		[ -z "$sampler" ] || kill "$sampler" 2>/dev/null
 		return 1
 	fi
 	if [ -n "$poll" ]; then
 		wait "$poll" 2>/dev/null
 		QM_AUTOINC=$(grep -c . "$QM_DIR/autoinc" 2>/dev/null)
+	fi
+	QM_BUF_MAX_UNIX=null QM_BUF_MAX_TCP=null
+	if [ -n "$sampler" ]; then
+		kill "$sampler" 2>/dev/null
+		wait "$sampler" 2>/dev/null
+		read -r QM_BUF_MAX_UNIX QM_BUF_MAX_TCP <<<"$(awk '
+			$2 > u { u = $2 } $3 > t { t = $3 } END { printf "%d %d", u, t }' "$QM_DIR/samples")"
 	fi
 	if qm_event src MIGRATION failed; then
 		qm_log "migration failed: $(qm_cmd src '{"execute":"query-migrate"}')"
@@ -571,11 +603,91 @@ qm_migrate() {
 	QM_DEST_S=$(awk -v a="$QM_T_RESUME" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')
 	QM_DOWNTIME_S=$(awk -v a="$QM_T_RESUME" -v b="$QM_T_STOP" -v p="$QM_PRESWITCH_S" \
 		'BEGIN { printf "%.3f", a - b - p }')
-	QM_RESULT_JSON=$(printf '{"dest_s":%s,"real_downtime_s":%s,"qemu_total_ms":%s,"qemu_downtime_ms":%s,"qemu_mbps":%s,"ram_bytes":%s,"max_bandwidth":%s,"downtime_limit_ms":%s,"autoinc":%s,"avail_bw":%s,"qemu_version":"%s","client":"%s","relay_port":%s,"t_migrate":%s,"t_stop":%s,"t_resume":%s,"mem_mib":%s,"hot_kib":%s,"fill_mib":%s,"rate_mibs":%s,"channels":%s}' \
+	QM_RESULT_JSON=$(printf '{"dest_s":%s,"real_downtime_s":%s,"qemu_total_ms":%s,"qemu_downtime_ms":%s,"qemu_mbps":%s,"ram_bytes":%s,"max_bandwidth":%s,"downtime_limit_ms":%s,"autoinc":%s,"avail_bw":%s,"qemu_version":"%s","client":"%s","relay_port":%s,"buf_max_unix":%s,"buf_max_tcp":%s,"t_migrate":%s,"t_stop":%s,"t_resume":%s,"mem_mib":%s,"hot_kib":%s,"fill_mib":%s,"rate_mibs":%s,"channels":%s}' \
 		"$QM_DEST_S" "$QM_DOWNTIME_S" "$QM_QEMU_TOTAL_MS" "$QM_QEMU_DOWNTIME_MS" \
 		"$QM_QEMU_MBPS" "$QM_RAM_BYTES" "$QM_MAX_BW" "$QM_DOWNTIME_LIMIT_MS" "$QM_AUTOINC" \
 		"${QM_AVAIL_BW:-null}" "$QM_QEMU_VERSION" "$QM_CLIENT" "$QM_RELAY_PORT_USED" \
+		"$QM_BUF_MAX_UNIX" "$QM_BUF_MAX_TCP" \
 		"$t0" "$QM_T_STOP" "$QM_T_RESUME" \
 		"$QM_MEM" "$QM_HOT" "$QM_FILL" "$QM_RATE" \
 		"$([ "$QM_CLIENT" = proxmox ] && echo 0 || echo "$QM_CHANNELS")")
+}
+
+# ----------------------------------------------------------- for the tests
+# qm_step DESC CMD...: ktap_result of CMD run in this shell (it starts
+# background QEMUs and sets variables: no command substitution); its output
+# is shown on failure
+qm_step() {
+	local desc=$1 rc=0
+	shift
+	"$@" >"${QM_DIR:-/tmp}.step" 2>&1 || rc=$?
+	[ "$rc" = 0 ] || { sed 's/^/# /' "${QM_DIR:-/tmp}.step"; diag "exit status $rc: $*"; }
+	ktap_result "$rc" "$desc"
+}
+
+# the figures of the last qm_migrate as diagnostics (never judged)
+qm_diag_times() {
+	diag "destination running ${QM_DEST_S:-?} s after migrate (includes the hold)"
+	diag "real downtime (source STOP -> destination RESUME): ${QM_DOWNTIME_S:-?} s (without the ${QM_PRESWITCH_S:-?} s the test took to answer pre-switchover)"
+	diag "QEMU ${QM_QEMU_VERSION:-?}'s own figures: total ${QM_QEMU_TOTAL_MS:-?} ms (includes the hold), downtime ${QM_QEMU_DOWNTIME_MS:-?} ms (includes the pre-switchover pause), max-bandwidth ${QM_MAX_BW:-?} B/s, downtime-limit ${QM_DOWNTIME_LIMIT_MS:-?} ms"
+}
+
+# qm_class_bytes NS DEV CLASSID: Sent bytes of a class (tc -s class show;
+# iproute2 6.1's JSON has no prio class statistics)
+qm_class_bytes() {
+	"$TC" -n "$1" -s class show dev "$2" | awk -v c="$3" '
+		$1 == "class" { cur = $3 }
+		$1 == "Sent" && cur == c { print $2; found = 1; exit }
+		END { if (!found) print 0 }'
+}
+
+# qm_held_record NS_SRC NS_DST PORT N: while a migration is held, wait until
+# NS_SRC has N established TCP connections with PORT at one end, then
+# record in QM_DIR/hold.txt "ss A B" (ss's count in both namespaces),
+# "flows A B" (migprio's flows with PORT at one end) and NS_SRC's flow list
+qm_held_record() {
+	local a=$1 b=$2 port=$3 n=$4 f
+	f="( sport = :$port or dport = :$port )"
+	busywait $((20000 * MP_SLOW)) qm_conns_ge "$a" "$f" "$n"
+	{
+		echo "ss $(qm_conns "$a" "$f") $(qm_conns "$b" "$f")"
+		echo "flows $(qm_flows "$a" "$port") $(qm_flows "$b" "$port")"
+		"$IP" netns exec "$a" "$MIGPRIOCTL" flow list
+	} >"$QM_DIR/hold.txt" 2>&1
+}
+qm_conns() { "$SS" -N "$1" -Htn state established "$2" | wc -l; }
+qm_conns_ge() { [ "$(qm_conns "$1" "$2")" -ge "$3" ]; }
+qm_flows() {
+	"$IP" netns exec "$1" "$MIGPRIOCTL" -j flow list |
+		"$JQ" "[.[] | select(.remote.port == $2 or .local.port == $2)] | length"
+}
+
+# qm_both_are WHAT N: hold.txt's line "WHAT A B" has N at both ends
+qm_both_are() {
+	local l
+	l=$(grep "^$1 " "$QM_DIR/hold.txt" 2>/dev/null)
+	[ "$l" = "$1 $2 $2" ] ||
+		{ echo "$1 (source, destination): ${l#"$1" } (expected $2 at both ends)"; return 1; }
+}
+
+# qm_migrated HOLD: migrate with HOLD, then the destination runs and the
+# source is done (query-status)
+qm_migrated() {
+	qm_migrate "$1" || return 1
+	[ "$(qm_status dst)" = running ] || { echo "destination: $(qm_status dst)"; return 1; }
+	[ "$(qm_status src)" = postmigrate ] || { echo "source: $(qm_status src)"; return 1; }
+}
+
+# hold.txt as diagnostics
+qm_diag_held() {
+	sed 's/^/  /' "$QM_DIR/hold.txt" 2>/dev/null | while read -r l; do diag "$l"; done
+}
+
+# qm_class_carried NS DEV: DEV's migration class 4d50:1 sent at least the
+# RAM QEMU sent in the last migration
+qm_class_carried() {
+	local b
+	b=$(qm_class_bytes "$1" "$2" 4d50:1)
+	[ "$b" -ge "${QM_RAM_BYTES:-1}" ] ||
+		{ echo "class 4d50:1 sent $b bytes, QEMU sent ${QM_RAM_BYTES:-?} bytes of RAM"; return 1; }
 }
