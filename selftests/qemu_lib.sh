@@ -47,7 +47,8 @@
 #             processes (UNIX-LISTEN,fork <-> OPENSSL, one certificate for
 #             both ends, verified), in QM_NS_RELAY_SRC/QM_NS_RELAY_DST
 #             (default: the QEMUs' namespaces), the target one listening on
-#             QM_RELAY_ADDR_DST (default QM_ADDR_DST); multifd with
+#             QM_RELAY_ADDR_DST (default QM_ADDR_DST); QM_RELAY_TLS=0 for
+#             KubeVirt's DisableTLS (plain TCP); multifd with
 #             QM_CHANNELS channels (KubeVirt asks libvirt for 8 parallel
 #             connections unless the VM has a CPU limit or dedicated
 #             CPUs); QEMU's defaults otherwise
@@ -342,19 +343,24 @@ qm_tls_cert() {
 qm_relays() {
 	local s=${1#unix:} d=${2#unix:} t=$QM_DIR/tls port
 	local tls="cert=$t/cert.pem,key=$t/key.pem,cafile=$t/cert.pem,verify=1"
+	local listen=OPENSSL-LISTEN connect=OPENSSL ctls=",$tls,commonname=migprio-relay"
 	local ns_s=${QM_NS_RELAY_SRC:-$QM_NS_SRC} ns_d=${QM_NS_RELAY_DST:-$QM_NS_DST}
 	local addr=${QM_RELAY_ADDR_DST:-$QM_ADDR_DST}
+	if [ "${QM_RELAY_TLS:-1}" = 0 ]; then
+		# KubeVirt's DisableTLS
+		listen=TCP-LISTEN connect=TCP tls='' ctls=''
+	fi
 	port=${QM_RELAY_PORT:-}
 	while [ -z "$port" ] || qm_listening "$ns_d" "$port"; do
 		port=$((32768 + RANDOM % 28000))
 	done
 	QM_RELAY_PORT_USED=$port
 	qm_bg "$ns_d" "$QM_DIR/relay-dst.log" /usr/bin/socat \
-		"OPENSSL-LISTEN:$port,bind=$addr,reuseaddr,fork,$tls" "UNIX-CONNECT:$d"
+		"$listen:$port,bind=$addr,reuseaddr,fork${tls:+,$tls}" "UNIX-CONNECT:$d"
 	qm_wait 20 qm_listening "$ns_d" "$port" ||
 		{ qm_log "target relay not up: $(head -c 300 "$QM_DIR/relay-dst.log")"; return 1; }
 	qm_bg "$ns_s" "$QM_DIR/relay-src.log" /usr/bin/socat \
-		"UNIX-LISTEN:$s,fork" "OPENSSL:$addr:$port,$tls,commonname=migprio-relay"
+		"UNIX-LISTEN:$s,fork" "$connect:$addr:$port$ctls"
 	qm_wait 20 test -S "$s" ||
 		{ qm_log "source relay not up: $(head -c 300 "$QM_DIR/relay-src.log")"; return 1; }
 }
