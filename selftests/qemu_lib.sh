@@ -74,6 +74,8 @@
 #   QM_CHANNELS [4]      multifd channels
 #   QM_TIMEOUT [120]     seconds for the guest to boot / a migration to end
 #                        (multiplied by MP_SLOW)
+#   QM_VMID [100]        Proxmox's VM id, in the socket paths
+#   QM_SAMPLE [0]        1: sample the source's buffers (qm_sample)
 #
 #   qm_available          status 0 if QEMU QM_VERSION, the guest and what
 #                         QM_CLIENT needs (ssh, sshd; socat) are in the image
@@ -87,7 +89,7 @@
 #                         is on, so that even a migration that converges
 #                         anyway stops at pre-switchover with its
 #                         connections open; max-bandwidth then goes back to
-#                         QEMU's own default and the pre-switchover pause is
+#                         the client's value and the pre-switchover pause is
 #                         answered at once (migrate-continue).  Status 0/1
 #                         (HOLD's status is kept in QM_HOLD_RC).  Results:
 #     QM_DEST_S       migrate command -> destination running, s
