@@ -294,6 +294,8 @@ def qemu_analyse(recs):
             "avail_bw": q.get("avail_bw"),
             "buf_max_unix": q.get("buf_max_unix"),
             "buf_max_tcp": q.get("buf_max_tcp"),
+            "ahead_max": q.get("ahead_max"),
+            "ahead_stop": q.get("ahead_stop"),
             "qemu_version": q.get("qemu_version"),
             "client": q.get("client"),
             "dev_set": r.get("dev_set"),
@@ -357,10 +359,14 @@ def qemu_markdown(q):
         for cfg, name in QEMU_ROWS:
             v = q["rows"].get((grp, cfg))
             if v and v.get("buf_max_unix") is not None:
-                L.append(f"- {name}: held on the source between QEMU and the wire, at most "
+                ahead, at_stop = v.get("ahead_max"), v.get("ahead_stop")
+                L.append(f"- {name}: QEMU at most {fmt(ahead and ahead / 1024, '{:.0f}')} KiB ahead "
+                         f"of what the peer acknowledged, "
+                         f"{fmt(at_stop and at_stop / 1024, '{:.0f}')} KiB at the last sample before "
+                         f"it stopped the guest; on the source at most "
                          f"{v['buf_max_unix'] / 1024:.0f} KiB unread in the unix socket and "
-                         f"{v['buf_max_tcp'] / 1024:.0f} KiB in TCP send queues; downtime-limit "
-                         f"increases: {v.get('autoinc')}")
+                         f"{v['buf_max_tcp'] / 1024:.0f} KiB in TCP send queues (the rest inside "
+                         f"ssh or the proxy, or in flight); downtime-limit increases: {v.get('autoinc')}")
         L.append("")
     return L
 

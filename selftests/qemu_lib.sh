@@ -500,19 +500,29 @@ qm_pve_poll() {
 # QM_SAMPLE=1: every 200 ms while the migration runs, what the source host
 # holds between QEMU's writes and the wire: the unread bytes of the unix
 # sockets at QEMU's outgoing path (the ssh client's or the proxy's end:
-# ss -x Recv-Q) and the TCP Send-Q (unsent + unacknowledged) of the
-# connections to the tunnel's or the proxy's port (ss -t), one line "T UNIX
-# TCP" per sample in QM_DIR/samples; the maxima go in the results
-# (buf_max_unix, buf_max_tcp).  Bytes inside ssh or socat are not seen.
+# ss -x Recv-Q), the TCP Send-Q (unsent + unacknowledged) of the
+# connections to the tunnel's or the proxy's port (ss -t), and how far
+# QEMU is ahead of the peer: the RAM bytes QEMU has written (query-migrate)
+# minus the bytes the peer acknowledged on those connections (ss -i
+# bytes_acked; the tunnel's framing makes it slightly low), which counts
+# what waits inside ssh or the proxy too.  One line "T UNIX TCP AHEAD" per
+# sample in QM_DIR/samples; the maxima go in the results (buf_max_unix,
+# buf_max_tcp, ahead_max), and QEMU's lead at the last sample before the
+# source stopped (ahead_stop: what the destination still had to receive
+# when QEMU's switchover decision was made, give or take 200 ms).
 qm_sample() { # PATH PORT
-	local ns=${QM_NS_RELAY_SRC:-$QM_NS_SRC} u t
+	local ns=${QM_NS_RELAY_SRC:-$QM_NS_SRC} u t q a
 	[ "$QM_CLIENT" = proxmox ] && ns=$QM_NS_SRC
 	while :; do
 		u=$("$IP" netns exec "$ns" "$SS" -Hxn 2>/dev/null |
 			awk -v p="$1" '$5 == p { s += $3 } END { printf "%d", s }')
 		t=$("$SS" -N "$ns" -Htn state established "( dport = :$2 )" 2>/dev/null |
 			awk '{ s += $2 } END { printf "%d", s }')
-		echo "$EPOCHREALTIME $u $t"
+		a=$("$SS" -N "$ns" -Htin state established "( dport = :$2 )" 2>/dev/null |
+			grep -o 'bytes_acked:[0-9]*' | awk -F: '{ s += $2 } END { printf "%d", s }')
+		q=$(qm_cmd src '{"execute":"query-migrate"}' 2>/dev/null |
+			"$JQ" -r '.return.ram.transferred // 0')
+		echo "$EPOCHREALTIME $u $t $((${q:-0} - a))"
 		sleep 0.2
 	done >"$QM_DIR/samples"
 }
@@ -580,12 +590,16 @@ qm_migrate() {
 		wait "$poll" 2>/dev/null
 		QM_AUTOINC=$(grep -c . "$QM_DIR/autoinc" 2>/dev/null)
 	fi
-	QM_BUF_MAX_UNIX=null QM_BUF_MAX_TCP=null
+	QM_BUF_MAX_UNIX=null QM_BUF_MAX_TCP=null QM_AHEAD_MAX=null QM_AHEAD_STOP=null
 	if [ -n "$sampler" ]; then
 		kill "$sampler" 2>/dev/null
 		wait "$sampler" 2>/dev/null
-		read -r QM_BUF_MAX_UNIX QM_BUF_MAX_TCP <<<"$(awk '
-			$2 > u { u = $2 } $3 > t { t = $3 } END { printf "%d %d", u, t }' "$QM_DIR/samples")"
+		# the maxima, and QEMU's lead at the last sample before STOP
+		read -r QM_BUF_MAX_UNIX QM_BUF_MAX_TCP QM_AHEAD_MAX QM_AHEAD_STOP <<<"$(awk \
+			-v stop="$(qm_event_time src STOP)" '
+			$2 > u { u = $2 } $3 > t { t = $3 } $4 > a { a = $4 }
+			$1 < stop + 0 { s = $4 }
+			END { printf "%d %d %d %d", u, t, a, s }' "$QM_DIR/samples")"
 	fi
 	if qm_event src MIGRATION failed; then
 		qm_log "migration failed: $(qm_cmd src '{"execute":"query-migrate"}')"
@@ -611,11 +625,11 @@ qm_migrate() {
 	QM_DEST_S=$(awk -v a="$QM_T_RESUME" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')
 	QM_DOWNTIME_S=$(awk -v a="$QM_T_RESUME" -v b="$QM_T_STOP" -v p="$QM_PRESWITCH_S" \
 		'BEGIN { printf "%.3f", a - b - p }')
-	QM_RESULT_JSON=$(printf '{"dest_s":%s,"real_downtime_s":%s,"qemu_total_ms":%s,"qemu_downtime_ms":%s,"qemu_mbps":%s,"ram_bytes":%s,"max_bandwidth":%s,"downtime_limit_ms":%s,"autoinc":%s,"avail_bw":%s,"qemu_version":"%s","client":"%s","relay_port":%s,"buf_max_unix":%s,"buf_max_tcp":%s,"t_migrate":%s,"t_stop":%s,"t_resume":%s,"mem_mib":%s,"hot_kib":%s,"fill_mib":%s,"rate_mibs":%s,"channels":%s}' \
+	QM_RESULT_JSON=$(printf '{"dest_s":%s,"real_downtime_s":%s,"qemu_total_ms":%s,"qemu_downtime_ms":%s,"qemu_mbps":%s,"ram_bytes":%s,"max_bandwidth":%s,"downtime_limit_ms":%s,"autoinc":%s,"avail_bw":%s,"qemu_version":"%s","client":"%s","relay_port":%s,"buf_max_unix":%s,"buf_max_tcp":%s,"ahead_max":%s,"ahead_stop":%s,"t_migrate":%s,"t_stop":%s,"t_resume":%s,"mem_mib":%s,"hot_kib":%s,"fill_mib":%s,"rate_mibs":%s,"channels":%s}' \
 		"$QM_DEST_S" "$QM_DOWNTIME_S" "$QM_QEMU_TOTAL_MS" "$QM_QEMU_DOWNTIME_MS" \
 		"$QM_QEMU_MBPS" "$QM_RAM_BYTES" "$QM_MAX_BW" "$QM_DOWNTIME_LIMIT_MS" "$QM_AUTOINC" \
 		"${QM_AVAIL_BW:-null}" "$QM_QEMU_VERSION" "$QM_CLIENT" "$QM_RELAY_PORT_USED" \
-		"$QM_BUF_MAX_UNIX" "$QM_BUF_MAX_TCP" \
+		"$QM_BUF_MAX_UNIX" "$QM_BUF_MAX_TCP" "$QM_AHEAD_MAX" "$QM_AHEAD_STOP" \
 		"$t0" "$QM_T_STOP" "$QM_T_RESUME" \
 		"$QM_MEM" "$QM_HOT" "$QM_FILL" "$QM_RATE" \
 		"$([ "$QM_CLIENT" = proxmox ] && echo 0 || echo "$QM_CHANNELS")")
