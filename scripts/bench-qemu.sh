@@ -98,6 +98,8 @@ cfg_migprio_group() {
 	case $g in
 	q72|q10) cfg_migprio; return ;;
 	esac
+	# for the benchmark's check that no bulk flow is classified (issue 22)
+	GUARD_CFG=migprio
 	mp_on
 	ns_src "$MIGPRIOCTL" dev set "$DEV_SRC" queue htb rate "${LINK_MBIT}mbit" guard 0 >/dev/null &&
 	ns_dst "$MIGPRIOCTL" dev set "$DEV_DST" queue htb rate "${LINK_MBIT}mbit" guard 0 >/dev/null ||
