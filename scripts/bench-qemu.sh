@@ -19,6 +19,12 @@
 #         through `ssh -L` between unix sockets, qemu-server's settings
 #         (downtime-limit 100 ms and its auto-increase, auto-converge,
 #         xbzrle; QM_CLIENT=proxmox in qemu_lib.sh)
+#   br    QEMU 7.2 as q72 on the layout most hypervisors have: hvsrc's
+#         address on a bridge vmbr0 whose uplink port is vsrc, the bulk
+#         flows from a tenant netns (tnsrc, 10.77.0.11) behind a veth port
+#         of the bridge, so they are bridged straight to vsrc's queue;
+#         migprio designates vmbr0 and puts its layout on the uplink
+#         (`dev set vmbr0 ... uplink vsrc`: a veth is no NIC to the walk)
 #   kv    KubeVirt's path, QEMU 10: unix socket -> source proxy -> TCP to a
 #         random port -> target proxy -> unix socket, multifd 4, without TLS
 #         (KubeVirt's DisableTLS: socat's TLS is CPU-bound under TCG),
@@ -66,6 +72,33 @@ r1_args() {
 }
 
 PQ_GROUPS_ALL="q72 q10 pve kv"
+# the br group: a bridge on the source host, a tenant behind it
+BR_DEV=vmbr0 BR_NS_TENANT=tnsrc BR_TENANT_ADDR=10.77.0.11 BR_PORT=veth101i0
+br_layout_setup() {
+	ns_src "$IP" link add "$BR_DEV" type bridge
+	ns_src "$IP" addr flush dev "$DEV_SRC"
+	ns_src "$IP" link set "$DEV_SRC" master "$BR_DEV"
+	ns_src "$IP" addr add "$ADDR_SRC/24" dev "$BR_DEV"
+	ns_src "$IP" addr add fd77::1/64 dev "$BR_DEV" nodad
+	ns_src "$IP" link set "$BR_DEV" up
+	"$IP" netns add "$BR_NS_TENANT"
+	"$IP" -n "$BR_NS_TENANT" link set lo up
+	"$IP" link add "$BR_PORT" netns "$NS_SRC" type veth peer name eth0 netns "$BR_NS_TENANT"
+	ns_src "$IP" link set "$BR_PORT" master "$BR_DEV"
+	ns_src "$IP" link set "$BR_PORT" up
+	"$IP" -n "$BR_NS_TENANT" addr add "$BR_TENANT_ADDR/24" dev eth0
+	"$IP" -n "$BR_NS_TENANT" link set eth0 up
+	BULK_NS_SRC=$BR_NS_TENANT
+}
+br_layout_destroy() {
+	BULK_NS_SRC=
+	"$IP" netns del "$BR_NS_TENANT" 2>/dev/null || true
+	ns_src "$IP" link del "$BR_DEV" 2>/dev/null || true
+	ns_src "$IP" addr replace "$ADDR_SRC/24" dev "$DEV_SRC"
+	ns_src "$IP" addr replace fd77::1/64 dev "$DEV_SRC" nodad
+	ns_src "$IP" link set "$DEV_SRC" up
+}
+
 # the migration network of the kv group (KubeVirt's migration0)
 KV_NS_SRC=kvsrc KV_NS_DST=kvdst KV_NET=10.78.0
 
@@ -101,10 +134,19 @@ cfg_migprio_group() {
 	# for the benchmark's check that no bulk flow is classified (issue 22)
 	GUARD_CFG=migprio
 	mp_on
-	ns_src "$MIGPRIOCTL" dev set "$DEV_SRC" queue htb rate "${LINK_MBIT}mbit" guard 0 >/dev/null &&
+	if [ "$g" = br ]; then
+		ns_src "$MIGPRIOCTL" dev set "$BR_DEV" queue htb rate "${LINK_MBIT}mbit" guard 0 \
+			uplink "$DEV_SRC" >/dev/null
+	else
+		ns_src "$MIGPRIOCTL" dev set "$DEV_SRC" queue htb rate "${LINK_MBIT}mbit" guard 0 >/dev/null
+	fi &&
 	ns_dst "$MIGPRIOCTL" dev set "$DEV_DST" queue htb rate "${LINK_MBIT}mbit" guard 0 >/dev/null ||
 		return 1
 	case $g in
+	br)
+		ns_src "$MIGPRIOCTL" rule add preset qemu >/dev/null &&
+		ns_dst "$MIGPRIOCTL" rule add preset qemu >/dev/null
+		;;
 	pve)
 		ns_src "$MIGPRIOCTL" rule add preset ssh peer "$ADDR_DST/32" >/dev/null &&
 		ns_dst "$MIGPRIOCTL" rule add preset ssh peer "$ADDR_SRC/32" >/dev/null
@@ -138,9 +180,9 @@ kv_pods_clear() {
 pq_group_env() {
 	QM_NS_RELAY_SRC='' QM_NS_RELAY_DST='' QM_RELAY_ADDR_DST='' QM_AVAIL_BW='' QM_RELAY_TLS=1
 	QM_TIMEOUT=${PQ_TIMEOUT:-120}
-	[ "$1" = q72 ] || [ "$1" = q10 ] || QM_TIMEOUT=${PQ_TIMEOUT:-300}
+	case $1 in pve|kv) QM_TIMEOUT=${PQ_TIMEOUT:-300} ;; esac
 	case $1 in
-	q72) QM_CLIENT=qemu QM_VERSION=7.2 ;;
+	q72|br) QM_CLIENT=qemu QM_VERSION=7.2 ;;
 	q10) QM_CLIENT=qemu QM_VERSION=10 ;;
 	pve) QM_CLIENT=proxmox QM_VERSION=10 ;;
 	kv)
@@ -162,7 +204,7 @@ pq_group_rows() {
 }
 pq_group_rules() {
 	case $1 in
-	q72|q10) echo "rule add preset qemu" ;;
+	q72|q10|br) echo "rule add preset qemu" ;;
 	pve) echo "rule add preset ssh peer <other host>/32" ;;
 	kv) echo "pods: dev set migration0 queue none priority 4d50:10 notsent 128K, rule add peer $KV_NET.0/24" ;;
 	esac
@@ -204,10 +246,12 @@ pq() {
 			continue
 		fi
 		[ "$g" != kv ] || kv_pods_setup
+		[ "$g" != br ] || br_layout_setup
 		for cfg in $(pq_group_rows "$g"); do
 			pq_row "$g" "$cfg"
 		done
 		[ "$g" != kv ] || { kv_pods_clear; kv_pods_destroy; }
+		[ "$g" != br ] || { link_reset; br_layout_destroy; }
 	done
 	link_reset
 	LINK_MBIT=$saved
@@ -234,8 +278,12 @@ pq_row() {
 	case $cfg in
 	alone|linux) cfg_shaped ;;
 	migprio|avail)
-		cfg_migprio_group "$g"
+		if ! cfg_migprio_group "$g"; then
+			emit "{\"scenario\":\"qemu\",\"group\":\"$g\",\"config\":\"$cfg\",\"skipped\":\"migprio could not be configured\"}"
+			return
+		fi
 		QEMU_DEVSET="queue htb rate ${LINK_MBIT}mbit guard 0"
+		[ "$g" != br ] || QEMU_DEVSET="$QEMU_DEVSET uplink $DEV_SRC (DEV: $BR_DEV)"
 		QEMU_RULES=$(pq_group_rules "$g")
 		# guard 0: the whole rate is the migration class's
 		[ "$cfg" != avail ] || QM_AVAIL_BW=$((LINK_MBIT * 1000000 / 8))

@@ -254,6 +254,7 @@ def analyse(recs, classify_text=None, classify_json=None, machine=None):
 QEMU_GROUPS = [
     ("q72", "QEMU 7.2 over TCP, multifd 4 (libvirt native, QEMU by hand)"),
     ("q10", "QEMU 10 over TCP, multifd 4"),
+    ("br", "QEMU 7.2 over TCP, multifd 4, host address on a bridge, the bulk flows from a tenant behind it"),
     ("pve", "Proxmox VE secure: QEMU 10 through ssh -L, qemu-server's settings"),
     ("kv", "KubeVirt: QEMU 10, multifd 4, through proxies in pod netns (DisableTLS)"),
 ]
@@ -265,7 +266,7 @@ QEMU_ROWS = [
     ("expert", "4 bulk flows, expert tc"),
     ("r1", "4 bulk flows, migprio, round-1 buffers"),
 ]
-QEMU_SHORT = {"q72": "7.2", "q10": "10", "pve": "PVE", "kv": "KV"}
+QEMU_SHORT = {"q72": "7.2", "q10": "10", "br": "7.2 bridged", "pve": "PVE", "kv": "KV"}
 
 
 def qemu_analyse(recs):

@@ -30,7 +30,7 @@ quick) SCEN=${2:-p1,p1b,p4} ;;
 esac
 want() { [[ ,$SCEN, == *,$1,* ]]; }
 
-trap 'stop_jobs; kv_pods_destroy; topo_destroy' EXIT
+trap 'stop_jobs; kv_pods_destroy; br_layout_destroy 2>/dev/null; topo_destroy' EXIT
 emit "{\"scenario\":\"env\",\"mode\":\"$MODE\",\"kernel\":$(json_str "$(uname -r)"),\"vm_kernel\":$(json_str "${VM_KERNEL:-}"),\"nproc\":$(nproc),\"mem_kb\":$(awk '/MemTotal/ { print $2 }' /proc/meminfo),\"migprio\":$(have_migprio && echo true || echo false),\"migprioctl_version\":$(json_str "$($MIGPRIOCTL -V 2>/dev/null | head -n1)")}"
 topo_setup
 if [ "$MODE" = full ]; then
