@@ -383,7 +383,7 @@ def qemu_plot(q, out):
             for cfg, name in QEMU_ROWS:
                 v = q["rows"].get((grp, cfg))
                 if v:
-                    label = f"{QEMU_SHORT[grp]} {name.replace('4 bulk flows, ', '')}"
+                    label = f"{QEMU_SHORT[grp]} {'Linux' if cfg == 'linux' else cfg}"
                     f.write(f'"{label}" {v["dest_s"]} '
                             f'{v["real_downtime_s"]} {v["qemu_total_s"]} {v["qemu_downtime_s"]}\n')
     gp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench-qemu.gp")
