@@ -37,7 +37,7 @@ void apply_free(union mp_args *u);
 /* What a syncconf run changed. */
 struct conf_changes {
 	unsigned int added, renamed, deleted;
-	bool dev_changed;
+	bool dev_changed, reserved_changed;
 };
 
 /*

@@ -10,13 +10,16 @@
  * (nothing changes if a line is bad), waits for the interface it names,
  * then compares line by line and changes only what differs, in an order
  * that never leaves migration traffic unclassified on the way:
+ *   0. the reserved ports of the rule lines with reserve-ports (reserve.c),
+ *      only when a line asks or asked before,
  *   1. add the rules the file has and the kernel does not,
  *   2. dev set (or dev clear) when the dev line differs, or when the layout
  *      is not where the walk down the stack puts it now (place.h),
  *   3. rename: a rule whose match stays but whose name changes is deleted
  *      and added again (the kernel refuses two rules with one match),
  *   4. delete the rules the file does not have.
- * A failure in 1 or 2 deletes the rules 1 added: nothing has changed.
+ * A failure in 1 or 2 deletes the rules 1 added and puts the reserved
+ * ports back: nothing has changed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +31,7 @@
 #include "apply.h"
 #include "place.h"
 #include "print.h"
+#include "reserve.h"
 #include "state.h"
 
 #define WAIT_DEFAULT	30	/* seconds for the interface to appear */
@@ -38,14 +42,29 @@
 static int showconf_run(struct mp_ctx *ctx, const union mp_args *u)
 {
 	struct mp_place_check pc;
+	struct reserve_rules reserved;
 	struct rule_conf *rules;
 	struct dev_state st;
 	unsigned int n, i;
 	char line[512];
+	size_t len;
 
 	(void)u;
 	if (dev_running(ctx, &st) || rule_conf_dump(ctx, &rules, &n))
 		return 1;
+	if (reserve_rules_load(&reserved)) {
+		pr_err("cannot read the record of the reserved ports");
+		free(rules);
+		return 1;
+	}
+	/* the word after the name: syncconf reserved the rule's ports */
+	for (i = 0; i < n; i++) {
+		len = strlen(rules[i].line);
+		if (reserve_rules_has(&reserved, rules[i].line, rules[i].keylen))
+			snprintf(rules[i].line + len, sizeof(rules[i].line) - len,
+				 " reserve-ports");
+	}
+	reserve_rules_free(&reserved);
 	if (is_json()) {
 		open_json_array(NULL);
 		if (st.set)
@@ -122,7 +141,9 @@ static int syncconf_parse(int argc, char **argv, union mp_args *u)
 	p->follow = follow;
 	p->path = argv[0];
 	dev_lookup_deferred = true;	/* waited for in run */
+	rule_reserve_allowed = true;
 	ret = apply_load(p, argv[0]);
+	rule_reserve_allowed = false;
 	dev_lookup_deferred = false;
 	u->prog = p;
 	return ret;
@@ -187,7 +208,8 @@ static void undo_adds(struct mp_ctx *ctx, const struct rule_conf *have,
 static int conf_sync_locked(struct mp_ctx *ctx, const struct apply_prog *p,
 			    struct conf_changes *ch)
 {
-	const struct rule_add_args **add = NULL;
+	const struct rule_add_args **add = NULL, **all = NULL;
+	struct reserve_prev reserve = { 0 };
 	struct rule_conf *have = NULL;
 	struct want *want = NULL;
 	struct nlsock_err err;
@@ -195,7 +217,7 @@ static int conf_sync_locked(struct mp_ctx *ctx, const struct apply_prog *p,
 	struct dev_state cur, dst;
 	char cur_line[512] = "", want_line[512] = "";
 	unsigned int nhave, nwant = 0, nadd = 0, ndel = 0, nren = 0, i, j;
-	bool *kept = NULL, dev_changed = false;
+	bool *kept = NULL, dev_changed = false, reserve_changed = false;
 	__u32 *del = NULL;
 	int failed, rc = 1;
 
@@ -204,9 +226,10 @@ static int conf_sync_locked(struct mp_ctx *ctx, const struct apply_prog *p,
 
 	want = calloc(p->n ? p->n : 1, sizeof(*want));
 	add = calloc(p->n ? p->n : 1, sizeof(*add));
+	all = calloc(p->n ? p->n : 1, sizeof(*all));
 	kept = calloc(nhave ? nhave : 1, sizeof(*kept));
 	del = calloc(nhave ? nhave : 1, sizeof(*del));
-	if (!want || !add || !kept || !del) {
+	if (!want || !add || !all || !kept || !del) {
 		pr_err("out of memory");
 		goto out;
 	}
@@ -219,6 +242,7 @@ static int conf_sync_locked(struct mp_ctx *ctx, const struct apply_prog *p,
 		if (!(l->cmd->flags & CMD_RULE_ADD))
 			continue;
 		w->args = &l->args.rule_add;
+		all[nwant] = w->args;
 		w->keylen = rule_conf_line(w->args, w->line, sizeof(w->line));
 		w->have = -1;
 		w->lineno = l->lineno;
@@ -258,6 +282,10 @@ static int conf_sync_locked(struct mp_ctx *ctx, const struct apply_prog *p,
 			add[nadd++] = w->args;
 	}
 
+	/* 0. the reserved ports, when the file asks or asked */
+	if (reserve_sync(all, nwant, &reserve, &reserve_changed))
+		goto out;
+
 	/* 1. new rules */
 	if (nadd) {
 		failed = rule_add_many(ctx, add, nadd, &err);
@@ -267,6 +295,7 @@ static int conf_sync_locked(struct mp_ctx *ctx, const struct apply_prog *p,
 			pr_err("adding \"%s\" failed; nothing changed",
 			       want_line);
 			undo_adds(ctx, have, nhave);
+			reserve_undo(&reserve);
 			goto out;
 		}
 	}
@@ -292,6 +321,7 @@ static int conf_sync_locked(struct mp_ctx *ctx, const struct apply_prog *p,
 		ctx->quiet = quiet;
 		if (rc) {
 			undo_adds(ctx, have, nhave);
+			reserve_undo(&reserve);
 			pr_err("the rules added were taken back; nothing changed");
 			rc = 1;
 			goto out;
@@ -329,9 +359,12 @@ static int conf_sync_locked(struct mp_ctx *ctx, const struct apply_prog *p,
 	ch->renamed = nren;
 	ch->deleted = ndel;
 	ch->dev_changed = dev_changed;
+	ch->reserved_changed = reserve_changed;
 out:
+	reserve_prev_free(&reserve);
 	free(del);
 	free(kept);
+	free(all);
 	free(add);
 	free(want);
 	free(have);
@@ -365,6 +398,8 @@ static int syncconf_run(struct mp_ctx *ctx, const union mp_args *u)
 		print_uint(PRINT_JSON, "renamed", NULL, ch.renamed);
 		print_uint(PRINT_JSON, "deleted", NULL, ch.deleted);
 		print_bool(PRINT_JSON, "dev_changed", NULL, ch.dev_changed);
+		print_bool(PRINT_JSON, "reserved_changed", NULL,
+			   ch.reserved_changed);
 		close_json_object();
 	}
 	return rc;

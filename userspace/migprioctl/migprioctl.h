@@ -54,6 +54,7 @@ struct dev_set_args {
 struct rule_add_args {
 	__u8 proto;
 	bool has_port, has_lport, has_rport, has_peer;
+	bool reserve_ports;	/* syncconf: reserve port and lport (reserve.c) */
 	__u16 port[2], lport[2], rport[2];
 	struct mp_prefix peer;
 	const char *cgroup;
@@ -143,6 +144,8 @@ void dev_state_merge(struct dev_state *st);
 const char *queue_name(int queue);
 /* syncconf: dev set lines name interfaces that may appear later */
 extern bool dev_lookup_deferred;
+/* syncconf: rule add lines may carry reserve-ports (reserve.h) */
+extern bool rule_reserve_allowed;
 /* the designation, with the rings argument from the state file */
 int dev_running(struct mp_ctx *ctx, struct dev_state *st);
 void dev_args_state(const struct dev_set_args *a, struct dev_state *st);

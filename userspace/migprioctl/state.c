@@ -25,15 +25,29 @@ static int netns_id(unsigned long long *ino)
 	return 0;
 }
 
-static int state_path(char *buf, size_t len, __u32 ifindex)
+int mp_state_netns_path(char *buf, size_t len, const char *what)
 {
 	unsigned long long ino = 0;
 	int ret = netns_id(&ino);
 
 	if (ret)
 		return ret;
-	snprintf(buf, len, "%s/%llu-%u", MP_RUNDIR, ino, ifindex);
+	snprintf(buf, len, "%s/%llu-%s", MP_RUNDIR, ino, what);
 	return 0;
+}
+
+static int state_path(char *buf, size_t len, __u32 ifindex)
+{
+	char what[16];
+
+	snprintf(what, sizeof(what), "%u", ifindex);
+	return mp_state_netns_path(buf, len, what);
+}
+
+void mp_state_mkdir(void)
+{
+	if (mkdir(MP_RUNDIR, 0755) && errno == ENOENT && !mkdir("/run", 0755))
+		mkdir(MP_RUNDIR, 0755);
 }
 
 /* "queue_dev IFINDEX IFNAME", "ring_dev IFINDEX IFNAME" */
@@ -153,9 +167,7 @@ int mp_state_save(const struct dev_state *st)
 	ret = state_path(path, sizeof(path), st->ifindex);
 	if (ret)
 		return ret;
-	if (mkdir(MP_RUNDIR, 0755) && errno == ENOENT &&
-	    !mkdir("/run", 0755))
-		mkdir(MP_RUNDIR, 0755);
+	mp_state_mkdir();
 	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
 	fp = fopen(tmp, "w");
 	if (!fp)
@@ -241,8 +253,7 @@ void mp_state_lock(void)
 {
 	if (lock_depth++)
 		return;
-	if (mkdir(MP_RUNDIR, 0755) && errno == ENOENT && !mkdir("/run", 0755))
-		mkdir(MP_RUNDIR, 0755);
+	mp_state_mkdir();
 	/* not root (the kernel will say EPERM), no /run: without a lock */
 	lock_fd = open(MP_RUNDIR "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (lock_fd >= 0 && flock(lock_fd, LOCK_EX)) {

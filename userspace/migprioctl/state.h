@@ -57,4 +57,12 @@ void mp_state_each(void (*fn)(const struct dev_state *st, void *data),
 void mp_state_lock(void);
 void mp_state_unlock(void);
 
+/*
+ * /run/migprio/<netns inode>-WHAT, for the other records of this netns
+ * (reserve.c: "reserved-ports"): 0 or -errno.
+ */
+int mp_state_netns_path(char *buf, size_t len, const char *what);
+/* Create /run/migprio if it is missing. */
+void mp_state_mkdir(void);
+
 #endif /* MIGPRIOCTL_STATE_H */
