@@ -70,10 +70,7 @@ queue_on() {	# DEV...: what dev show -j says, installed
 	[ "$(h "$M" -j dev show | "$JQ" -r '[.dev.queue_devs[] | select(.state == "installed") | .ifname] | join(" ")')" = "$*" ]
 }
 # Migration bytes through 4d50:10 on DEV: a transfer after the change
-class10() {
-	h "$TC" -s class show dev "$1" | awk '$1 == "class" { on = ($3 == "4d50:10") }
-		on && $1 == "Sent" { print $2; exit }'
-}
+class10() { class_sent "$H" "$1" 4d50:10; }
 classified_on() {
 	local before after got
 	before=$(class10 "$1")

@@ -28,6 +28,7 @@ M=$MIGPRIOCTL
 PRIOSEND=${PRIOSEND:-$(dirname "$0")/priosend}
 TCPSINK=${TCPSINK:-$(dirname "$0")/tcpsink}
 PORT=49160		# a migration port (preset qemu): classified if it could be
+CTRL_PORT=5300		# in no rule: only a priority that survived lands in 4d50:10
 BYTES=2000000
 FORGED=4d50:10
 
@@ -68,21 +69,21 @@ setup() {
 	h "$TC" qdisc show dev va root | grep -q '^qdisc htb 4d50: root'
 }
 setup || ktap_skip_all "cannot build the bridged host"
-"$IP" netns exec "$P" "$TCPSINK" "$PORT" &
-defer kill $!
-wait_listen "$P" "$PORT" || ktap_skip_all "no sink"
+for port in "$PORT" "$CTRL_PORT"; do
+	"$IP" netns exec "$P" "$TCPSINK" "$port" &
+	defer kill $!
+	wait_listen "$P" "$port" || ktap_skip_all "no sink"
+done
 
-class_bytes() {
-	h "$TC" -s class show dev va | awk -v c="4d50:$1" '$1 == "class" { on = ($3 == c) }
-		on && $1 == "Sent" { print $2; exit }'
-}
+class_bytes() { class_sent "$H" va "4d50:$1"; }
 
-# sends NS ADDR: BYTES with SO_PRIORITY 4d50:10 from NS to the peer's
-# migration port; prints the deltas of 4d50:10 and 4d50:20 on va
+# sends NS ADDR [PORT]: BYTES with SO_PRIORITY 4d50:10 from NS to the
+# peer's PORT (default: the migration port); prints the deltas of 4d50:10
+# and 4d50:20 on va
 sends() {
 	local c10 c20 rc=0
 	c10=$(class_bytes 10) c20=$(class_bytes 20)
-	"$IP" netns exec "$1" "$PRIOSEND" "$2" "$PORT" "$BYTES" "$FORGED" || rc=$?
+	"$IP" netns exec "$1" "$PRIOSEND" "$2" "${3:-$PORT}" "$BYTES" "$FORGED" || rc=$?
 	[ "$rc" = 0 ] || { echo "priosend exit $rc"; return 1; }
 	echo "$(($(class_bytes 10) - c10)) $(($(class_bytes 20) - c20))"
 }
@@ -98,12 +99,12 @@ not_forged() {
 
 host_gets_in() {
 	local res d10 d20
-	res=$(sends "$H" 10.77.0.2) || { echo "$res"; return 1; }
+	res=$(sends "$H" 10.77.0.2 "$CTRL_PORT") || { echo "$res"; return 1; }
 	read -r d10 d20 <<<"$res"
-	echo "host's own root, priority $FORGED: 4d50:10 +$d10, 4d50:20 +$d20"
+	echo "host's own root, priority $FORGED, port $CTRL_PORT (no rule): 4d50:10 +$d10, 4d50:20 +$d20"
 	[ "$d10" -ge "$BYTES" ]
 }
-ktap_test "control: the host's root with priority $FORGED lands in 4d50:10 on the uplink" host_gets_in
+ktap_test "control: the host's root with priority $FORGED to a port of no rule lands in 4d50:10 on the uplink" host_gets_in
 
 ktap_test "bridged tenant, IPv4: priority $FORGED stays out of 4d50:10" not_forged "$T" 10.77.0.2
 ktap_test "bridged tenant, IPv6: priority $FORGED stays out of 4d50:10" not_forged "$T" fd00:77::2

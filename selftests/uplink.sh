@@ -117,9 +117,7 @@ records() { ls /run/migprio 2>/dev/null | grep -v '^lock$'; }
 class_bytes() {
 	local minor=$1 dev sum=0 b; shift
 	for dev in "$@"; do
-		b=$(h "$TC" -s class show dev "$dev" |
-			awk -v c="4d50:$minor" '$1 == "class" { on = ($3 == c) }
-				on && $1 == "Sent" { print $2; exit }')
+		b=$(class_sent "$H" "$dev" "4d50:$minor")
 		sum=$((sum + ${b:-0}))
 	done
 	echo "$sum"
