@@ -18,7 +18,7 @@ source "$(dirname "$0")/lib.sh"
 mp_require
 ktap_plan 2
 
-ROUNDS=${EXIT_ROUNDS:-6}
+ROUNDS=${EXIT_ROUNDS:-4}
 PORT=49200			# in preset qemu
 SOCKHOLD=$(dirname "$0")/sockhold
 [ -x "$SOCKHOLD" ] || ktap_skip_all "no $SOCKHOLD (make -C selftests)"

@@ -20,7 +20,7 @@ source "$(dirname "$0")/lib.sh"
 mp_require
 ktap_plan 5
 
-ROUNDS=${LISTENERS_ROUNDS:-12}
+ROUNDS=${LISTENERS_ROUNDS:-8}
 PORT=49190			# in preset qemu: tcpsink
 KIB=1024
 LISTENCYCLE=$(dirname "$0")/listencycle

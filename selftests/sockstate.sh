@@ -25,8 +25,8 @@ ktap_plan 6
 PORT=49180			# in preset qemu
 KIB=1024
 NOTSENT=$((64 * KIB))
-ROUNDS=${SOCKSTATE_ROUNDS:-6}
-SATURATED=${SOCKSTATE_SATURATED:-8}
+ROUNDS=${SOCKSTATE_ROUNDS:-5}
+SATURATED=${SOCKSTATE_SATURATED:-5}
 SOCKCTL=$(dirname "$0")/sockctl
 [ -x "$SOCKCTL" ] || ktap_skip_all "no $SOCKCTL (make -C selftests)"
 [ -e /proc/sys/vm/unprivileged_userfaultfd ] ||
