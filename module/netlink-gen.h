@@ -11,6 +11,9 @@
 
 #include <uapi/linux/migprio.h>
 
+/* Common nested types */
+extern const struct nla_policy migprio_queue_dev_nl_policy[MIGPRIO_A_QUEUE_DEV_IFINDEX + 1];
+
 /* Ops table for migprio */
 extern const struct genl_split_ops migprio_nl_ops[9];
 
