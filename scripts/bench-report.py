@@ -444,6 +444,19 @@ def write_plot_data(res, out):
     return made
 
 
+def host_block(L, title, text, missing):
+    """A host benchmark's own text output under its heading."""
+    L.append(f"### {title}")
+    L.append("")
+    if text:
+        L.append("```")
+        L.append(text.rstrip())
+        L.append("```")
+    else:
+        L.append(f"Not run ({missing}).")
+    L.append("")
+
+
 def markdown(res):
     env = res.get("env", {})
     cal = res.get("calibrate", {})
@@ -511,24 +524,12 @@ def markdown(res):
         L.append("")
         L.append("Throughput in Mbit/s (medians of iperf3 receiver rates).")
     L.append("")
-    L.append("### P2b classifier (host, userspace build of module/classify.c)")
-    L.append("")
-    if res["p2b"]["text"]:
-        L.append("```")
-        L.append(res["p2b"]["text"].rstrip())
-        L.append("```")
-    else:
-        L.append("Not run (build/userspace/bench/classify_bench missing).")
-    L.append("")
-    L.append("### P2c hook fast path (host, callgrind, userspace build of the packet path)")
-    L.append("")
-    if res["p2c"]["text"]:
-        L.append("```")
-        L.append(res["p2c"]["text"].rstrip())
-        L.append("```")
-    else:
-        L.append("Not run (scripts/bench-hook.sh: valgrind or build/userspace/bench/hook_bench missing).")
-    L.append("")
+    host_block(L, "P2b classifier (host, userspace build of module/classify.c)",
+               res["p2b"]["text"],
+               "build/userspace/bench/classify_bench missing")
+    host_block(L, "P2c hook fast path (host, callgrind, userspace build of the packet path)",
+               res["p2c"]["text"],
+               "scripts/bench-hook.sh: valgrind or build/userspace/bench/hook_bench missing")
     L.append(f"### P3 long fat pipe (400 ms RTT, {link} Mbit/s, one migration-port flow)")
     L.append("")
     L.append("| buffers | Mbit/s (whole run) | fraction of link | Mbit/s (2nd half) | fraction (2nd half) | seconds |")
