@@ -459,11 +459,17 @@ static void mp_packet(struct mp_net *mn, const struct mp_config *cfg,
 		mp_flow_account(f, skb, tx, m, sk, !!rule, segs);
 }
 
+/*
+ * A packet routed through this host (a tenant's), not sent by it: ip_forward()
+ * flags IPv4; ip6_forward() flags nothing (IP6SKB_FORWARDED is multicast
+ * routing's), but a forwarded packet came in on an interface (skb_iif) and
+ * one this host sends was allocated here (skb_iif 0).
+ */
 static bool mp_forwarded(const struct sk_buff *skb, u8 pf)
 {
 	if (pf == NFPROTO_IPV4)
 		return IPCB(skb)->flags & IPSKB_FORWARDED;
-	return IP6CB(skb)->flags & IP6SKB_FORWARDED;
+	return (IP6CB(skb)->flags & IP6SKB_FORWARDED) || skb->skb_iif;
 }
 
 static unsigned int mp_hook(void *priv, struct sk_buff *skb,

@@ -22,6 +22,8 @@ struct apply_prog {
 	bool conf;		/* syncconf: dev set and rule add lines only */
 	const struct apply_line *dev;	/* conf: the dev set line, or NULL */
 	unsigned int wait;	/* conf: seconds to wait for the interface */
+	bool follow;		/* syncconf --follow */
+	const char *path;	/* syncconf: the file, read again by --follow */
 };
 
 /*
@@ -31,5 +33,20 @@ struct apply_prog {
 int apply_load(struct apply_prog *p, const char *path);
 /* Free u->prog; a mp_cmd cleanup. */
 void apply_free(union mp_args *u);
+
+/* What a syncconf run changed. */
+struct conf_changes {
+	unsigned int added, renamed, deleted;
+	bool dev_changed, reserved_changed;
+};
+
+/*
+ * conf.c: make the running configuration equal to p (a syncconf file);
+ * 0, or 1 after reporting (nothing changed).
+ */
+int conf_sync(struct mp_ctx *ctx, const struct apply_prog *p,
+	      struct conf_changes *ch);
+/* follow.c: syncconf --follow; returns when told to stop. */
+int conf_follow(struct mp_ctx *ctx, struct apply_prog *p);
 
 #endif /* MIGPRIOCTL_APPLY_H */

@@ -13,7 +13,8 @@
  *   0. the reserved ports of the rule lines with reserve-ports (reserve.c),
  *      only when a line asks or asked before,
  *   1. add the rules the file has and the kernel does not,
- *   2. dev set (or dev clear) when the dev line differs,
+ *   2. dev set (or dev clear) when the dev line differs, or when the layout
+ *      is not where the walk down the stack puts it now (place.h),
  *   3. rename: a rule whose match stays but whose name changes is deleted
  *      and added again (the kernel refuses two rules with one match),
  *   4. delete the rules the file does not have.
@@ -28,8 +29,10 @@
 #include <net/if.h>
 
 #include "apply.h"
+#include "place.h"
 #include "print.h"
 #include "reserve.h"
+#include "state.h"
 
 #define WAIT_DEFAULT	30	/* seconds for the interface to appear */
 #define WAIT_MAX	3600
@@ -38,6 +41,7 @@
 
 static int showconf_run(struct mp_ctx *ctx, const union mp_args *u)
 {
+	struct mp_place_check pc;
 	struct reserve_rules reserved;
 	struct rule_conf *rules;
 	struct dev_state st;
@@ -71,6 +75,15 @@ static int showconf_run(struct mp_ctx *ctx, const union mp_args *u)
 		close_json_array();
 	} else {
 		printf("# migprioctl showconf: the running configuration, for migprioctl syncconf\n");
+		if (st.set && st.nqdev) {
+			/* where the walk put the queue: a comment, not config */
+			mp_place_check(&st, &pc);
+			printf("# %s's queue layout is on", st.ifname);
+			for (i = 0; i < st.nqdev; i++)
+				printf(" %s", st.qdev[i].ifname);
+			printf("%s%s%s\n", pc.path[0] ? " (" : "", pc.path,
+			       pc.path[0] ? ")" : "");
+		}
 		if (st.set)
 			printf("%s\n", dev_conf_line(&st, line, sizeof(line)));
 		for (i = 0; i < n; i++)
@@ -99,22 +112,34 @@ static int syncconf_parse(int argc, char **argv, union mp_args *u)
 	unsigned int wait = WAIT_DEFAULT;
 	int ret;
 
-	if (argc >= 2 && !strcmp(argv[0], "--wait")) {
-		if (parse_u32(argv[1], &wait, 0, WAIT_MAX))
-			return usage_err("invalid --wait \"%s\" (seconds, 0-%d)",
-					 argv[1], WAIT_MAX);
-		argc -= 2;
-		argv += 2;
+	bool follow = false;
+
+	for (; argc >= 1 && argv[0][0] == '-' && argv[0][1]; argc--, argv++) {
+		if (!strcmp(argv[0], "--follow")) {
+			follow = true;
+		} else if (argc >= 2 && !strcmp(argv[0], "--wait")) {
+			if (parse_u32(argv[1], &wait, 0, WAIT_MAX))
+				return usage_err("invalid --wait \"%s\" (seconds, 0-%d)",
+						 argv[1], WAIT_MAX);
+			argc--;
+			argv++;
+		} else {
+			return usage_err("unknown option \"%s\"", argv[0]);
+		}
 	}
 	if (argc < 1)
 		return usage_err("syncconf needs a file (or - for standard input)");
 	if (argc > 1)
 		return usage_err("unexpected argument \"%s\"", argv[1]);
+	if (follow && !strcmp(argv[0], "-"))
+		return usage_err("--follow reads its file again on SIGHUP: give a file, not -");
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return usage_err("out of memory");
 	p->conf = true;
 	p->wait = wait;
+	p->follow = follow;
+	p->path = argv[0];
 	dev_lookup_deferred = true;	/* waited for in run */
 	rule_reserve_allowed = true;
 	ret = apply_load(p, argv[0]);
@@ -180,14 +205,15 @@ static void undo_adds(struct mp_ctx *ctx, const struct rule_conf *have,
 	free(now_rules);
 }
 
-static int syncconf_run(struct mp_ctx *ctx, const union mp_args *u)
+static int conf_sync_locked(struct mp_ctx *ctx, const struct apply_prog *p,
+			    struct conf_changes *ch)
 {
-	const struct apply_prog *p = u->prog;
 	const struct rule_add_args **add = NULL, **all = NULL;
 	struct reserve_prev reserve = { 0 };
 	struct rule_conf *have = NULL;
 	struct want *want = NULL;
 	struct nlsock_err err;
+	struct mp_place_check pc = { 0 };
 	struct dev_state cur, dst;
 	char cur_line[512] = "", want_line[512] = "";
 	unsigned int nhave, nwant = 0, nadd = 0, ndel = 0, nren = 0, i, j;
@@ -195,8 +221,6 @@ static int syncconf_run(struct mp_ctx *ctx, const union mp_args *u)
 	__u32 *del = NULL;
 	int failed, rc = 1;
 
-	if (p->dev && wait_for_dev(p->dev->args.dev_set.ifname, p->wait))
-		return 1;
 	if (dev_running(ctx, &cur) || rule_conf_dump(ctx, &have, &nhave))
 		return 1;
 
@@ -283,7 +307,10 @@ static int syncconf_run(struct mp_ctx *ctx, const union mp_args *u)
 		dev_args_state(&p->dev->args.dev_set, &dst);
 		dev_conf_line(&dst, want_line, sizeof(want_line));
 	}
-	if (strcmp(cur_line, want_line)) {
+	/* the same line, but the stack below changed since (or a queue went) */
+	if (!strcmp(cur_line, want_line) && cur.set)
+		mp_place_check(&cur, &pc);
+	if (strcmp(cur_line, want_line) || pc.ret) {
 		bool quiet = ctx->quiet;
 
 		ctx->quiet = true;
@@ -328,16 +355,11 @@ static int syncconf_run(struct mp_ctx *ctx, const union mp_args *u)
 		goto out;
 	}
 	rc = 0;
-	if (is_json()) {
-		open_json_object(NULL);
-		print_uint(PRINT_JSON, "added", NULL, nadd);
-		print_uint(PRINT_JSON, "renamed", NULL, nren);
-		print_uint(PRINT_JSON, "deleted", NULL, ndel);
-		print_bool(PRINT_JSON, "dev_changed", NULL, dev_changed);
-		print_bool(PRINT_JSON, "reserved_changed", NULL,
-			   reserve_changed);
-		close_json_object();
-	}
+	ch->added = nadd;
+	ch->renamed = nren;
+	ch->deleted = ndel;
+	ch->dev_changed = dev_changed;
+	ch->reserved_changed = reserve_changed;
 out:
 	reserve_prev_free(&reserve);
 	free(del);
@@ -349,6 +371,40 @@ out:
 	return rc;
 }
 
+int conf_sync(struct mp_ctx *ctx, const struct apply_prog *p,
+	      struct conf_changes *ch)
+{
+	int rc;
+
+	if (p->dev && wait_for_dev(p->dev->args.dev_set.ifname, p->wait))
+		return 1;
+	mp_state_lock();
+	rc = conf_sync_locked(ctx, p, ch);
+	mp_state_unlock();
+	return rc;
+}
+
+static int syncconf_run(struct mp_ctx *ctx, const union mp_args *u)
+{
+	struct conf_changes ch = { 0 };
+	int rc;
+
+	if (u->prog->follow)
+		return conf_follow(ctx, u->prog);
+	rc = conf_sync(ctx, u->prog, &ch);
+	if (!rc && is_json()) {
+		open_json_object(NULL);
+		print_uint(PRINT_JSON, "added", NULL, ch.added);
+		print_uint(PRINT_JSON, "renamed", NULL, ch.renamed);
+		print_uint(PRINT_JSON, "deleted", NULL, ch.deleted);
+		print_bool(PRINT_JSON, "dev_changed", NULL, ch.dev_changed);
+		print_bool(PRINT_JSON, "reserved_changed", NULL,
+			   ch.reserved_changed);
+		close_json_object();
+	}
+	return rc;
+}
+
 static const struct mp_cmd syncconf_cmds[] = {
 	{ NULL, syncconf_parse, syncconf_run, 0, apply_free },
 };
@@ -356,7 +412,9 @@ static const struct mp_cmd syncconf_cmds[] = {
 const struct mp_object syncconf_object = {
 	.name = "syncconf",
 	.cmds = syncconf_cmds,
-	.usage = "syncconf [--wait SECONDS] FILE\n"
+	.usage = "syncconf [--wait SECONDS] [--follow] FILE\n"
 		 "          make the running configuration equal to FILE (dev set and\n"
-		 "          rule add lines); waits up to SECONDS (30) for its interface\n",
+		 "          rule add lines); waits up to SECONDS (30) for its interface;\n"
+		 "          --follow: then keep it so as interfaces come and go (SIGHUP:\n"
+		 "          read FILE again)\n",
 };

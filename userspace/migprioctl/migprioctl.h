@@ -20,6 +20,7 @@
 
 #include "nl.h"
 #include "qdisc.h"
+#include "stack.h"
 #include "utils.h"
 
 #ifndef MIGPRIOCTL_VERSION
@@ -46,6 +47,8 @@ struct dev_set_args {
 	enum mp_rings_mode rings;
 	__u32 rings_n;
 	bool force;
+	const char *uplink;	/* NULL: found below ifname (stack.c) */
+	bool per_slave;		/* a bond's layout on each of its slaves */
 };
 
 struct rule_add_args {
@@ -122,6 +125,17 @@ struct dev_state {
 	__u32 ring_rx, ring_tx, ring_rx_prev, ring_tx_prev;
 	enum mp_rings_mode rings_mode;	/* as asked, from state.c's record */
 	__u32 rings_n;
+	char uplink[IF_NAMESIZE];	/* as asked, "": found */
+	bool per_slave;
+	/*
+	 * State file of a device below the designated one: the designated
+	 * ifindex (its qdisc_handle and ring_* are this device's). 0: the
+	 * designated device's own record, with the arguments above and where
+	 * the walk put the queue (qdev) and sized the rings (rdev).
+	 */
+	__u32 owner;
+	unsigned int nqdev, nrdev;
+	struct mp_stack_dev qdev[MP_STACK_MAX], rdev[MP_STACK_MAX];
 };
 
 int dev_state_parse(const struct nlmsghdr *nlh, void *data);

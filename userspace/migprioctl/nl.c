@@ -192,8 +192,5 @@ int mp_nl_join_events(struct mp_nl *nl)
 {
 	if (!nl->events_grp)
 		return -ENOENT;
-	if (mnl_socket_setsockopt(nl->sock.sk, NETLINK_ADD_MEMBERSHIP,
-				  &nl->events_grp, sizeof(nl->events_grp)) < 0)
-		return -errno;
-	return 0;
+	return nlsock_join(&nl->sock, nl->events_grp);
 }
