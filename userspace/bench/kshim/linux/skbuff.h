@@ -22,6 +22,7 @@ struct sk_buff {
 	unsigned int len;		/* bytes from data on, all linear */
 	u32 priority;
 	u32 mark;
+	int skb_iif;			/* the interface it came in on, 0: made here */
 	u16 network_header;		/* offset from head */
 	u16 transport_header;
 	bool nf_bridge;			/* br_netfilter's info attached */
