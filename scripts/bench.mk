@@ -6,6 +6,8 @@
 #   make bench-quick    P1/P1b with small memory, P2, P4: < 3 min
 #   make bench-qemu     only PQ, the real-QEMU migrations of every client
 #                       (QEMU 7.2 and 10, Proxmox, KubeVirt): ~15 min
+#   make bench-hook     only P2c, the hook's instructions per packet
+#                       (callgrind, on this machine, no VM): seconds
 bench:
 	@scripts/bench.sh full
 
@@ -15,4 +17,7 @@ bench-quick:
 bench-qemu:
 	@scripts/bench.sh full qemu
 
-.PHONY: bench bench-quick bench-qemu
+bench-hook:
+	@BUILD=$(ABS_BUILD) scripts/bench-hook.sh
+
+.PHONY: bench bench-quick bench-qemu bench-hook
