@@ -27,6 +27,13 @@ int mp_rule_set_cgroup(struct mp_rule *r, const char *path);
 /* On success @r belongs to the config and has its id. */
 int mp_rule_add_locked(struct mp_net *mn, struct mp_rule *r,
 		       struct netlink_ext_ack *extack);
+/*
+ * @n rules, all or none; on an error *@bad is the index of the rule at
+ * fault (@n: none is). On success they belong to the config.
+ */
+int mp_rules_add_locked(struct mp_net *mn, struct mp_rule **rules,
+			unsigned int n, unsigned int *bad,
+			struct netlink_ext_ack *extack);
 int mp_rule_del_locked(struct mp_net *mn, u32 id);
 int mp_rule_flush_locked(struct mp_net *mn);
 

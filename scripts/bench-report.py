@@ -3,8 +3,8 @@
 """Turn the "@@MP <json>" lines of a benchmark VM log into results.json,
 results.md and the gnuplot data of the throughput plot.
 
-    bench-report.py VMLOG OUTDIR [--classify FILE] [--machine TEXT]
-                    [--demo]
+    bench-report.py VMLOG OUTDIR [--classify FILE] [--hook FILE]
+                    [--machine TEXT] [--demo]
 
 With --demo, print the short side-by-side table of scripts/demo.sh instead.
 Every figure is a ratio of runs made in the same boot; absolute times
@@ -134,7 +134,8 @@ def iperf_steady_mbit(r):
     return sum(half) / len(half) / 1e6
 
 
-def analyse(recs, classify_text=None, classify_json=None, machine=None):
+def analyse(recs, classify_text=None, classify_json=None, machine=None,
+            hook_text=None, hook_json=None):
     res = {"date": datetime.datetime.now(datetime.timezone.utc)
            .strftime("%Y-%m-%d %H:%M UTC"), "machine": machine}
     for r in recs:
@@ -247,6 +248,7 @@ def analyse(recs, classify_text=None, classify_json=None, machine=None):
 
     # ---- P2b
     res["p2b"] = {"text": classify_text, "data": classify_json}
+    res["p2c"] = {"text": hook_text, "data": hook_json}
 
     # ---- P3
     p3 = {}
@@ -480,6 +482,19 @@ def write_plot_data(res, out):
     return made
 
 
+def host_block(L, title, text, missing):
+    """A host benchmark's own text output under its heading."""
+    L.append(f"### {title}")
+    L.append("")
+    if text:
+        L.append("```")
+        L.append(text.rstrip())
+        L.append("```")
+    else:
+        L.append(f"Not run ({missing}).")
+    L.append("")
+
+
 def markdown(res):
     env = res.get("env", {})
     cal = res.get("calibrate", {})
@@ -573,15 +588,12 @@ def markdown(res):
         L.append("")
         L.append("Throughput in Mbit/s (medians of iperf3 receiver rates).")
     L.append("")
-    L.append("### P2b classifier (host, userspace build of module/classify.c)")
-    L.append("")
-    if res["p2b"]["text"]:
-        L.append("```")
-        L.append(res["p2b"]["text"].rstrip())
-        L.append("```")
-    else:
-        L.append("Not run (build/userspace/bench/classify_bench missing).")
-    L.append("")
+    host_block(L, "P2b classifier (host, userspace build of module/classify.c)",
+               res["p2b"]["text"],
+               "build/userspace/bench/classify_bench missing")
+    host_block(L, "P2c hook fast path (host, callgrind, userspace build of the packet path)",
+               res["p2c"]["text"],
+               "scripts/bench-hook.sh: valgrind or build/userspace/bench/hook_bench missing")
     L.append(f"### P3 long fat pipe (400 ms RTT, {link} Mbit/s, one migration-port flow)")
     L.append("")
     L.append("| buffers | Mbit/s (whole run) | fraction of link | Mbit/s (2nd half) | fraction (2nd half) | seconds |")
@@ -685,11 +697,28 @@ def demo_table(res):
     return "\n".join(out)
 
 
+def host_result(path):
+    """The text of a host benchmark (FILE.txt) and its JSON (FILE.json)."""
+    text = data = None
+    if path and os.path.exists(path):
+        with open(path) as f:
+            text = f.read()
+        jpath = path.replace(".txt", ".json")
+        if os.path.exists(jpath):
+            try:
+                with open(jpath) as f:
+                    data = json.load(f)
+            except json.JSONDecodeError:
+                pass
+    return text, data
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("vmlog")
     ap.add_argument("outdir")
     ap.add_argument("--classify")
+    ap.add_argument("--hook")
     ap.add_argument("--machine")
     ap.add_argument("--demo", action="store_true")
     a = ap.parse_args()
@@ -701,18 +730,9 @@ def main():
         for r in recs:
             if r.get("scenario") == "demo":
                 r["scenario"] = "p1"
-    ctext = cjson = None
-    if a.classify and os.path.exists(a.classify):
-        with open(a.classify) as f:
-            ctext = f.read()
-        jpath = a.classify.replace(".txt", ".json")
-        if os.path.exists(jpath):
-            try:
-                with open(jpath) as f:
-                    cjson = json.load(f)
-            except json.JSONDecodeError:
-                pass
-    res = analyse(recs, ctext, cjson, a.machine)
+    ctext, cjson = host_result(a.classify)
+    htext, hjson = host_result(a.hook)
+    res = analyse(recs, ctext, cjson, a.machine, htext, hjson)
     if a.demo:
         print(demo_table(res))
         return 0

@@ -7,7 +7,8 @@
 #
 # Builds the module and tools, boots one VM (selftests/vm-run, QEMU TCG)
 # and runs the scenarios there (scripts/bench-vm.sh, bench-p*.sh), runs the
-# classifier micro-benchmark on the host, and writes under
+# classifier micro-benchmark and the hook's instruction count
+# (scripts/bench-hook.sh) on the host, and writes under
 # build/bench/ (quick: build/bench/quick/):
 #   vm.log        everything the VM printed ("@@MP <json>" lines = results)
 #   results.json  all numbers, raw and summarised
@@ -78,10 +79,19 @@ else
 	rm -f "$OUT/classify.txt" "$OUT/classify.json"
 fi
 
+say "hook fast path, instructions per packet (host, callgrind)"
+if BUILD=$BUILD "$ROOT/scripts/bench-hook.sh" >"$OUT/hook.txt" 2>"$OUT/hook.log"; then
+	cat "$OUT/hook.txt"
+	BUILD=$BUILD "$ROOT/scripts/bench-hook.sh" -j >"$OUT/hook.json" 2>>"$OUT/hook.log" || true
+else
+	echo "P2c skipped: $(tail -n 1 "$OUT/hook.log")"
+	rm -f "$OUT/hook.txt" "$OUT/hook.json"
+fi
+
 machine="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(nproc) CPUs, host kernel $(uname -r)"
 say "results"
 python3 "$ROOT/scripts/bench-report.py" "$OUT/vm.log" "$OUT" \
-	--classify "$OUT/classify.txt" --machine "$machine" >/dev/null
+	--classify "$OUT/classify.txt" --hook "$OUT/hook.txt" --machine "$machine" >/dev/null
 cat "$OUT/results.md"
 
 cfgs=$(cat "$OUT/plot-configs" 2>/dev/null || true)

@@ -162,9 +162,10 @@ int dev_requeue(struct mp_ctx *ctx);
 /* rule.c */
 int rule_build_add(struct nlmsghdr *nlh, const struct rule_add_args *a);
 /*
- * Add n rules with batched requests. Returns -1 when all were added, else
- * the index of the first failure (err filled); rules after it in the same
- * batch are deleted again so nothing past the failure stays applied.
+ * Add n rules with batch requests (rule-add-batch; one request per rule
+ * for a module without it). Returns -1 when all were added, else the
+ * index of the first failure (err filled): the rules before it are added,
+ * none after it.
  */
 int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
 		  unsigned int n, struct nlsock_err *err);

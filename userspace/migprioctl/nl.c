@@ -52,6 +52,11 @@ static const char *const rule_attrs[] = {
 	[MIGPRIO_A_RULE_SERVICE_PORT_MAX] = "service-port-max",
 };
 
+static const char *const rule_batch_attrs[] = {
+	[MIGPRIO_A_RULE_BATCH_RULE] = "rule",
+	[MIGPRIO_A_RULE_BATCH_ID] = "id",
+};
+
 const char *mp_attr_name(uint8_t cmd, int type)
 {
 	const char *const *names;
@@ -70,6 +75,10 @@ const char *mp_attr_name(uint8_t cmd, int type)
 	case MIGPRIO_CMD_RULE_FLUSH:
 		names = rule_attrs;
 		n = ARRAY_SIZE(rule_attrs);
+		break;
+	case MIGPRIO_CMD_RULE_ADD_BATCH:
+		names = rule_batch_attrs;
+		n = ARRAY_SIZE(rule_batch_attrs);
 		break;
 	default:
 		return NULL;

@@ -19,6 +19,15 @@
 #define RULE_BATCH	16
 
 /*
+ * A rule-add-batch request: at most RULE_BATCH_MAX rules (the reply's ids
+ * fit the receive buffer) in at most RULE_BATCH_BYTES (below the socket's
+ * default send buffer), each nest at most NLSOCK_MSG_SIZE (a cgroup path
+ * and a name included).
+ */
+#define RULE_BATCH_MAX		4096
+#define RULE_BATCH_BYTES	(160 * 1024)
+
+/*
  * What each preset covers is listed in README.md ("Presets"). needs_peer:
  * the port is shared with other traffic, so the rule must name the peer.
  */
@@ -263,8 +272,9 @@ static int rule_del_ids(struct mp_ctx *ctx, const __u32 *ids, unsigned int n)
 	return rc;
 }
 
-int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
-		  unsigned int n, struct nlsock_err *err)
+/* Without rule-add-batch (an older module): requests of one rule each. */
+static int rule_add_each(struct mp_ctx *ctx, const struct rule_add_args *const *a,
+			 unsigned int n, struct nlsock_err *err)
 {
 	struct nlsock_err errs[RULE_BATCH];
 	__u32 ids[RULE_BATCH], undo[RULE_BATCH];
@@ -316,6 +326,141 @@ int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
 	}
 	nlsock_batch_free(&b);
 	return failed;
+}
+
+/*
+ * Index, among the rules of batch request req, of the one the kernel's
+ * error points into (err->attr_off), or -1; err->attr is then the
+ * offending field in it (as rule-add names it), or -1 for the whole rule.
+ */
+static int rule_batch_culprit(const struct nlmsghdr *req,
+			      struct nlsock_err *err)
+{
+	const struct nlattr *a;
+	int i = 0;
+
+	if (err->attr_off < 0)
+		return -1;
+	mnl_attr_for_each(a, req, GENL_HDRLEN) {
+		long start = (const char *)a - (const char *)req;
+
+		if (err->attr_off >= start &&
+		    err->attr_off < start + (long)mnl_attr_get_len(a)) {
+			if (err->attr_off == start)
+				err->attr = -1;
+			return i;
+		}
+		i++;
+	}
+	return -1;
+}
+
+struct rule_ids {
+	__u32 *ids;
+	unsigned int n, max;
+};
+
+static int rule_ids_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct rule_ids *r = data;
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, GENL_HDRLEN) {
+		if (mnl_attr_get_type(a) == MIGPRIO_A_RULE_BATCH_ID &&
+		    mnl_attr_validate(a, MNL_TYPE_U32) >= 0 && r->n < r->max)
+			r->ids[r->n++] = mnl_attr_get_u32(a);
+	}
+	return 0;
+}
+
+/*
+ * One rule-add-batch request of a[0..n), as many as fit (*sent): all of
+ * them are added, or none. 0, or -errno with err (*bad: the rule at
+ * fault, 0 when none is).
+ */
+static int rule_add_batch(struct mp_ctx *ctx, char *buf,
+			  const struct rule_add_args *const *a, unsigned int n,
+			  unsigned int *sent, unsigned int *bad,
+			  struct nlsock_err *err)
+{
+	__u32 ids[RULE_BATCH_MAX];
+	struct rule_ids r = { .ids = ids, .max = RULE_BATCH_MAX };
+	struct nlmsghdr *req;
+	unsigned int j;
+	int ret, k;
+
+	memset(buf, 0, RULE_BATCH_BYTES);
+	req = mp_nl_req(&ctx->nl, buf, MIGPRIO_CMD_RULE_ADD_BATCH, 0);
+	for (j = 0; j < n && j < RULE_BATCH_MAX &&
+	     req->nlmsg_len + NLSOCK_MSG_SIZE <= RULE_BATCH_BYTES; j++) {
+		struct nlattr *nest;
+
+		nest = mnl_attr_nest_start(req, MIGPRIO_A_RULE_BATCH_RULE);
+		rule_build_add(req, a[j]);
+		mnl_attr_nest_end(req, nest);
+	}
+	*sent = j;
+	*bad = 0;
+	ret = mp_nl_do(&ctx->nl, req, rule_ids_cb, &r);
+	if (!ret && r.n != j) {
+		nlsock_err_clear(err);
+		err->code = -EPROTO;
+		snprintf(err->msg, sizeof(err->msg),
+			 "the kernel answered %u ids for %u rules", r.n, j);
+		return err->code;
+	}
+	if (!ret)
+		return 0;
+	*err = ctx->nl.sock.err;
+	k = rule_batch_culprit(req, err);
+	*bad = k < 0 ? 0 : k;
+	return ret;
+}
+
+/*
+ * Add n rules, as few requests as fit, each all or nothing. Returns -1
+ * when all were added, else the index of the first failure (err filled),
+ * the rules before it added, none after it.
+ */
+int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
+		  unsigned int n, struct nlsock_err *err)
+{
+	unsigned int i = 0, sent, bad, resent, bad2;
+	char *buf = malloc(RULE_BATCH_BYTES);
+	int ret;
+
+	if (!buf) {
+		nlsock_err_clear(err);
+		err->code = -ENOMEM;
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		return 0;
+	}
+	while (i < n) {
+		ret = rule_add_batch(ctx, buf, a + i, n - i, &sent, &bad, err);
+		if (ret == -EOPNOTSUPP && !i) {
+			free(buf);
+			return rule_add_each(ctx, a, n, err);
+		}
+		if (!ret) {
+			i += sent;
+			continue;
+		}
+		/* none of that request was added: those before the culprit again */
+		if (bad) {
+			struct nlsock_err err2;
+
+			ret = rule_add_batch(ctx, buf, a + i, bad, &resent,
+					     &bad2, &err2);
+			if (ret) {
+				*err = err2;
+				bad = bad2;
+			}
+		}
+		free(buf);
+		return i + bad;
+	}
+	free(buf);
+	return -1;
 }
 
 /* ---- rule del, flush ---- */
