@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * migprioctl apply FILE: one command per line (the syntax of the command
- * line without "migprioctl"), '#' comments, blank lines. Every line is
+ * line without "migprioctl", keywords spelled out: abbreviations are for
+ * the command line), '#' comments, blank lines. Every line is
  * parsed and validated before anything is sent; then the commands run in
  * order over one socket, consecutive "rule add" lines batched, and the
  * first kernel error stops the run.
@@ -154,6 +155,7 @@ int apply_load(struct apply_prog *p, const char *path)
 		usage_err("out of memory");
 		return -2;
 	}
+	kw_exact = true;	/* a file spells its keywords out */
 	for (line = p->text; line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
@@ -168,6 +170,7 @@ int apply_load(struct apply_prog *p, const char *path)
 		if (parse_line(p, line, lineno))
 			errors++;
 	}
+	kw_exact = false;
 	mp_where = "migprioctl";
 	if (errors) {
 		pr_err("%u bad line%s in %s, nothing applied", errors,
@@ -251,7 +254,7 @@ static int apply_run(struct mp_ctx *ctx, const union mp_args *u)
 }
 
 static const struct mp_cmd apply_cmds[] = {
-	{ NULL, apply_parse, apply_run, 0, apply_free },
+	{ NULL, apply_parse, apply_run, 0, apply_free, NULL },
 };
 
 const struct mp_object apply_object = {

@@ -62,7 +62,7 @@ static int showconf_run(struct mp_ctx *ctx, const union mp_args *u)
 }
 
 static const struct mp_cmd showconf_cmds[] = {
-	{ NULL, parse_noargs, showconf_run, 0, NULL },
+	{ NULL, parse_noargs, showconf_run, 0, NULL, NULL },
 };
 
 const struct mp_object showconf_object = {
@@ -316,7 +316,7 @@ out:
 }
 
 static const struct mp_cmd syncconf_cmds[] = {
-	{ NULL, syncconf_parse, syncconf_run, 0, apply_free },
+	{ NULL, syncconf_parse, syncconf_run, 0, apply_free, NULL },
 };
 
 const struct mp_object syncconf_object = {
