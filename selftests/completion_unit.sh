@@ -40,7 +40,7 @@ expect() {
 }
 
 echo "KTAP version 1"
-echo "1..13"
+echo "1..14"
 expect "objects by prefix" "apply" ap
 expect "abbreviated object and command: rule add keywords" \
 	"proto port lport rport peer cgroup name preset" r a ""
@@ -56,6 +56,7 @@ expect "apply completes file names" "$TMP/conf.d/migprio.conf $TMP/conf.d/other@
 
 expect "syncconf completes file names" "$TMP/conf.d/migprio.conf" syncconf "$TMP/conf.d/m"
 expect "syncconf --wait takes a number, no file" "" syncconf --wait ""
+expect "syncconf options" "--wait --dry-run" syncconf -
 expect "synonyms of the commands" "show" rule s
 migprioctl() { echo '[{"id":3},{"id":12}]'; }	# the ids of rule list -j
 expect "rule del: an id or the words of a match" \

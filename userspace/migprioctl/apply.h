@@ -22,6 +22,7 @@ struct apply_prog {
 	bool conf;		/* syncconf: dev set and rule add lines only */
 	const struct apply_line *dev;	/* conf: the dev set line, or NULL */
 	unsigned int wait;	/* conf: seconds to wait for the interface */
+	bool dry_run;		/* conf: print the changes, make none */
 };
 
 /*

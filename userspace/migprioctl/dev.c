@@ -312,6 +312,14 @@ static void report(int ret, const char *err, const char *what)
 		pr_err("%s: %s", what, strerror(-ret));
 }
 
+/* Resizing rings resets many NICs: say so before it happens. */
+static void warn_rings(const char *ifname, __u32 rx, __u32 tx, __u32 to_rx,
+		       __u32 to_tx)
+{
+	pr_warn("%s: ring sizes rx %u tx %u -> rx %u tx %u: many drivers (ixgbe, i40e, mlx5, bnxt) reset the NIC for this, its link goes down for a moment",
+		ifname, rx, tx, to_rx, to_tx);
+}
+
 /*
  * Put back what a previous designation installed on an interface that is
  * no longer designated: its root qdisc and its ring sizes.
@@ -336,6 +344,8 @@ static int dev_release(const struct dev_state *old)
 	    (old->ring_rx_prev != old->ring_rx ||
 	     old->ring_tx_prev != old->ring_tx)) {
 		err[0] = '\0';
+		warn_rings(ifname, old->ring_rx, old->ring_tx, old->ring_rx_prev,
+			   old->ring_tx_prev);
 		ret = mp_rings_set(ifname, old->ring_rx_prev, old->ring_tx_prev,
 				   err, sizeof(err));
 		if (ret) {
@@ -427,6 +437,7 @@ static int dev_set_rings(const struct dev_set_args *a, const struct dev_state *r
 	if (rp->rx == cur.rx && rp->tx == cur.tx)
 		return 0;
 	err[0] = '\0';
+	warn_rings(a->ifname, cur.rx, cur.tx, rp->rx, rp->tx);
 	ret = mp_rings_set(a->ifname, rp->rx, rp->tx, err, sizeof(err));
 	if (ret == -EOPNOTSUPP && a->rings == RINGS_MAX) {
 		if (err[0])
@@ -474,6 +485,7 @@ static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 	struct mp_qdisc_req qr;
 	struct rings_plan rp;
 	struct dev_state old, rec, now = { 0 };
+	struct dev_set_args ra = *a;
 	char err[256] = "", buf[MP_NL_REQ_SIZE];
 	struct nlmsghdr *req;
 	__u32 priority, prev_handle = 0;
@@ -512,7 +524,10 @@ static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 	}
 
 	/* 1. queues: replaces what we installed before, refuses foreign */
-	if (a->queue != MIGPRIO_QUEUE_NONE || (prev_handle && !same)) {
+	if (same && a->keep_queue) {
+		qs.handle = old.qdisc_handle;
+		qs.priority = mp_qdisc_priority(a->queue);
+	} else if (a->queue != MIGPRIO_QUEUE_NONE || (prev_handle && !same)) {
 		qdisc_req_init(&qr, ifindex, a->ifname, a->queue, a->rate,
 			       a->guard, a->force);
 		ret = mp_qdisc_setup(&qr, prev_handle, &qs, err,
@@ -524,7 +539,9 @@ static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 	}
 
 	/* 2. rings */
-	if (dev_set_rings(a, &rec, &rp))
+	if (same && a->keep_rings)
+		ra.rings = RINGS_KEEP;	/* recorded as asked, untouched */
+	if (dev_set_rings(&ra, &rec, &rp))
 		goto undo_qdisc;
 
 	/*
@@ -604,7 +621,7 @@ undo_rings:
 			report(ret, err, "restoring ring sizes");
 	}
 undo_qdisc:
-	if (!qs.handle)
+	if (!qs.handle || (same && a->keep_queue))
 		return 1;
 	err[0] = '\0';
 	if (same && old.qdisc_handle && old.queue != MIGPRIO_QUEUE_NONE) {

@@ -46,6 +46,11 @@ struct dev_set_args {
 	enum mp_rings_mode rings;
 	__u32 rings_n;
 	bool force;
+	/*
+	 * syncconf: the file leaves this part as it runs on this interface,
+	 * so dev set does not touch it (queues: the root qdisc; rings)
+	 */
+	bool keep_queue, keep_rings;
 };
 
 struct rule_add_args {

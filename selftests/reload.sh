@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# timeout=600
+#
+# A reload never disturbs a running migration (issue 19, item 5):
+# syncconf --dry-run prints the changes and exits 0 (none) or 1 (some),
+# changing nothing; a real run logs a one-line summary to syslog (the
+# journal on a systemd host); while a flow runs through the htb layout, a
+# run with the same file changes nothing at all, a DSCP change touches
+# neither the qdisc nor the rings, a guard change changes the htb classes
+# in place (the leaves and the class counters stay); only a changed
+# rings value resizes the NIC's rings, and then with a warning.
+# Oracles: tc monitor and ethtool --monitor (every qdisc, class and ring
+# change the kernel announces), tc -s class show, ethtool -g, flow list,
+# migprio's own events, busybox syslogd's file.
+source "$(dirname "$0")/lib.sh"
+
+mp_require
+[ -x "$MIGPRIOCTL" ] || ktap_skip_all "migprioctl not in the VM image"
+ktap_plan 8
+
+M=$MIGPRIOCTL
+OUT=$(mktemp -d)
+defer rm -rf "$OUT"
+rm -rf /run/migprio
+
+mp_load || ktap_skip_all "cannot load migprio"
+defer mp_unload
+setup_ns NA NB
+veth_pair "$NA" "$NB"
+A() { "$IP" netns exec "$NA" "$@"; }
+B() { "$IP" netns exec "$NB" "$@"; }
+
+# run: CMD... -> $rc, $out (stdout), $err (stderr)
+run() {
+	rc=0
+	"$@" >"$OUT/o" 2>"$OUT/e" || rc=$?
+	out=$(cat "$OUT/o")
+	err=$(cat "$OUT/e")
+}
+show() { echo "rc=$rc"; echo "stdout: $out"; echo "stderr: $err"; }
+expect_rc() { [ "$rc" = "$1" ] || { echo "expected exit $1"; show; return 1; }; }
+has() { grep -qF -- "$1" <<<"$2" || { echo "missing \"$1\""; show; return 1; }; }
+
+CONF=$OUT/migprio.conf
+conf() { # DSCP GUARD: the file
+	cat >"$CONF" <<-EOF
+	dev set $VETH_A queue htb rate 100mbit dscp $1 guard $2
+	rule add preset qemu
+	rule add port 7000 name seven
+	EOF
+}
+conf 10 10
+
+# syslog: busybox syslogd on /dev/log, into a file
+LOG=$OUT/syslog
+busybox syslogd -n -O "$LOG" >/dev/null 2>&1 &
+defer kill $!
+defer rm -f /dev/log
+busywait 5000 test -S /dev/log || ktap_skip_all "no syslogd"
+logged() { grep -F -- "$1" "$LOG"; }
+
+# ---------------------------------------------------------- --dry-run
+dry_fresh() {
+	run A "$M" syncconf --dry-run "$CONF"; expect_rc 1 || return 1
+	[ "$out" = "+rule add port 49152-49215 name qemu
++rule add port 7000 name seven
++dev set $VETH_A dscp 10 queue htb rate 100mbit" ] || { show; return 1; }
+	run A "$M" -j syncconf --dry-run "$CONF"; expect_rc 1 || return 1
+	"$JQ" -e '.dry_run and .added == 2 and .dev_changed and (.changes | length) == 3' \
+		<<<"$out" >/dev/null || { show; return 1; }
+	# nothing changed
+	A "$M" -j dev show | "$JQ" -e '.dev == null' >/dev/null &&
+	[ "$(A "$M" -j rule list | "$JQ" length)" = 0 ] &&
+	! A "$TC" qdisc show dev "$VETH_A" | grep -q 4d50: &&
+	[ ! -s "$LOG" ] || ! logged syncconf
+}
+ktap_test "syncconf --dry-run: the changes, exit 1, nothing changed" dry_fresh
+
+applied() {
+	run A "$M" syncconf "$CONF"; expect_rc 0 || return 1
+	busywait 5000 logged "syncconf $CONF: 2 rules added, 0 renamed, 0 deleted; dev set $VETH_A dscp 10 queue htb rate 100mbit" ||
+		{ cat "$LOG"; return 1; }
+	run A "$M" syncconf --dry-run "$CONF"; expect_rc 0 && [ -z "$out$err" ] || { show; return 1; }
+	run A "$M" -j syncconf --dry-run "$CONF"; expect_rc 0 || return 1
+	"$JQ" -e '.changes == [] and .summary == "nothing changed"' <<<"$out" >/dev/null || { show; return 1; }
+	run A "$M" syncconf "$CONF"; expect_rc 0 || return 1
+	busywait 5000 logged "syncconf $CONF: nothing changed" || { cat "$LOG"; return 1; }
+	cat "$LOG"
+}
+ktap_test "a real run logs one line to syslog; then --dry-run exits 0 and prints nothing" applied
+
+# ------------------------------------------------ a running migration
+# tc monitor (qdiscs and classes) and migprio's events listen before
+# anything happens: a marker qdisc on a dummy device shows in the first,
+# the migration's flow-start event in the second
+A "$M" -j monitor >"$OUT/mpmon" 2>&1 &
+defer kill $!
+A stdbuf -oL "$TC" monitor >"$OUT/tcmon" 2>&1 &
+defer kill $!
+A "$IP" link add mpmark type dummy
+# a qdisc change on the dummy device, then wait until tc monitor shows it:
+# the kernel's notifications come in order, so everything before it is in
+MARK=0
+tc_marker() {
+	local n
+	n=$(grep -c mpmark "$OUT/tcmon")
+	MARK=$((MARK + 1))
+	A "$TC" qdisc replace dev mpmark root pfifo limit $((100 + MARK)) &&
+	busywait 5000 eval '[ "$(grep -c mpmark "$OUT/tcmon")" -gt '"$n"' ]'
+}
+busywait 10000 tc_marker || diag "tc monitor shows nothing"
+
+# an iperf3 "migration" on the qemu preset's port, through the shaper
+B "$IPERF3" -s -p 49200 >/dev/null 2>&1 &
+defer kill $!
+wait_listen "$NB" 49200
+A "$IPERF3" -c "$ADDR_B" -p 49200 -t 300 >/dev/null 2>&1 &
+CLIENT=$!
+defer kill $CLIENT
+
+mig_sent() { # bytes through the migration class 4d50:10
+	A "$TC" -s class show dev "$VETH_A" | awk '
+		/^class htb 4d50:10 / { c = 1; next } /^class / { c = 0 }
+		c && $1 == "Sent" { print $2; exit }'
+}
+leaves() { A "$TC" qdisc show dev "$VETH_A" | awk '{ print $2, $3, $5 }' | sort; }
+# the data connection (iperf3's control connection idles, and ends)
+flow_port() {
+	A "$M" -j flow list |
+		"$JQ" -r '[.[] | select(.remote.port == 49200)] | max_by(.tx_bytes) | .local.port // empty'
+}
+flowing() {
+	[ -n "$(flow_port)" ] && [ "$(mig_sent)" -gt 1000000 ] && grep -q flow-start "$OUT/mpmon"
+}
+busywait 30000 flowing || diag "no migration flow: $(A "$M" flow list)"
+PORT=$(flow_port)
+
+tc_events() { grep -F "dev $VETH_A" "$OUT/tcmon"; }
+mp_events() { grep -F dev-change "$OUT/mpmon"; }
+
+same() {
+	local sent0 leaves0
+	sent0=$(mig_sent) leaves0=$(leaves)
+	run A "$M" -j syncconf "$CONF"; expect_rc 0 || return 1
+	"$JQ" -e '.summary == "nothing changed"' <<<"$out" >/dev/null || { show; return 1; }
+	A "$M" syncconf "$CONF" || return 1
+	busywait 10000 eval '[ "$(mig_sent)" -gt "$sent0" ]' && tc_marker || return 1
+	echo "tc monitor:"; tc_events; echo "migprio monitor:"; mp_events
+	[ -z "$(tc_events)" ] && [ -z "$(mp_events)" ] && [ "$(leaves)" = "$leaves0" ] &&
+	[ "$(flow_port)" = "$PORT" ]
+}
+ktap_test "same file during a migration: no qdisc, class or migprio event, the flow goes on" same
+
+dscp() {
+	local leaves0
+	leaves0=$(leaves)
+	conf 18 10
+	run A "$M" syncconf --dry-run "$CONF"; expect_rc 1 || return 1
+	[ "$out" = "-dev set $VETH_A dscp 10 queue htb rate 100mbit
++dev set $VETH_A dscp 18 queue htb rate 100mbit" ] || { show; return 1; }
+	run A "$M" syncconf "$CONF"; expect_rc 0 && [ -z "$err" ] || { show; return 1; }
+	busywait 5000 logged "0 deleted; dev $VETH_A: dscp" || { cat "$LOG"; return 1; }
+	A "$M" -j dev show | "$JQ" -e '.dev.dscp == 18' >/dev/null || return 1
+	busywait 5000 eval '[ -n "$(mp_events)" ]' || { echo "no dev-change event"; return 1; }
+	tc_marker || return 1
+	echo "tc monitor:"; tc_events
+	[ -z "$(tc_events)" ] && [ "$(leaves)" = "$leaves0" ] && [ "$(flow_port)" = "$PORT" ]
+}
+ktap_test "a DSCP change: the kernel only, no qdisc or class event" dscp
+
+guard() {
+	local sent0 leaves0
+	sent0=$(mig_sent) leaves0=$(leaves)
+	conf 18 20
+	A "$M" syncconf "$CONF" || return 1
+	busywait 5000 logged "0 deleted; dev $VETH_A: guard" || { cat "$LOG"; return 1; }
+	A "$TC" class show dev "$VETH_A"
+	A "$TC" class show dev "$VETH_A" | grep -q 'class htb 4d50:20 .* rate 20Mbit' &&
+	tc_marker || return 1
+	echo "tc monitor:"; tc_events
+	echo "sent $sent0 -> $(mig_sent), flow from port $PORT -> $(flow_port)"
+	echo "leaves $(echo $leaves0) -> $(echo $(leaves))"
+	# classes changed in place: no qdisc replaced or deleted (the leaves
+	# keep their handles), counters kept
+	! tc_events | grep -q '^deleted' && tc_events | grep -q '^class htb 4d50:20' &&
+	[ "$(leaves)" = "$leaves0" ] && [ "$(mig_sent)" -ge "$sent0" ] && [ "$(flow_port)" = "$PORT" ]
+}
+ktap_test "a guard change: the htb classes change in place, leaves and counters stay" guard
+kill $CLIENT 2>/dev/null
+
+# ------------------------------------------------------ rings on eth0
+ring_rx() {	# current|max RX of eth0 from ethtool -g
+	"$ETHTOOL" -g eth0 | awk -v want="$1" '
+		/^Pre-set maximums/ { s = "max" } /^Current hardware/ { s = "current" }
+		$1 == "RX:" && s == want { print $2; exit }'
+}
+if ! "$IP" link show eth0 >/dev/null 2>&1 || ! "$ETHTOOL" -G eth0 rx 256 2>/dev/null; then
+	for t in "rings max: resized with a warning" "a DSCP change leaves the rings alone (no ring event)" \
+		 "a rings change: --dry-run warns, the run warns and resizes"; do
+		ktap_skip "$t" "no resizable eth0"
+	done
+else
+	defer "$M" dev clear
+	busywait 10000 eval '[ "$(ring_rx current)" = 256 ]'
+	MAX=$(ring_rx max)
+	# (ethtool writes its notifications through stdio: line-buffered)
+	stdbuf -oL "$ETHTOOL" --monitor >"$OUT/ethmon" 2>&1 &
+	defer kill $!
+	"$IP" link add mpmark0 type dummy
+	defer "$IP" link del mpmark0
+	TX=off FROM=0
+	since() { tail -c +$((FROM + 1)) "$OUT/ethmon"; }	# what came after FROM
+	emarker() { # a features notification of a dummy device
+		TX=$([ $TX = on ] && echo off || echo on)
+		"$ETHTOOL" -K mpmark0 tx $TX >/dev/null 2>&1
+		busywait 2000 eval 'since | grep -q "Features for mpmark0"'
+	}
+	busywait 10000 emarker || diag "ethtool --monitor shows nothing"
+	ring_events() { since | grep -A4 '^Ring parameters for eth0'; }
+	econf() { printf 'dev set eth0 queue prio dscp %s rings %s\nrule add preset qemu\n' "$1" "$2" >"$OUT/eth0.conf"; }
+
+	econf 10 max
+	rings_max() {
+		run "$M" syncconf "$OUT/eth0.conf"; expect_rc 0 || return 1
+		has "eth0: ring sizes rx 256" "$err" && has "reset the NIC" "$err" || return 1
+		busywait 5000 eval '[ -n "$(ring_events)" ]' || { echo "no ring event"; cat "$OUT/ethmon"; return 1; }
+		[ "$MAX" -gt 256 ] && [ "$(ring_rx current)" = "$MAX" ]
+	}
+	ktap_test "rings max: resized with a warning" rings_max
+
+	rings_dscp() {
+		FROM=$(stat -c %s "$OUT/ethmon")
+		econf 18 max
+		run "$M" syncconf "$OUT/eth0.conf"; expect_rc 0 && [ -z "$err" ] || { show; return 1; }
+		"$M" -j dev show | "$JQ" -e '.dev.dscp == 18' >/dev/null || return 1
+		# everything before the marker has been written out
+		emarker || return 1
+		since
+		[ -z "$(ring_events)" ] && [ "$(ring_rx current)" = "$MAX" ]
+	}
+	ktap_test "a DSCP change leaves the rings alone (no ring event)" rings_dscp
+
+	rings_change() {
+		econf 18 512
+		run "$M" syncconf --dry-run "$OUT/eth0.conf"; expect_rc 1 &&
+			has "the ring sizes change: many drivers" "$err" || return 1
+		[ "$(ring_rx current)" = "$MAX" ] || return 1
+		FROM=$(stat -c %s "$OUT/ethmon")
+		run "$M" syncconf "$OUT/eth0.conf"; expect_rc 0 || return 1
+		has "eth0: ring sizes rx $MAX" "$err" && has "-> rx 512" "$err" || return 1
+		busywait 5000 eval '[ -n "$(ring_events)" ]' || return 1
+		[ "$(ring_rx current)" = 512 ] || return 1
+		# dev clear puts the sizes found first back, with the warning
+		run "$M" dev clear; expect_rc 0 && has "-> rx 256" "$err" && [ "$(ring_rx current)" = 256 ]
+	}
+	ktap_test "a rings change: --dry-run warns, the run warns and resizes" rings_change
+	"$ETHTOOL" -G eth0 rx "$MAX" 2>/dev/null
+fi
+
+ktap_finish
