@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Differences between the kernels migprio supports (Debian's 6.1 and 6.12
- * cloud kernels), and nothing else: one shim per difference, each saying
+ * Differences between the kernels migprio supports (6.1 to 7.3: see
+ * Documentation/kernels.rst), and nothing else: one shim per difference,
+ * each saying
  * from which kernel version the API exists, so that the sources use one
  * spelling and carry no version tests. Included by the files that use a
  * shim. The APIs checked identical on both kernels, and the differences
@@ -42,5 +43,29 @@
  * the kernel's own struct genl_split_ops keeps its name.
  */
 #define genl_split_ops genl_ops
+
+/*
+ * TCP's socket lookups take no struct inet_hashinfo from 6.18 on (net-next
+ * "tcp: Don't pass hashinfo to socket lookup helpers", after DCCP, the
+ * other user of those tables, was removed): they find TCP's own. The
+ * mp_inet*_lookup_*() spellings take the arguments of 6.18's functions;
+ * before it they pass TCP's table, the one 6.18 looks in.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0)
+#define mp_inet_lookup_established	__inet_lookup_established
+#define mp_inet_lookup_listener		__inet_lookup_listener
+#define mp_inet6_lookup_established	__inet6_lookup_established
+#define mp_inet6_lookup_listener	inet6_lookup_listener
+#else
+#define mp_tcp_hashinfo(net)		((net)->ipv4.tcp_death_row.hashinfo)
+#define mp_inet_lookup_established(net, ...) \
+	__inet_lookup_established(net, mp_tcp_hashinfo(net), __VA_ARGS__)
+#define mp_inet_lookup_listener(net, ...) \
+	__inet_lookup_listener(net, mp_tcp_hashinfo(net), __VA_ARGS__)
+#define mp_inet6_lookup_established(net, ...) \
+	__inet6_lookup_established(net, mp_tcp_hashinfo(net), __VA_ARGS__)
+#define mp_inet6_lookup_listener(net, ...) \
+	inet6_lookup_listener(net, mp_tcp_hashinfo(net), __VA_ARGS__)
+#endif
 
 #endif /* _MIGPRIO_COMPAT_H */

@@ -109,6 +109,21 @@ dkms_61() {
 		modinfo -F vermagic "$ko" | grep -q "^$abi "
 }
 
+# A kernel migprio does not support (dkms.conf's range) is installed: the
+# kernel's own DKMS hook (what its postinst runs) skips migprio, says why
+# and succeeds; one in the range autoinstalls (the 6.1 headers)
+dkms_unsupported() {
+	local k=7.9.0-mptest out rc abi
+	mkdir -p "/lib/modules/$k/build/include"
+	out=$(/etc/kernel/postinst.d/dkms "$k" 2>&1)
+	rc=$?
+	rm -rf "/lib/modules/$k"
+	echo "$out"
+	[ "$rc" = 0 ] && grep -q "not built for $k" <<<"$out" || return 1
+	abi=$(cat "$CACHE/kernels/6.1/abi") || return 1
+	dkms autoinstall -k "$abi" && dkms status -m migprio -v "$VER" -k "$abi" | grep -q installed
+}
+
 # make install with DESTDIR puts the files where they belong, uninstall
 # removes every one of them (and the directories it created)
 make_install() {
@@ -206,7 +221,7 @@ run_test() {
 	local dkms_deb tool_deb f
 	[ "$(id -u)" = 0 ] || { echo "deb test: must run as root"; return 1; }
 	echo "KTAP version 1"
-	echo "1..$((10 + VM_TESTS))"
+	echo "1..$((11 + VM_TESTS))"
 	build >"$OUT.log" 2>&1
 	ok $? "packages build, lintian reports no error"
 	sed 's/^/# /' "$OUT.log" | tail -n 20
@@ -233,6 +248,7 @@ run_test() {
 	check "systemd-analyze verify migprio.service" \
 		sh -c 'out=$(systemd-analyze verify /lib/systemd/system/migprio.service 2>&1); echo "$out"; [ -z "$out" ]'
 	check "DKMS builds migprio.ko $VER for the 6.1 headers" dkms_61
+	check "a kernel outside 6.1-7.3: its DKMS hook skips migprio, says why, succeeds" dkms_unsupported
 	# the guest half: the maintainer scripts against a running module
 	check "the guest half is staged (dpkg, perl, stand-ins, versions 1 and 2)" \
 		stage_vm "$dkms_deb" "$tool_deb"
