@@ -14,6 +14,8 @@
 
 #include <linux/version.h>
 #include <net/genetlink.h>
+#include <net/inet_hashtables.h>
+#include <net/inet6_hashtables.h>
 #include <net/netlink.h>
 
 /*
@@ -57,15 +59,44 @@
 #define mp_inet6_lookup_established	__inet6_lookup_established
 #define mp_inet6_lookup_listener	inet6_lookup_listener
 #else
-#define mp_tcp_hashinfo(net)		((net)->ipv4.tcp_death_row.hashinfo)
-#define mp_inet_lookup_established(net, ...) \
-	__inet_lookup_established(net, mp_tcp_hashinfo(net), __VA_ARGS__)
-#define mp_inet_lookup_listener(net, ...) \
-	__inet_lookup_listener(net, mp_tcp_hashinfo(net), __VA_ARGS__)
-#define mp_inet6_lookup_established(net, ...) \
-	__inet6_lookup_established(net, mp_tcp_hashinfo(net), __VA_ARGS__)
-#define mp_inet6_lookup_listener(net, ...) \
-	inet6_lookup_listener(net, mp_tcp_hashinfo(net), __VA_ARGS__)
+static inline struct sock *
+mp_inet_lookup_established(struct net *net, __be32 saddr, __be16 sport,
+			   __be32 daddr, u16 hnum, int dif, int sdif)
+{
+	return __inet_lookup_established(net, net->ipv4.tcp_death_row.hashinfo,
+					 saddr, sport, daddr, hnum, dif, sdif);
+}
+
+static inline struct sock *
+mp_inet_lookup_listener(struct net *net, struct sk_buff *skb, int doff,
+			__be32 saddr, __be16 sport, __be32 daddr,
+			unsigned short hnum, int dif, int sdif)
+{
+	return __inet_lookup_listener(net, net->ipv4.tcp_death_row.hashinfo,
+				      skb, doff, saddr, sport, daddr, hnum,
+				      dif, sdif);
+}
+
+static inline struct sock *
+mp_inet6_lookup_established(struct net *net, const struct in6_addr *saddr,
+			    __be16 sport, const struct in6_addr *daddr,
+			    u16 hnum, int dif, int sdif)
+{
+	return __inet6_lookup_established(net,
+					  net->ipv4.tcp_death_row.hashinfo,
+					  saddr, sport, daddr, hnum, dif, sdif);
+}
+
+static inline struct sock *
+mp_inet6_lookup_listener(struct net *net, struct sk_buff *skb, int doff,
+			 const struct in6_addr *saddr, __be16 sport,
+			 const struct in6_addr *daddr, unsigned short hnum,
+			 int dif, int sdif)
+{
+	return inet6_lookup_listener(net, net->ipv4.tcp_death_row.hashinfo,
+				     skb, doff, saddr, sport, daddr, hnum,
+				     dif, sdif);
+}
 #endif
 
 #endif /* _MIGPRIO_COMPAT_H */
