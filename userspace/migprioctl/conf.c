@@ -146,6 +146,7 @@ struct want {
 	size_t keylen;
 	char line[sizeof(((struct rule_conf *)0)->line)];
 	int have;		/* index of the running rule kept, -1 none */
+	const char *file;
 	unsigned int lineno;
 };
 
@@ -233,7 +234,7 @@ static void plan_free(struct plan *pl)
 static int plan_make(struct mp_ctx *ctx, const struct apply_prog *p,
 		     struct plan *pl)
 {
-	struct dev_state cur, dst;
+	struct dev_state cur, dst = { 0 };
 	unsigned int i, j;
 
 	memset(pl, 0, sizeof(*pl));
@@ -259,12 +260,14 @@ static int plan_make(struct mp_ctx *ctx, const struct apply_prog *p,
 		w->args = &l->args.rule_add;
 		w->keylen = rule_conf_line(w->args, w->line, sizeof(w->line));
 		w->have = -1;
+		w->file = l->file;
 		w->lineno = l->lineno;
 		for (j = 0; j < pl->nwant; j++) {
 			if (!strncmp(pl->want[j].line, w->line, w->keylen) &&
 			    pl->want[j].keylen == w->keylen) {
-				pr_err("%s:%u: the same match as line %u; nothing changed",
-				       p->name, l->lineno, pl->want[j].lineno);
+				pr_err("%s:%u: the same match as %s:%u; nothing changed",
+				       l->file, l->lineno, pl->want[j].file,
+				       pl->want[j].lineno);
 				return 1;
 			}
 		}
