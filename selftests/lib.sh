@@ -35,6 +35,12 @@
 #   iperf3_server NS PORT     start a one-shot iperf3 server, wait until it
 #                             listens; killed at exit
 #
+# Commands whose output a test judges (the tool's tests):
+#   run CMD...                run it: $rc, $out (stdout), $err (stderr)
+#   show                      print $rc, $out, $err
+#   expect_rc N               status 0 if $rc is N, else 1 after show
+#   has TEXT STRING           status 0 if STRING holds TEXT, else 1 after show
+#
 # migprio module:
 #   mp_available              status 0 if migprio.ko is in the image
 #   mp_load [PARAM=V...]      load it (modprobe), verify /sys/module/migprio
@@ -228,6 +234,20 @@ iperf3_server() {
 	defer kill $!
 	wait_listen "$1" "$2"
 }
+
+# ------------------------------------------------------ judged commands
+run() {
+	local o e
+	o=$(mktemp) e=$(mktemp)
+	rc=0
+	"$@" >"$o" 2>"$e" || rc=$?
+	out=$(cat "$o")
+	err=$(cat "$e")
+	rm -f "$o" "$e"
+}
+show() { echo "rc=$rc"; echo "stdout: $out"; echo "stderr: $err"; }
+expect_rc() { [ "$rc" = "$1" ] || { echo "expected exit $1"; show; return 1; }; }
+has() { grep -qF -- "$1" <<<"$2" || { echo "missing \"$1\""; show; return 1; }; }
 
 # ---------------------------------------------------------------- module
 mp_available() {

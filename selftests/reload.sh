@@ -31,16 +31,6 @@ veth_pair "$NA" "$NB"
 A() { "$IP" netns exec "$NA" "$@"; }
 B() { "$IP" netns exec "$NB" "$@"; }
 
-# run: CMD... -> $rc, $out (stdout), $err (stderr)
-run() {
-	rc=0
-	"$@" >"$OUT/o" 2>"$OUT/e" || rc=$?
-	out=$(cat "$OUT/o")
-	err=$(cat "$OUT/e")
-}
-show() { echo "rc=$rc"; echo "stdout: $out"; echo "stderr: $err"; }
-expect_rc() { [ "$rc" = "$1" ] || { echo "expected exit $1"; show; return 1; }; }
-has() { grep -qF -- "$1" <<<"$2" || { echo "missing \"$1\""; show; return 1; }; }
 
 CONF=$OUT/migprio.conf
 conf() { # DSCP GUARD: the file
