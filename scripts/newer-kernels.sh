@@ -32,7 +32,7 @@ for series in "${@:-7.3}"; do
 	echo "== $series"
 	dir=$CACHE/$series
 	mkdir -p "$dir" && cd "$dir" || exit 1
-	hdr=$(apt-cache "${APT[@]}" search "^linux-headers-$series[.0-9]*+[a-z0-9]*-cloud-amd64\$" |
+	hdr=$(apt-cache "${APT[@]}" search "^linux-headers-$series[.0-9]*[+][a-z0-9]*-cloud-amd64\$" |
 		awk '{ print $1 }' | sort -V | tail -n1)
 	if [ -z "$hdr" ]; then
 		echo "no linux-headers-$series cloud-amd64 package"; fail=1; continue
