@@ -29,6 +29,10 @@ fi
 # per migration
 QM_FILL=${DEMO_FILL:-16}
 QM_TIMEOUT=${DEMO_TIMEOUT:-60}
+# Debian 12's own QEMU (7.2): what a bookworm hypervisor runs and what the
+# README's two commands install; QEMU 10 and the other clients' paths are
+# in make bench-qemu (Documentation/benchmarks.md, PQ)
+QM_VERSION=7.2 QM_CLIENT=qemu
 LINK_MBIT=$QEMU_LINK_MBIT
 topo_setup
 cat <<INTRO

@@ -230,14 +230,16 @@ wait_listen() {
 	return 1
 }
 
-# 4 bulk TCP flows hvsrc -> hvdst; their per-0.5 s throughput goes to
-# bulk-cli.txt (iperf3 text, flushed as it goes), the start time to BULK_T0
+# 4 bulk TCP flows hvsrc -> hvdst (from BULK_NS_SRC when set: a tenant's
+# netns); their per-0.5 s throughput goes to bulk-cli.txt (iperf3 text,
+# flushed as it goes), the start time to BULK_T0
+bg_bulk() { exec "$IP" netns exec "${BULK_NS_SRC:-$NS_SRC}" "$@"; }
 bulk_start() {
 	bg_dst iperf3 -s -1 -p "$BULK_PORT" >"$BENCH_TMP/bulk-srv.txt" 2>&1 &
 	BULK_SRV=$!
 	wait_listen "$BULK_PORT"
 	BULK_T0=$(now)
-	bg_src iperf3 -c "$ADDR_DST" -p "$BULK_PORT" -P 4 -t 900 -i 0.5 \
+	bg_bulk iperf3 -c "$ADDR_DST" -p "$BULK_PORT" -P 4 -t 900 -i 0.5 \
 		--forceflush -f m >"$BENCH_TMP/bulk-cli.txt" 2>&1 &
 	BULK_CLI=$!
 	# let the 4 flows fill the link before the migration starts

@@ -4,16 +4,16 @@
 # by bench-report.py, which runs this).
 #   gnuplot -e "dir='build/bench'" scripts/bench-qemu.gp
 if (!exists("dir")) dir = 'build/bench'
-set terminal pngcairo size 1200,460 font "sans,10"
+set terminal pngcairo size 1500,480 font "sans,10"
 set output dir.'/qemu.png'
-set multiplot layout 1,2 title "Real QEMU migration (multifd, 4 channels) against 4 bulk TCP flows: destination vs QEMU's own view"
+set multiplot layout 1,2 title "Real QEMU migrations (each client's path) against 4 bulk TCP flows: destination vs QEMU's own view"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set boxwidth 0.9
 set grid ytics
 set key top left
-set xtics rotate by -20 scale 0
+set xtics rotate by -45 scale 0
 set yrange [0:*]
 set ylabel "seconds"
 set title "migration time"

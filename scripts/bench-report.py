@@ -251,47 +251,72 @@ def analyse(recs, classify_text=None, classify_json=None, machine=None):
     return res
 
 
+QEMU_GROUPS = [
+    ("q72", "QEMU 7.2 over TCP, multifd 4 (libvirt native, QEMU by hand)"),
+    ("q10", "QEMU 10 over TCP, multifd 4"),
+    ("br", "QEMU 7.2 over TCP, multifd 4, host address on a bridge, the bulk flows from a tenant behind it"),
+    ("pve", "Proxmox VE secure: QEMU 10 through ssh -L, qemu-server's settings"),
+    ("kv", "KubeVirt: QEMU 10, multifd 4, through proxies in pod netns (DisableTLS)"),
+]
 QEMU_ROWS = [
     ("alone", "alone (no other traffic)"),
     ("linux", "4 bulk flows, default Linux"),
     ("migprio", "4 bulk flows, migprio"),
+    ("avail", "4 bulk flows, migprio, avail-switchover-bandwidth = class rate"),
     ("expert", "4 bulk flows, expert tc"),
     ("r1", "4 bulk flows, migprio, round-1 buffers"),
 ]
+QEMU_SHORT = {"q72": "7.2", "q10": "10", "br": "7.2 bridged", "pve": "PVE", "kv": "KV"}
 
 
 def qemu_analyse(recs):
-    """PQ: real QEMU migrations, one per row (scripts/bench-qemu.sh)."""
+    """PQ: real QEMU migrations, one per row and group (bench-qemu.sh)."""
     rows, skipped = {}, {}
     for r in recs:
         if r.get("scenario") != "qemu":
             continue
-        cfg = r.get("config")
+        key = (r.get("group", "q72"), r.get("config"))
         if "skipped" in r:
-            skipped[cfg] = r["skipped"]
+            skipped[key] = r["skipped"]
             continue
         q = r.get("qm")
         if r.get("rc") != 0 or not isinstance(q, dict):
-            skipped[cfg] = "migration failed"
+            skipped[key] = "migration failed: " + (r.get("error") or "")[-160:]
             continue
-        rows[cfg] = {
+        rows[key] = {
             "dest_s": q["dest_s"],
             "real_downtime_s": q["real_downtime_s"],
             "qemu_total_s": q["qemu_total_ms"] / 1000,
             "qemu_downtime_s": q["qemu_downtime_ms"] / 1000,
             "qemu_mbps": q.get("qemu_mbps"),
             "max_bandwidth": q.get("max_bandwidth"),
+            "downtime_limit_ms": q.get("downtime_limit_ms"),
+            "autoinc": q.get("autoinc"),
+            "avail_bw": q.get("avail_bw"),
+            "buf_max_unix": q.get("buf_max_unix"),
+            "buf_max_tcp": q.get("buf_max_tcp"),
+            "ahead_max": q.get("ahead_max"),
+            "ahead_stop": q.get("ahead_stop"),
+            "qemu_version": q.get("qemu_version"),
+            "client": q.get("client"),
             "dev_set": r.get("dev_set"),
+            "rules": r.get("rules"),
             "link_mbit": r.get("link_mbit"),
             "guest": {k: q.get(k) for k in
                       ("mem_mib", "hot_kib", "fill_mib", "rate_mibs", "channels")},
         }
-    alone = (rows.get("alone") or {}).get("dest_s")
-    for v in rows.values():
+    for (g, _), v in rows.items():
+        alone = (rows.get((g, "alone")) or {}).get("dest_s")
         v["qemu_total_over_dest"] = (v["qemu_total_s"] / v["dest_s"]
                                      if v["dest_s"] else None)
         v["dest_over_alone"] = v["dest_s"] / alone if alone else None
     return {"rows": rows, "skipped": skipped}
+
+
+def qemu_json(q):
+    """results.json form: keys "group/config"."""
+    return {"rows": {f"{g}/{c}": v for (g, c), v in q["rows"].items()},
+            "skipped": {f"{g}/{c}": v for (g, c), v in q["skipped"].items()}}
 
 
 def qemu_markdown(q):
@@ -304,28 +329,46 @@ def qemu_markdown(q):
     L.append("")
     L.append(f"QEMU guest of {g.get('mem_mib', '?')} MiB ({g.get('fill_mib', '?')} MiB random, "
              f"{g.get('hot_kib', '?')} KiB hot set dirtied at {g.get('rate_mibs', '?')} MiB/s), "
-             f"multifd {g.get('channels', '?')} channels, link {anyrow.get('link_mbit', '?')} Mbit/s, "
-             f"QEMU's max-bandwidth {anyrow.get('max_bandwidth', '?')} B/s (its default), "
-             "downtime-limit 300 ms (default). One migration per row.")
+             f"link {anyrow.get('link_mbit', '?')} Mbit/s. One migration per row.")
     L.append("")
-    L.append("| row | destination time (s) | real downtime (s) | QEMU total (s) | QEMU downtime (s) "
-             "| QEMU total / destination | destination / alone |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|")
-    for cfg, name in QEMU_ROWS:
-        v = q["rows"].get(cfg)
-        if not v:
-            why = q["skipped"].get(cfg, "not run")
-            L.append(f"| {name} | skipped: {why} | | | | | |")
+    for grp, title in QEMU_GROUPS:
+        keys = [c for c, _ in QEMU_ROWS if (grp, c) in q["rows"] or (grp, c) in q["skipped"]]
+        if not keys:
             continue
-        L.append(f"| {name} | {v['dest_s']:.2f} | **{v['real_downtime_s']:.3f}** | "
-                 f"{v['qemu_total_s']:.2f} | {v['qemu_downtime_s']:.3f} | "
-                 f"{fmt(v['qemu_total_over_dest'])} | {fmt(v['dest_over_alone'])} |")
-    L.append("")
-    sets = [(name, q["rows"][c]["dev_set"]) for c, name in QEMU_ROWS
-            if c in q["rows"] and q["rows"][c].get("dev_set")]
-    for name, d in sets:
-        L.append(f"- {name}: `migprioctl dev set DEV {d}` + `rule add preset qemu`")
-    L.append("")
+        vers = {v["qemu_version"] for (gg, _), v in q["rows"].items() if gg == grp}
+        L.append(f"#### {title} (QEMU {', '.join(sorted(x for x in vers if x)) or '?'})")
+        L.append("")
+        L.append("| row | destination time (s) | real downtime (s) | QEMU total (s) | QEMU downtime (s) "
+                 "| downtime-limit at the end (ms) | QEMU total / destination | destination / alone |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for cfg, name in QEMU_ROWS:
+            v = q["rows"].get((grp, cfg))
+            if not v:
+                if (grp, cfg) in q["skipped"]:
+                    L.append(f"| {name} | skipped: {q['skipped'][(grp, cfg)]} | | | | | | |")
+                continue
+            L.append(f"| {name} | {v['dest_s']:.2f} | **{v['real_downtime_s']:.3f}** | "
+                     f"{v['qemu_total_s']:.2f} | {v['qemu_downtime_s']:.3f} | "
+                     f"{fmt(v['downtime_limit_ms'], '{:.0f}')} | "
+                     f"{fmt(v['qemu_total_over_dest'])} | {fmt(v['dest_over_alone'])} |")
+        L.append("")
+        for cfg, name in QEMU_ROWS:
+            v = q["rows"].get((grp, cfg))
+            if v and v.get("dev_set"):
+                extra = f", avail-switchover-bandwidth {v['avail_bw']} B/s" if v.get("avail_bw") else ""
+                L.append(f"- {name}: `migprioctl dev set DEV {v['dev_set']}` + {v.get('rules') or 'rule add preset qemu'}{extra}")
+        for cfg, name in QEMU_ROWS:
+            v = q["rows"].get((grp, cfg))
+            if v and v.get("buf_max_unix") is not None:
+                ahead, at_stop = v.get("ahead_max"), v.get("ahead_stop")
+                L.append(f"- {name}: QEMU at most {fmt(ahead and ahead / 1024, '{:.0f}')} KiB ahead "
+                         f"of what the peer acknowledged, "
+                         f"{fmt(at_stop and at_stop / 1024, '{:.0f}')} KiB at the last sample before "
+                         f"it stopped the guest; on the source at most "
+                         f"{v['buf_max_unix'] / 1024:.0f} KiB unread in the unix socket and "
+                         f"{v['buf_max_tcp'] / 1024:.0f} KiB in TCP send queues (the rest inside "
+                         f"ssh or the proxy, or in flight); downtime-limit increases: {v.get('autoinc')}")
+        L.append("")
     return L
 
 
@@ -336,11 +379,13 @@ def qemu_plot(q, out):
     dat = os.path.join(out, "qemu.dat")
     with open(dat, "w") as f:
         f.write("# row dest_s real_downtime_s qemu_total_s qemu_downtime_s\n")
-        for cfg, name in QEMU_ROWS:
-            v = q["rows"].get(cfg)
-            if v:
-                f.write(f'"{name.replace("4 bulk flows, ", "")}" {v["dest_s"]} '
-                        f'{v["real_downtime_s"]} {v["qemu_total_s"]} {v["qemu_downtime_s"]}\n')
+        for grp, _ in QEMU_GROUPS:
+            for cfg, name in QEMU_ROWS:
+                v = q["rows"].get((grp, cfg))
+                if v:
+                    label = f"{QEMU_SHORT[grp]} {'Linux' if cfg == 'linux' else cfg}"
+                    f.write(f'"{label}" {v["dest_s"]} '
+                            f'{v["real_downtime_s"]} {v["qemu_total_s"]} {v["qemu_downtime_s"]}\n')
     gp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench-qemu.gp")
     try:
         subprocess.run(["gnuplot", "-e", f"dir='{out}'", gp], check=True)
@@ -580,7 +625,7 @@ def main():
         return 0
     os.makedirs(a.outdir, exist_ok=True)
     with open(os.path.join(a.outdir, "results.json"), "w") as f:
-        json.dump(res, f, indent=1)
+        json.dump({**res, "qemu": qemu_json(res["qemu"])}, f, indent=1)
     md = markdown(res)
     with open(os.path.join(a.outdir, "results.md"), "w") as f:
         f.write(md + "\n")

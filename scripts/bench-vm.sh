@@ -30,7 +30,7 @@ quick) SCEN=${2:-p1,p1b,p4} ;;
 esac
 want() { [[ ,$SCEN, == *,$1,* ]]; }
 
-trap 'stop_jobs; topo_destroy' EXIT
+trap 'stop_jobs; kv_pods_destroy; br_layout_destroy 2>/dev/null; topo_destroy' EXIT
 emit "{\"scenario\":\"env\",\"mode\":\"$MODE\",\"kernel\":$(json_str "$(uname -r)"),\"vm_kernel\":$(json_str "${VM_KERNEL:-}"),\"nproc\":$(nproc),\"mem_kb\":$(awk '/MemTotal/ { print $2 }' /proc/meminfo),\"migprio\":$(have_migprio && echo true || echo false),\"migprioctl_version\":$(json_str "$($MIGPRIOCTL -V 2>/dev/null | head -n1)")}"
 topo_setup
 if [ "$MODE" = full ]; then
@@ -44,7 +44,12 @@ if [ "$MODE" = full ]; then
 	want p2 && p2 3 3
 	want p4 && p4 4096 10000
 	want p5 && p5 $((MEM_P1 / 4)) $((LINK_MBIT / 80))
-	want qemu && pq ''
+	# make bench: PQ's first group (QEMU 7.2); make bench-qemu (qemu
+	# alone): every client group (bench-qemu.sh)
+	if want qemu; then
+		[ "$SCEN" = qemu ] || PQ_GROUPS=${PQ_GROUPS:-q72}
+		pq
+	fi
 else
 	BENCH_BUDGET=${BENCH_BUDGET:-120}
 	calibrate 2

@@ -4,7 +4,8 @@
 # Documentation/benchmarks.md.
 #   make bench          all scenarios, < 25 min
 #   make bench-quick    P1/P1b with small memory, P2, P4: < 3 min
-#   make bench-qemu     only PQ, the real-QEMU migrations: < 5 min
+#   make bench-qemu     only PQ, the real-QEMU migrations of every client
+#                       (QEMU 7.2 and 10, Proxmox, KubeVirt): ~15 min
 bench:
 	@scripts/bench.sh full
 

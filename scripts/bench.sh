@@ -16,7 +16,8 @@
 # SCENARIOS: comma-separated subset of p1,p1b,p2,p3,p4,p5,qemu (qemu: real
 # QEMU migrations; the VM then gets the QEMU layer, vm-run --qemu).
 # Environment: KVER (6.1 default, or 6.12), BUILD, LINK_MBIT + BENCH_LINK_FIXED=1
-# to force the emulated link rate instead of calibrating it.
+# to force the emulated link rate instead of calibrating it, PQ_GROUPS (the
+# real-QEMU groups, default "q72 q10 pve kv": scripts/bench-qemu.sh).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -58,6 +59,7 @@ fi
 say "running the scenarios in a VM ($MODE; kernel $KVER; this takes a while)"
 vmenv=
 [ -z "${BENCH_LINK_FIXED:-}" ] || vmenv="BENCH_LINK_FIXED=$BENCH_LINK_FIXED LINK_MBIT=${LINK_MBIT:-200}"
+[ -z "${PQ_GROUPS:-}" ] || vmenv="$vmenv PQ_GROUPS='$PQ_GROUPS'"
 rc=0
 # shellcheck disable=SC2086
 BUILD=$BUILD "$ROOT/selftests/vm-run" --kernel "$KVER" --timeout "$TIMEOUT" $vmargs --add "$STAGE" -- \

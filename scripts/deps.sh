@@ -61,10 +61,53 @@ YNL_GEN=tools/net/ynl/ynl-gen-c.py
 HOST_PKGS=(
 	build-essential bc bison flex libelf-dev libssl-dev dwarves pkg-config
 	qemu-system-x86 qemu-system-data seabios busybox-static bash iproute2 iperf3 ethtool cpio gzip xz-utils
+	openssh-client socat
 	libmnl-dev sparse cppcheck valgrind python3 python3-yaml python3-jsonschema
 	python3-pyroute2 gnuplot-nox kmod linux-source-6.1 procps jq
 	debhelper dh-dkms dkms lintian dpkg-dev systemd
 )
+
+# Clients the test VM runs that must not be installed here (vm-run --qemu
+# stages them): QEMU 10 from bookworm-backports beside Debian's 7.2 (which
+# boots the test VMs), and sshd (Proxmox's secure migration; installing
+# openssh-server would start a server on this machine). Each is fetched
+# with apt-get download and unpacked with dpkg-deb -x into
+# $CACHE/clients/NAME/root; NAME/debs lists the packages and versions.
+# "NAME PACKAGE...":
+CLIENTS=(
+	"qemu10 qemu-system-x86/$BPO_SUITE qemu-system-common/$BPO_SUITE qemu-system-data/$BPO_SUITE seabios/$BPO_SUITE"
+	"sshd openssh-server libwrap0"
+)
+
+client_ok() { # NAME PACKAGE...: unpacked, from this package list
+	local dir=$CACHE/clients/$1
+	shift
+	[ -d "$dir/root" ] && [ "$(cat "$dir/spec" 2>/dev/null)" = "$*" ]
+}
+
+fetch_clients() {
+	local line name dir f
+	for line in "${CLIENTS[@]}"; do
+		# shellcheck disable=SC2086 # a name and its packages
+		set -- $line
+		name=$1
+		client_ok "$@" && continue
+		shift
+		apt_update
+		log "unpacking $* into $CACHE/clients/$name (not installed)"
+		dir=$CACHE/clients/$name
+		rm -rf "$dir" && mkdir -p "$dir/dl" "$dir/root"
+		# _apt downloads into a directory it can write
+		chown _apt "$dir/dl" 2>/dev/null || true
+		(cd "$dir/dl" && apt-get download -qq "$@")
+		for f in "$dir"/dl/*.deb; do
+			dpkg-deb -x "$f" "$dir/root"
+			dpkg-deb -W --showformat='${Package} ${Version}\n' "$f" >>"$dir/debs"
+		done
+		rm -rf "$dir/dl"
+		echo "$*" >"$dir/spec"
+	done
+}
 
 main() {
 	need_root
@@ -80,6 +123,8 @@ main() {
 		apt-get install -y -qq --no-install-recommends "${missing[@]}"
 	fi
 	apt_update_if_needed_for_kernels
+	fetch_clients
+	log "ok"
 }
 
 apt_update_if_needed_for_kernels() {
@@ -115,7 +160,6 @@ apt_update_if_needed_for_kernels() {
 		tar -xJf /usr/src/linux-source-6.12.tar.xz -C "$CACHE/src" \
 			linux-source-6.12/tools/net/ynl linux-source-6.12/Documentation/netlink
 	fi
-	log "ok"
 }
 
 # --check: status 0 when nothing is missing (fast: no apt, no network)
@@ -123,7 +167,7 @@ check_only() {
 	local p series abi bad=0
 	local installed
 	installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${HOST_PKGS[@]}" 2>/dev/null |
-		awk '/ install ok installed$/ {print $1}')
+		awk '/ install ok installed$/ {print $1}' || true)
 	for p in "${HOST_PKGS[@]}"; do
 		grep -qx "$p" <<<"$installed" || { log "missing package $p"; bad=1; }
 	done
@@ -136,6 +180,11 @@ check_only() {
 	[ -f /usr/src/linux-source-6.12.tar.xz ] || { log "missing linux-source-6.12"; bad=1; }
 	[ -f "$CACHE/src/linux-source-6.12/$YNL_CLI" ] ||
 		{ log "missing $CACHE/src/linux-source-6.12/$YNL_CLI"; bad=1; }
+	local line
+	for line in "${CLIENTS[@]}"; do
+		# shellcheck disable=SC2086
+		client_ok $line || { log "missing ${line%% *} in $CACHE/clients"; bad=1; }
+	done
 	return $bad
 }
 
