@@ -5,12 +5,13 @@
  * Every live rule is indexed under exactly one dimension, the one where it
  * overlaps the fewest other rules (ties: the narrowest):
  *
- *  - local port, remote port, or "either port" (indexed in both port maps):
- *    a port map is a two-level table (256 blocks of 256 ports, a block
- *    stored only when not all in one class) from port to interval class;
- *    classes come from the endpoints of the ranges in that map, and each
- *    class holds the list of range nodes (rules grouped by identical range
- *    and protocol) covering it, ordered by their lowest rule.
+ *  - local port, remote port, or service port (the port of the end that
+ *    listens, local or remote: indexed in both port maps): a port map is a
+ *    two-level table (256 blocks of 256 ports, a block stored only when not
+ *    all in one class) from port to interval class; classes come from the
+ *    endpoints of the ranges in that map, and each class holds the list of
+ *    range nodes (rules grouped by identical range and protocol) covering
+ *    it, ordered by their lowest rule.
  *  - peer prefix (v4 and v6 apart): distinct prefixes are cut into sorted
  *    disjoint address intervals, each pointing at its innermost prefix node;
  *    nodes chain to their enclosing prefix (at most 129 deep). A direct
@@ -24,6 +25,13 @@
  * lists first, then scans each only up to the best match found so far,
  * verifying each candidate against the full rule. Rules that can never
  * match (empty range, bad family) are left out.
+ *
+ * A packet that does not say which end listens (mp_pkt.svc unknown) is
+ * matched all the same: a candidate whose service port range holds one of
+ * its ports and not the other counts as a match that cannot be decided,
+ * and if it is the best one the lookup answers MP_NEED_SVC. Any candidate
+ * ranked before it did not match whichever end listens, so the caller only
+ * needs to find out which (a listener lookup) in that case, and ask again.
  *
  * Memory is bounded: each port map holds at most MP_PM_MAX_ENTS class
  * entries (nested or staggered ranges would otherwise grow quadratically);
@@ -51,7 +59,7 @@ enum {
 	MP_DIM_WILD,
 	MP_DIM_L,	/* local port range */
 	MP_DIM_R,	/* remote port range */
-	MP_DIM_P,	/* either port: both port maps */
+	MP_DIM_P,	/* service port: both port maps */
 	MP_DIM_X,	/* peer prefix */
 };
 
@@ -72,7 +80,7 @@ struct mp_crule {
 	u64 cgroup_id;
 	u32 pos;			/* rank in id order */
 	struct mp_ports lport, rport;
-	struct mp_ports port;		/* either port */
+	struct mp_ports port;		/* service port */
 	u16 cgroup_level;
 	u8 proto, family, plen;
 };
@@ -147,35 +155,54 @@ static inline bool mp_k_le(u64 ahi, u64 alo, u64 bhi, u64 blo)
 	return ahi < bhi || (ahi == bhi && alo <= blo);
 }
 
-/* The port part of the predicate, on a rule and on its compiled form alike. */
-static inline bool mp_ports_match(struct mp_ports lport, struct mp_ports rport,
-				  struct mp_ports port, const struct mp_pkt *pkt)
+/*
+ * The port part of the predicate, on a rule and on its compiled form alike:
+ * 1 or 0, or MP_NEED_SVC when the service port range @port holds one of
+ * the packet's ports and not the other and the packet does not say which
+ * end listens.
+ */
+static inline int mp_ports_match(struct mp_ports lport, struct mp_ports rport,
+				 struct mp_ports port, const struct mp_pkt *pkt)
 {
-	return mp_ports_has(lport, pkt->lport) &&
-	       mp_ports_has(rport, pkt->rport) &&
-	       (mp_ports_has(port, pkt->lport) || mp_ports_has(port, pkt->rport));
+	bool l, r;
+
+	if (!mp_ports_has(lport, pkt->lport) ||
+	    !mp_ports_has(rport, pkt->rport))
+		return 0;
+	l = mp_ports_has(port, pkt->lport);
+	r = mp_ports_has(port, pkt->rport);
+	if (pkt->svc == MP_SVC_LOCAL)
+		return l;
+	if (pkt->svc == MP_SVC_REMOTE)
+		return r;
+	return l == r ? l : MP_NEED_SVC;
 }
 
 /*
  * The predicate, on the compiled form of a rule (mp_compile()) and the
- * packet's remote address as a 128-bit key (mp_pkt_key()). Inline: the
+ * packet's remote address as a 128-bit key (mp_pkt_key()): 1, 0 or
+ * MP_NEED_SVC, the last only when everything else matches. Inline: the
  * lookup calls it for every candidate; mp_rule_match() calls it too.
  */
-static inline bool mp_crule_match(const struct mp_crule *r,
-				  const struct mp_pkt *pkt, u64 khi, u64 klo)
+static inline int mp_crule_match(const struct mp_crule *r,
+				 const struct mp_pkt *pkt, u64 khi, u64 klo)
 {
-	if (r->proto != pkt->proto ||
-	    !mp_ports_match(r->lport, r->rport, r->port, pkt))
-		return false;
+	int ports;
+
+	if (r->proto != pkt->proto)
+		return 0;
+	ports = mp_ports_match(r->lport, r->rport, r->port, pkt);
+	if (!ports)
+		return 0;
 	if (r->family &&
 	    (r->family != pkt->family || (khi & r->mask_hi) != r->pfx_hi ||
 	     (klo & r->mask_lo) != r->pfx_lo))
-		return false;
+		return 0;
 	if (r->cgroup_id &&
 	    (!pkt->in_cgroup ||
 	     !pkt->in_cgroup(pkt->cg_ctx, r->cgroup_id, r->cgroup_level)))
-		return false;
-	return true;
+		return 0;
+	return ports;
 }
 
 struct mp_lk {
@@ -183,6 +210,7 @@ struct mp_lk {
 	const struct mp_pkt *pkt;
 	u64 khi, klo;
 	u32 best;
+	bool need;			/* best matches for one end only */
 };
 
 static inline void mp_scan(struct mp_lk *lk, struct mp_span s)
@@ -191,11 +219,15 @@ static inline void mp_scan(struct mp_lk *lk, struct mp_span s)
 	u32 i;
 
 	for (i = 0; i < s.count; i++, r++) {
+		int m;
+
 		if (r->pos >= lk->best)
 			return;
 		MP_STAT(cands);
-		if (mp_crule_match(r, lk->pkt, lk->khi, lk->klo)) {
+		m = mp_crule_match(r, lk->pkt, lk->khi, lk->klo);
+		if (m) {
 			lk->best = r->pos;
+			lk->need = m == MP_NEED_SVC;
 			return;
 		}
 	}
@@ -326,7 +358,9 @@ static inline void mp_pkt_key(const struct mp_pkt *pkt, u64 *khi, u64 *klo)
  * stays alive. Loops are bounded by the table size and the prefix depth.
  *
  * Return: index (into the array given to mp_ctable_build()) of the
- * matching rule with the lowest id, or -1 when none matches.
+ * matching rule with the lowest id, or -1 when none matches, or
+ * MP_NEED_SVC when @pkt does not say which end listens and the answer
+ * depends on it.
  */
 int mp_ctable_lookup(const struct mp_ctable *t, const struct mp_pkt *pkt)
 {
@@ -340,6 +374,7 @@ int mp_ctable_lookup(const struct mp_ctable *t, const struct mp_pkt *pkt)
 	lk.t = t;
 	lk.pkt = pkt;
 	lk.best = t->n;
+	lk.need = false;
 	mp_pkt_key(pkt, &lk.khi, &lk.klo);
 	if (pkt->family == 4)
 		x = &t->pfx[0];
@@ -359,7 +394,9 @@ int mp_ctable_lookup(const struct mp_ctable *t, const struct mp_pkt *pkt)
 	mp_scan_class(&lk, &t->pm[0], lcl);
 	mp_scan_class(&lk, &t->pm[1], rcl);
 	mp_scan(&lk, t->wild);
-	return lk.best < t->n ? (int)t->orig[lk.best] : -1;
+	if (lk.best >= t->n)
+		return -1;
+	return lk.need ? MP_NEED_SVC : (int)t->orig[lk.best];
 }
 
 /* ---- build ------------------------------------------------------------- */
@@ -528,9 +565,11 @@ static bool mp_dead(const struct mp_crule *c)
  * The predicate of the table, mp_crule_match(), on @r compiled: for the
  * few rules added since the table was built, matched one by one.
  *
- * Return: true when every constraint of @r holds for @pkt.
+ * Return: 1 when every constraint of @r holds for @pkt, 0 when one does
+ * not, MP_NEED_SVC when that depends on which end listens and @pkt does
+ * not say.
  */
-bool mp_rule_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt)
+int mp_rule_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt)
 {
 	struct mp_crule c = { };
 	u64 khi, klo;
@@ -538,7 +577,7 @@ bool mp_rule_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt)
 	/* Most rules differ in protocol or ports: no need to compile them. */
 	if (r->proto != pkt->proto ||
 	    !mp_ports_match(r->lport, r->rport, r->port, pkt))
-		return false;
+		return 0;
 	/* A dead rule (empty range, bad family) fails the predicate too. */
 	mp_compile(&c, r, 0);
 	mp_pkt_key(pkt, &khi, &klo);
@@ -551,9 +590,10 @@ bool mp_rule_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt)
  * @proto: the protocol of the connections
  * @lport: their local port
  *
- * True when mp_rule_match() holds for every connection of @proto to local
- * port @lport, whatever its remote address and port and its socket's
- * cgroup: a listener on @lport may then be tuned for all of them.
+ * True when mp_rule_match() holds for every connection of @proto that this
+ * host accepts on local port @lport (the local end listens), whatever its
+ * remote address and port and its socket's cgroup: a listener on @lport
+ * may then be tuned for all of them.
  *
  * Return: whether @r covers every such connection.
  */

@@ -34,6 +34,25 @@ static inline bool mp_ports_has(struct mp_ports p, u16 port)
 }
 
 /*
+ * Which end of a connection listens (accepted it, or serves a UDP port):
+ * its port is the service port a rule's port range matches. How the hooks
+ * know it is in Documentation/migprio.rst, "Which end listens".
+ */
+enum mp_svc {
+	MP_SVC_UNKNOWN,		/* not known without a lookup: see MP_NEED_SVC */
+	MP_SVC_LOCAL,		/* this host listens: the local port */
+	MP_SVC_REMOTE,		/* the peer listens: the remote port */
+};
+
+/*
+ * The answer of mp_ctable_lookup() and mp_rule_match() for a packet whose
+ * svc is MP_SVC_UNKNOWN when the answer depends on it: a rule's service
+ * port range holds one of the two ports and not the other. The caller
+ * finds out which end listens and asks again.
+ */
+#define MP_NEED_SVC	(-2)
+
+/*
  * What a rule matches. family is 0 (any), 4 or 6; any other value never
  * matches. plen above 32 (v4) or 128 (v6) counts as the full width.
  */
@@ -42,8 +61,8 @@ struct mp_rule_spec {
 	u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
 	u8 family;		/* 0: any, 4 or 6: peer prefix family */
 	u8 plen;		/* peer prefix length, 0..32 or 0..128 */
-	struct mp_ports port;	/* either the local or the remote port */
-	struct mp_ports lport, rport;
+	struct mp_ports port;	/* the service port: of the end that listens */
+	struct mp_ports lport, rport;	/* the local and the remote port */
 	u8 peer[16];		/* prefix, network order; v4 in peer[0..3] */
 	u64 cgroup_id;		/* 0: any */
 	u16 cgroup_level;	/* depth of cgroup_id in the hierarchy */
@@ -53,6 +72,7 @@ struct mp_rule_spec {
 struct mp_pkt {
 	u8 proto;
 	u8 family;		/* 4 or 6 */
+	u8 svc;			/* enum mp_svc */
 	u16 lport, rport;
 	u8 raddr[16];		/* remote address, network order */
 	/*
@@ -75,20 +95,20 @@ void mp_ctable_free(struct mp_ctable *t);
 
 /*
  * Index (into the @rules array given to build) of the matching rule with
- * the lowest id, or -1. Lock-free and allocation-free.
+ * the lowest id, or -1, or MP_NEED_SVC. Lock-free and allocation-free.
  */
 int mp_ctable_lookup(const struct mp_ctable *t, const struct mp_pkt *pkt);
 
 /*
- * Does @r match @pkt? The one predicate: the table verifies its candidates
- * with it (on the compiled form of the rule), and rules not in a table yet
- * are matched with it one by one.
+ * Does @r match @pkt: 1, 0, or MP_NEED_SVC? The one predicate: the table
+ * verifies its candidates with it (on the compiled form of the rule), and
+ * rules not in a table yet are matched with it one by one.
  */
-bool mp_rule_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt);
+int mp_rule_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt);
 
 /*
- * Does @r match every connection of protocol @proto to local port @lport,
- * whatever the peer, its port and the socket's cgroup?
+ * Does @r match every connection of protocol @proto this host accepts on
+ * local port @lport, whatever the peer, its port and the socket's cgroup?
  */
 bool mp_rule_covers_lport(const struct mp_rule_spec *r, u8 proto, u16 lport);
 

@@ -181,30 +181,89 @@ static void mp_flow_set_cls(struct mp_flow *f, const struct mp_config *cfg,
 /*
  * The rule with the lowest id that @pkt matches: the table's answer, else
  * the first of the rules added since it was built (their ids are higher).
+ * MP_NEED_SVC when that depends on which end listens and pkt->svc does not
+ * say.
  */
 static int mp_rules_lookup(const struct mp_config *cfg,
 			   const struct mp_pkt *pkt)
 {
-	int idx = mp_ctable_lookup(cfg->ctable, pkt);
+	int idx = mp_ctable_lookup(cfg->ctable, pkt), match;
 	unsigned int i;
 
-	for (i = cfg->nbuilt; idx < 0 && i < cfg->nrules; i++)
-		if (mp_rule_match(&cfg->rules[i]->spec, pkt))
-			idx = i;
+	for (i = cfg->nbuilt; idx == -1 && i < cfg->nrules; i++) {
+		match = mp_rule_match(&cfg->rules[i]->spec, pkt);
+		if (match)
+			idx = match > 0 ? (int)i : match;
+	}
 	return idx;
+}
+
+/*
+ * Which end listens, from what the packet and its owners say without a
+ * lookup (Documentation/migprio.rst, "Which end listens"): the handshake,
+ * a tracked flow's direction, a UDP socket's own state. MP_SVC_UNKNOWN
+ * otherwise: then only mp_svc_lookup() tells, asked only when a rule's
+ * answer depends on it.
+ */
+static u8 mp_svc(const struct mp_skb *m, bool tx, const struct mp_flow *f,
+		 const struct sock *sk)
+{
+	u8 syn = m->tcpflags & (TCPHDR_SYN | TCPHDR_ACK);
+
+	if (m->key.proto == IPPROTO_UDP) {
+		/* no socket: the port the datagram is sent to */
+		if (!sk)
+			return tx ? MP_SVC_REMOTE : MP_SVC_LOCAL;
+		/*
+		 * A connected socket, or one whose port the kernel chose, is
+		 * a client. sk_userlocks is read plainly: a bitfield on 6.1,
+		 * set by bind() before any datagram.
+		 */
+		if (READ_ONCE(sk->sk_state) == TCP_ESTABLISHED ||
+		    !(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
+			return MP_SVC_REMOTE;
+		return MP_SVC_LOCAL;
+	}
+	if (syn == TCPHDR_SYN)			/* the sender connects */
+		return tx ? MP_SVC_REMOTE : MP_SVC_LOCAL;
+	if (syn == (TCPHDR_SYN | TCPHDR_ACK))	/* the sender accepted */
+		return tx ? MP_SVC_LOCAL : MP_SVC_REMOTE;
+	if (f)
+		return f->dir == MIGPRIO_FLOW_DIR_IN ? MP_SVC_LOCAL :
+						       MP_SVC_REMOTE;
+	return MP_SVC_UNKNOWN;
+}
+
+/*
+ * A TCP connection picked up mid-stream: did the local end accept it? An
+ * accepted socket is a copy of its listener, listen() backlog included,
+ * which a connecting socket never has; it tells even after the listener
+ * closed. Without a socket (or after listen(fd, 0)): a listener owning the
+ * local port.
+ */
+static u8 mp_svc_lookup(struct net *net, const struct mp_skb *m,
+			const struct sock *sk, int ifindex)
+{
+	if (sk && READ_ONCE(sk->sk_max_ack_backlog))
+		return MP_SVC_LOCAL;
+	return mp_listener_exists(net, &m->key, ifindex) ? MP_SVC_LOCAL :
+							   MP_SVC_REMOTE;
 }
 
 /*
  * Index of the matching rule in cfg->rules, or -1. A flow remembers the
  * answer for the config generation that gave it, so a config change (a
  * rule added or deleted mid-transfer) applies from the next packet on.
+ * *svc: which end listens, MP_SVC_UNKNOWN when the answer did not need it.
  */
-static int mp_classify(const struct mp_config *cfg, struct mp_flow *f,
-		       const struct mp_skb *m, struct sock *sk)
+static int mp_classify(struct net *net, const struct mp_config *cfg,
+		       struct mp_flow *f, const struct mp_skb *m,
+		       struct sock *sk, bool tx, u8 *svc)
 {
 	struct mp_pkt pkt;
 	int idx;
 
+	*svc = MP_SVC_UNKNOWN;
 	if (f) {
 		u64 cls = atomic64_read(&f->cls);
 
@@ -213,12 +272,18 @@ static int mp_classify(const struct mp_config *cfg, struct mp_flow *f,
 	}
 	pkt.proto = m->key.proto;
 	pkt.family = m->key.family;
+	pkt.svc = mp_svc(m, tx, f, sk);
 	pkt.lport = m->key.lport;
 	pkt.rport = m->key.rport;
 	memcpy(pkt.raddr, m->key.raddr, sizeof(pkt.raddr));
 	pkt.in_cgroup = sk ? mp_in_cgroup : NULL;
 	pkt.cg_ctx = sk;
 	idx = mp_rules_lookup(cfg, &pkt);
+	if (idx == MP_NEED_SVC) {
+		pkt.svc = mp_svc_lookup(net, m, sk, cfg->ifindex);
+		idx = mp_rules_lookup(cfg, &pkt);
+	}
+	*svc = pkt.svc;
 	/*
 	 * Without a socket, cgroup rules cannot match: do not let such a
 	 * packet (a SYN, a reset) unmatch a flow a socket matched.
@@ -270,25 +335,13 @@ static void mp_set_dscp(struct mp_net *mn, struct sk_buff *skb, u8 pf,
 	atomic64_inc(&mn->ev.dscp_rewritten);
 }
 
-/*
- * Direction of a new flow: from the handshake when this is one, else
- * incoming when a local listener owns the local port.
- */
-static u8 mp_flow_dir(struct net *net, const struct mp_skb *m, bool tx,
-		      int ifindex)
+/* Direction of a new flow: incoming when the local end listens. */
+static u8 mp_flow_dir(struct net *net, const struct mp_skb *m, u8 svc,
+		      const struct sock *sk, int ifindex)
 {
-	u8 syn = m->tcpflags & (TCPHDR_SYN | TCPHDR_ACK);
-	bool out;
-
-	if (m->key.proto != IPPROTO_TCP)
-		out = tx;
-	else if (syn == TCPHDR_SYN)
-		out = tx;
-	else if (syn == (TCPHDR_SYN | TCPHDR_ACK))
-		out = !tx;
-	else
-		out = !mp_listener_exists(net, &m->key, ifindex);
-	return out ? MIGPRIO_FLOW_DIR_OUT : MIGPRIO_FLOW_DIR_IN;
+	if (svc == MP_SVC_UNKNOWN)
+		svc = mp_svc_lookup(net, m, sk, ifindex);
+	return svc == MP_SVC_LOCAL ? MIGPRIO_FLOW_DIR_IN : MIGPRIO_FLOW_DIR_OUT;
 }
 
 bool mp_config_covers_lport(const struct mp_config *cfg, u16 lport)
@@ -373,8 +426,9 @@ static void mp_packet(struct mp_net *mn, const struct mp_config *cfg,
 	unsigned int segs = mp_segs(skb, m);
 	struct mp_rule *rule = NULL;
 	int idx;
+	u8 svc;
 
-	idx = mp_classify(cfg, f, m, sk);
+	idx = mp_classify(state->net, cfg, f, m, sk, tx, &svc);
 	if (idx >= 0) {
 		rule = cfg->rules[idx];
 		/*
@@ -384,7 +438,7 @@ static void mp_packet(struct mp_net *mn, const struct mp_config *cfg,
 		if (!f && sk && sk->sk_state != TCP_LISTEN &&
 		    !(m->tcpflags & TCPHDR_RST))
 			f = mp_flow_create(mn, &m->key,
-					   mp_flow_dir(state->net, m, tx,
+					   mp_flow_dir(state->net, m, svc, sk,
 						       cfg->ifindex),
 					   rule, MP_FLOW_CLS(cfg->gen, idx),
 					   cfg->ifindex);
@@ -405,11 +459,17 @@ static void mp_packet(struct mp_net *mn, const struct mp_config *cfg,
 		mp_flow_account(f, skb, tx, m, sk, !!rule, segs);
 }
 
+/*
+ * A packet routed through this host (a tenant's), not sent by it: ip_forward()
+ * flags IPv4; ip6_forward() flags nothing (IP6SKB_FORWARDED is multicast
+ * routing's), but a forwarded packet came in on an interface (skb_iif) and
+ * one this host sends was allocated here (skb_iif 0).
+ */
 static bool mp_forwarded(const struct sk_buff *skb, u8 pf)
 {
 	if (pf == NFPROTO_IPV4)
 		return IPCB(skb)->flags & IPSKB_FORWARDED;
-	return IP6CB(skb)->flags & IP6SKB_FORWARDED;
+	return (IP6CB(skb)->flags & IP6SKB_FORWARDED) || skb->skb_iif;
 }
 
 static unsigned int mp_hook(void *priv, struct sk_buff *skb,

@@ -23,10 +23,10 @@ static const struct nla_policy migprio_dev_set_nl_policy[MIGPRIO_A_DEV_NOTSENT +
 };
 
 /* MIGPRIO_CMD_RULE_ADD - do */
-static const struct nla_policy migprio_rule_add_nl_policy[MIGPRIO_A_RULE_NAME + 1] = {
+static const struct nla_policy migprio_rule_add_nl_policy[MIGPRIO_A_RULE_SERVICE_PORT_MAX + 1] = {
 	[MIGPRIO_A_RULE_PROTO] = { .type = NLA_U8, },
-	[MIGPRIO_A_RULE_PORT_MIN] = { .type = NLA_U16, },
-	[MIGPRIO_A_RULE_PORT_MAX] = { .type = NLA_U16, },
+	[MIGPRIO_A_RULE_SERVICE_PORT_MIN] = { .type = NLA_U16, },
+	[MIGPRIO_A_RULE_SERVICE_PORT_MAX] = { .type = NLA_U16, },
 	[MIGPRIO_A_RULE_LPORT_MIN] = { .type = NLA_U16, },
 	[MIGPRIO_A_RULE_LPORT_MAX] = { .type = NLA_U16, },
 	[MIGPRIO_A_RULE_RPORT_MIN] = { .type = NLA_U16, },
@@ -66,7 +66,7 @@ const struct genl_split_ops migprio_nl_ops[9] = {
 		.cmd		= MIGPRIO_CMD_RULE_ADD,
 		.doit		= migprio_nl_rule_add_doit,
 		.policy		= migprio_rule_add_nl_policy,
-		.maxattr	= MIGPRIO_A_RULE_NAME,
+		.maxattr	= MIGPRIO_A_RULE_SERVICE_PORT_MAX,
 		.flags		= GENL_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{

@@ -225,7 +225,7 @@ static int mp_nl_put_rule(struct sk_buff *skb, const struct mp_rule *r)
 
 	if (nla_put_u32(skb, MIGPRIO_A_RULE_ID, s->id) ||
 	    nla_put_u8(skb, MIGPRIO_A_RULE_PROTO, s->proto) ||
-	    mp_nl_put_range(skb, MIGPRIO_A_RULE_PORT_MIN, s->port) ||
+	    mp_nl_put_range(skb, MIGPRIO_A_RULE_SERVICE_PORT_MIN, s->port) ||
 	    mp_nl_put_range(skb, MIGPRIO_A_RULE_LPORT_MIN, s->lport) ||
 	    mp_nl_put_range(skb, MIGPRIO_A_RULE_RPORT_MIN, s->rport) ||
 	    mp_nl_put_peer(skb, s) ||
@@ -547,8 +547,9 @@ static int mp_nl_bad_range(struct netlink_ext_ack *extack,
 			   const struct nlattr *max)
 {
 	switch (nla_type(max)) {
-	case MIGPRIO_A_RULE_PORT_MAX:
-		NL_SET_ERR_MSG_ATTR(extack, max, "PORT_MAX is below PORT_MIN");
+	case MIGPRIO_A_RULE_SERVICE_PORT_MAX:
+		NL_SET_ERR_MSG_ATTR(extack, max,
+				    "SERVICE_PORT_MAX is below SERVICE_PORT_MIN");
 		break;
 	case MIGPRIO_A_RULE_LPORT_MAX:
 		NL_SET_ERR_MSG_ATTR(extack, max, "LPORT_MAX is below LPORT_MIN");
@@ -656,7 +657,8 @@ static int mp_nl_parse_rule(struct genl_info *info, struct mp_rule *r)
 			return err;
 	}
 	s->proto = mp_nl_get_u8(info->attrs, MIGPRIO_A_RULE_PROTO, IPPROTO_TCP);
-	err = mp_nl_parse_range(info, MIGPRIO_A_RULE_PORT_MIN, &s->port);
+	err = mp_nl_parse_range(info, MIGPRIO_A_RULE_SERVICE_PORT_MIN,
+				&s->port);
 	if (!err)
 		err = mp_nl_parse_range(info, MIGPRIO_A_RULE_LPORT_MIN,
 					&s->lport);

@@ -50,6 +50,7 @@ ns_dst() { "$IP" netns exec "$NS_DST" "$@"; }
 # kill reaches it
 bg_src() { exec "$IP" netns exec "$NS_SRC" "$@"; }
 bg_dst() { exec "$IP" netns exec "$NS_DST" "$@"; }
+bg_ns() { local ns=$1; shift; exec "$IP" netns exec "$ns" "$@"; }
 
 # emit JSON: one result line for the host; the argument is a JSON object
 emit() { printf '@@MP %s\n' "$1"; }
@@ -145,6 +146,7 @@ stop_jobs() {
 # Back to a bare link: no qdisc (veth: noqueue), no migprio, default sysctls.
 link_reset() {
 	local ns dev
+	GUARD_CFG=none
 	mp_off
 	for ns in "$NS_SRC:$DEV_SRC" "$NS_DST:$DEV_DST"; do
 		dev=${ns#*:}
@@ -169,6 +171,7 @@ cfg_shaped() {
 # (c): migprio, as the README tells a user to set it up, on both hosts.
 cfg_migprio() {
 	local ns dev
+	GUARD_CFG=migprio
 	mp_on
 	for ns in "$NS_SRC:$DEV_SRC" "$NS_DST:$DEV_DST"; do
 		dev=${ns#*:}
@@ -184,6 +187,7 @@ cfg_migprio() {
 # sysctls raised on both hosts to what migprio gives its flows.
 cfg_expert() {
 	local b ns
+	GUARD_CFG=expert
 	b=$(burst_bytes)
 	ns_src "$TC" qdisc add dev "$DEV_SRC" root handle 1: htb default 20
 	ns_src "$TC" class add dev "$DEV_SRC" parent 1: classid 1:1 htb \
@@ -203,6 +207,82 @@ cfg_expert() {
 	for ns in "$NS_SRC" "$NS_DST"; do
 		"$IP" netns exec "$ns" sh -c "echo '4096 131072 $EXPERT_BUF' >/proc/sys/net/ipv4/tcp_rmem; echo '4096 16384 $EXPERT_BUF' >/proc/sys/net/ipv4/tcp_wmem"
 	done
+}
+
+# ---- only migration in the migration class (issue 22)
+# A bulk flow in the migration class competes with the migration it should
+# yield to and makes a row meaningless. Every scenario with bulk flows
+# checks its own traffic, each configuration with its own oracle:
+#   migprio  its events (migprioctl monitor on both hosts, from before the
+#            traffic to after it): no flow with the bulk port at either end
+#            may start;
+#   expert   its flower filters send source ports 49152-49215 to the
+#            migration class too: the bulk connections' local ports, read
+#            with ss while they run, must lie outside that range;
+#   others   no migration class: nothing to check.
+# A row that fails says so on the console ("INVALID ROW") and its result
+# line carries "bulk_check":{"valid":false,...}; bench-report.py reports it
+# as invalid instead of a number. guard_start after the configuration and
+# before the traffic, guard_bulk_ports while the bulk flows run (bulk_start
+# calls it), guard_end after the traffic: $GUARD_JSON is the member for
+# emit.
+
+guard_start() { # CONFIG_KIND: migprio|expert|none
+	local ns
+	GUARD_KIND=$1
+	GUARD_PIDS=
+	: >"$BENCH_TMP/bulk-ports"
+	rm -f "$BENCH_TMP"/guard-*.json
+	[ "$GUARD_KIND" = migprio ] || return 0
+	for ns in "$NS_SRC" "$NS_DST"; do
+		bg_ns "$ns" "$MIGPRIOCTL" -j monitor >"$BENCH_TMP/guard-$ns.json" 2>&1 &
+		GUARD_PIDS="$GUARD_PIDS $!"
+	done
+	# joined before the first connection: its events are in the file
+	sleep 0.3
+}
+
+# the local ports of the bulk connections (the 4 flows and iperf3's
+# control connection; hvsrc's, or the tenant's of PQ's br group), added to
+# bulk-ports
+guard_bulk_ports() {
+	"$IP" netns exec "${BULK_NS_SRC:-$NS_SRC}" "$SS" -tnH state established "( dport = :$BULK_PORT )" 2>/dev/null |
+		awk '{ n = split($3, a, ":"); print a[n] }' >>"$BENCH_TMP/bulk-ports"
+}
+
+guard_end() {
+	local reason='' ports tracked=0 f
+	ports=$(sort -nu "$BENCH_TMP/bulk-ports" 2>/dev/null | paste -sd, -)
+	if [ -n "${GUARD_PIDS:-}" ]; then
+		sleep 0.3	# the last flows' events
+		# shellcheck disable=SC2086 # one pid per word
+		kill $GUARD_PIDS 2>/dev/null
+		# shellcheck disable=SC2086
+		wait $GUARD_PIDS 2>/dev/null
+		GUARD_PIDS=
+	fi
+	case ${GUARD_KIND:-none} in
+	migprio)
+		for f in "$BENCH_TMP"/guard-*.json; do
+			[ -f "$f" ] || continue
+			tracked=$((tracked + $(grep '"flow-start"' "$f" |
+				grep -c "\"port\":${BULK_PORT}[,}]")))
+		done
+		[ "$tracked" = 0 ] ||
+			reason="migprio tracked $tracked flow(s) of the bulk port $BULK_PORT as migration"
+		;;
+	expert)
+		f=$(tr ',' '\n' <<<"$ports" | awk '$1 >= 49152 && $1 <= 49215' | paste -sd, -)
+		[ -z "$f" ] ||
+			reason="bulk connection(s) from local port(s) $f: the expert's src_port filter puts them in the migration class"
+		;;
+	esac
+	if [ -n "$reason" ]; then
+		log "INVALID ROW: $reason"
+		GUARD_JSON="\"bulk_check\":{\"valid\":false,\"kind\":\"$GUARD_KIND\",\"bulk_ports\":[$ports],\"reason\":$(json_str "$reason")}"
+	else
+		GUARD_JSON="\"bulk_check\":{\"valid\":true,\"kind\":\"${GUARD_KIND:-none}\",\"bulk_ports\":[$ports]}"
+	fi
 }
 
 # Sum of bytes_acked of established sockets in hvsrc, by destination port
@@ -244,6 +324,7 @@ bulk_start() {
 	BULK_CLI=$!
 	# let the 4 flows fill the link before the migration starts
 	sleep 2
+	guard_bulk_ports
 }
 
 # bulk_json: [[t_start,t_end,mbit],...] of the bulk flows' SUM intervals,
@@ -275,6 +356,7 @@ run_migration() {
 	local scen=$1 cfg=$2 rep=$3 mem=$4 dirty=$5 rounds=$6 bulk=$7 sample=$8
 	local rc t0 t1 a0 a1 bj=null
 	rm -f "$BENCH_TMP/send.json" "$BENCH_TMP/recv.json"
+	guard_start "${GUARD_CFG:-none}"
 	bg_dst "$MIGSIM" recv -p "$MIG_PORT" -t 120 -j -i 500 \
 		>"$BENCH_TMP/recv.json" 2>"$BENCH_TMP/recv.err" &
 	local rpid=$!
@@ -295,6 +377,7 @@ run_migration() {
 	t1=$(now)
 	[ -z "$dpid" ] || wait "$dpid" 2>/dev/null || true
 	a1=$(acked_bytes)
+	[ "$bulk" = 0 ] || guard_bulk_ports
 	if [ "$bulk" = 1 ]; then
 		# one more second of bulk alone on the plot
 		[ "$sample" = 0 ] || sleep 1
@@ -302,6 +385,7 @@ run_migration() {
 		bj=$(bulk_json)
 	fi
 	wait "$rpid" 2>/dev/null || true
+	guard_end
 	if [ "$rc" = 0 ] && [ "$bulk" = 0 ]; then
 		# what a migration achieves alone on this link (P1b uses it)
 		ALONE_MBIT="${ALONE_MBIT:-} $(jfield "$BENCH_TMP/send.json" bandwidth_mbit_s)"
@@ -312,14 +396,18 @@ run_migration() {
 	else
 		log "migsim send failed ($rc): $(cat "$BENCH_TMP/send.err")"
 	fi
-	emit "{\"scenario\":\"$scen\",\"config\":\"$cfg\",\"rep\":$rep,\"link_mbit\":$LINK_MBIT,\"rc\":$rc,\"t_start\":$t0,\"t_end\":$t1,\"acked_before\":[${a0// /,}],\"acked_after\":[${a1// /,}],\"send\":$(json_file "$BENCH_TMP/send.json"),\"recv\":$(json_file "$BENCH_TMP/recv.json"),\"bulk_intervals\":$bj,\"send_err\":$(json_str "$(head -c 300 "$BENCH_TMP/send.err" 2>/dev/null)")}"
+	emit "{\"scenario\":\"$scen\",\"config\":\"$cfg\",\"rep\":$rep,\"link_mbit\":$LINK_MBIT,\"rc\":$rc,$GUARD_JSON,\"t_start\":$t0,\"t_end\":$t1,\"acked_before\":[${a0// /,}],\"acked_after\":[${a1// /,}],\"send\":$(json_file "$BENCH_TMP/send.json"),\"recv\":$(json_file "$BENCH_TMP/recv.json"),\"bulk_intervals\":$bj,\"send_err\":$(json_str "$(head -c 300 "$BENCH_TMP/send.err" 2>/dev/null)")}"
 }
 
 # iperf_run SCENARIO CONFIG REP PORT SECONDS [extra iperf3 client args]
 # One iperf3 flow hvsrc -> hvdst; emits its JSON.
 iperf_run() {
-	local scen=$1 cfg=$2 rep=$3 port=$4 secs=$5
+	local scen=$1 cfg=$2 rep=$3 port=$4 secs=$5 kind=none
 	shift 5
+	# a flow to the bulk port must not be tracked by migprio (P2's other
+	# flow, with 1024 rules); one to a migration port is not bulk
+	[ "$port" != "$BULK_PORT" ] || ! lsmod | grep -q '^migprio ' || kind=migprio
+	guard_start $kind
 	bg_dst iperf3 -s -1 -p "$port" >/dev/null 2>&1 &
 	local spid=$!
 	wait_listen "$port"
@@ -327,7 +415,8 @@ iperf_run() {
 		>"$BENCH_TMP/iperf.json" 2>/dev/null || true
 	kill "$spid" 2>/dev/null || true
 	wait "$spid" 2>/dev/null || true
-	emit "{\"scenario\":\"$scen\",\"config\":\"$cfg\",\"rep\":$rep,\"link_mbit\":$LINK_MBIT,\"port\":$port,\"iperf\":$(json_file "$BENCH_TMP/iperf.json")}"
+	guard_end
+	emit "{\"scenario\":\"$scen\",\"config\":\"$cfg\",\"rep\":$rep,\"link_mbit\":$LINK_MBIT,\"port\":$port,$GUARD_JSON,\"iperf\":$(json_file "$BENCH_TMP/iperf.json")}"
 }
 
 # iperf_mbit FILE: receiver throughput in Mbit/s from an iperf3 -J file

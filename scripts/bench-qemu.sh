@@ -53,6 +53,7 @@ QEMU_LINK_MBIT=${QEMU_LINK_MBIT:-100}
 # migprio with extra `dev set` arguments (the r1 row)
 cfg_migprio_args() {
 	local ns dev
+	GUARD_CFG=migprio
 	mp_on
 	for ns in "$NS_SRC:$DEV_SRC" "$NS_DST:$DEV_DST"; do
 		dev=${ns#*:}
@@ -215,7 +216,9 @@ qemu_run() {
 	local cfg=$1 bulk=$2 rc=0 g=${PQ_GROUP:-q72}
 	QM_NS_SRC=$NS_SRC QM_NS_DST=$NS_DST QM_ADDR_DST=$ADDR_DST QM_PORT=$MIG_PORT
 	QM_DIR=$BENCH_TMP/qm
+	guard_start "${GUARD_CFG:-none}"
 	if ! qm_start; then
+		guard_end
 		qm_stop
 		emit "{\"scenario\":\"qemu\",\"group\":\"$g\",\"config\":\"$cfg\",\"rc\":1,\"error\":\"QEMU did not start\"}"
 		return 1
@@ -224,9 +227,10 @@ qemu_run() {
 	qm_migrate || rc=1
 	[ "$bulk" = 0 ] || bulk_stop
 	qm_stop
+	guard_end
 	if [ "$rc" = 0 ]; then
 		log "  -> destination runs after $QM_DEST_S s, real downtime $QM_DOWNTIME_S s; QEMU says: total $QM_QEMU_TOTAL_MS ms, downtime $QM_QEMU_DOWNTIME_MS ms"
-		emit "{\"scenario\":\"qemu\",\"group\":\"$g\",\"config\":\"$cfg\",\"rc\":0,\"link_mbit\":$LINK_MBIT,\"bulk\":$bulk,\"dev_set\":$(json_str "${QEMU_DEVSET:-}"),\"rules\":$(json_str "${QEMU_RULES:-}"),\"qm\":$QM_RESULT_JSON}"
+		emit "{\"scenario\":\"qemu\",\"group\":\"$g\",\"config\":\"$cfg\",\"rc\":0,\"link_mbit\":$LINK_MBIT,\"bulk\":$bulk,$GUARD_JSON,\"dev_set\":$(json_str "${QEMU_DEVSET:-}"),\"rules\":$(json_str "${QEMU_RULES:-}"),\"qm\":$QM_RESULT_JSON}"
 	else
 		log "  -> migration failed (see $QM_DIR): $(tail -c 200 "$QM_DIR/dst.err" 2>/dev/null)"
 		emit "{\"scenario\":\"qemu\",\"group\":\"$g\",\"config\":\"$cfg\",\"rc\":1,\"error\":$(json_str "$(tail -c 300 "$QM_DIR/src.qmp" 2>/dev/null; tail -c 200 "$QM_DIR/dst.err" 2>/dev/null)")}"

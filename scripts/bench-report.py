@@ -42,6 +42,19 @@ def load(path):
     return recs
 
 
+def invalidate(recs):
+    """A run whose bulk flows were (partly) in the migration class
+    ("bulk_check", scripts/bench-lib.sh) measured something else: it counts
+    as skipped, with the reason, and is listed under "Invalid rows"."""
+    bad = []
+    for r in recs:
+        c = r.get("bulk_check")
+        if isinstance(c, dict) and c.get("valid") is False and "skipped" not in r:
+            r["skipped"] = "INVALID: " + str(c.get("reason", "bulk flow in the migration class"))
+            bad.append(r)
+    return bad
+
+
 def med(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
@@ -247,6 +260,8 @@ def analyse(recs, classify_text=None, classify_json=None, machine=None):
             p4["flows"] = r
     res["p4"] = p4
     res["qemu"] = qemu_analyse(recs)
+    res["invalid"] = [{k: r.get(k) for k in ("scenario", "config", "rep", "skipped")}
+                      for r in recs if str(r.get("skipped", "")).startswith("INVALID")]
     res["raw"] = recs
     return res
 
@@ -560,6 +575,17 @@ def markdown(res):
                      f"`-j flow list` {f['list_json_s']:.2f} s.")
     L.append("")
     L += qemu_markdown(res["qemu"])
+    L.append("")
+    L.append("### Invalid rows")
+    L.append("")
+    if res.get("invalid"):
+        L.append("Runs in which a bulk flow was in the migration class: left out of the tables above.")
+        L.append("")
+        for r in res["invalid"]:
+            L.append(f"- {r['scenario']} {r.get('config') or ''} rep {r.get('rep') or 1}: {r['skipped']}")
+    else:
+        L.append("None: no bulk flow was in the migration class in any run "
+                 "(migprio's flow events, the bulk connections' ports).")
     return "\n".join(L)
 
 
@@ -604,6 +630,9 @@ def main():
     ap.add_argument("--demo", action="store_true")
     a = ap.parse_args()
     recs = load(a.vmlog)
+    for r in invalidate(recs):
+        print(f"bench-report: {r.get('scenario')} {r.get('config')}: {r['skipped']}",
+              file=sys.stderr)
     if a.demo:
         for r in recs:
             if r.get("scenario") == "demo":

@@ -5,14 +5,16 @@
 # `ip -n` (a name of ip netns, or a namespace path), show/list and
 # del/delete are synonyms, rule del takes the match of a rule as well as
 # its id, and keywords are never abbreviated in a file (apply, syncconf)
-# while the command line keeps its abbreviations.
+# while the command line keeps its abbreviations (the newer words uplink,
+# per-slave and reserve-ports included). syncconf --follow under -n
+# follows that namespace's devices, with its lock and records.
 # Oracles: rule list -j and dev show -j run through `ip netns exec`, tc
 # qdisc show, the state file's name (the namespace's inode).
 source "$(dirname "$0")/lib.sh"
 
 mp_require
 [ -x "$MIGPRIOCTL" ] || ktap_skip_all "migprioctl not in the VM image"
-ktap_plan 7
+ktap_plan 8
 
 M=$MIGPRIOCTL
 OUT=$(mktemp -d)
@@ -129,6 +131,8 @@ abbrev_files() {
 	rule a port 5004
 	dev set $VETH_A queue h rate 10mbit
 	dev set $VETH_A q prio
+	dev set $VETH_A queue prio per
+	dev set $VETH_A queue prio upl lo
 	EOF
 	run A "$M" apply "$OUT/abbrev.conf"; expect_rc 2 || return 1
 	has "$OUT/abbrev.conf:2: rule argument \"po\" is abbreviated: a file spells keywords out (\"port\")" "$err" &&
@@ -136,10 +140,14 @@ abbrev_files() {
 	has "$OUT/abbrev.conf:4: rule command \"a\" is abbreviated" "$err" &&
 	has "$OUT/abbrev.conf:5: queue \"h\" is abbreviated" "$err" &&
 	has "$OUT/abbrev.conf:6: dev set argument \"q\" is abbreviated" "$err" &&
-	has "5 bad lines in $OUT/abbrev.conf, nothing applied" "$err" || return 1
-	printf 'dev set %s queue prio\nrule add prot udp port 5005\n' "$VETH_A" >"$OUT/abbrev2.conf"
+	has "$OUT/abbrev.conf:7: dev set argument \"per\" is abbreviated: a file spells keywords out (\"per-slave\")" "$err" &&
+	has "$OUT/abbrev.conf:8: dev set argument \"upl\" is abbreviated: a file spells keywords out (\"uplink\")" "$err" &&
+	has "7 bad lines in $OUT/abbrev.conf, nothing applied" "$err" || return 1
+	printf 'dev set %s queue prio\nrule add prot udp port 5005\nrule add port 5006 reserve\n' "$VETH_A" >"$OUT/abbrev2.conf"
 	run A "$M" syncconf "$OUT/abbrev2.conf"; expect_rc 2 &&
-		has "$OUT/abbrev2.conf:2: rule argument \"prot\" is abbreviated" "$err" || return 1
+		has "$OUT/abbrev2.conf:2: rule argument \"prot\" is abbreviated" "$err" &&
+		has "$OUT/abbrev2.conf:3: rule argument \"reserve\" is abbreviated: a file spells keywords out (\"reserve-ports\")" "$err" ||
+		return 1
 	[ "$(rules; A "$M" showconf)" = "$before" ] || { echo "state changed"; return 1; }
 	# spelled out, the same lines work
 	printf 'dev set %s queue prio\nrule add proto udp port 5005\n' "$VETH_A" >"$OUT/full.conf"
@@ -147,6 +155,39 @@ abbrev_files() {
 	[ "$(rules)" = '[[null,"udp",{"min":5005,"max":5005},null]]' ]
 }
 ktap_test "files spell keywords out: an abbreviation is a bad line (exit 2), nothing applied" abbrev_files
+
+# The unit's follower in another namespace: -n NETNS syncconf --follow.
+# It designates there, and when the device is deleted and created again
+# there it designates it again; its lock and records are named after
+# that namespace's inode, and nothing happens in this one.
+netns_follow() {
+	local ino pid rc=0
+	ino=$(A stat -L -c %i /proc/self/ns/net)
+	mkdummy() { "$IP" -n "$NA" link add mpcli0 type dummy && "$IP" -n "$NA" link set mpcli0 up; }
+	ours() { A "$TC" qdisc show dev mpcli0 2>/dev/null | grep -q '^qdisc prio 4d50: root'; }
+	mkdummy || return 1
+	rm -f /run/migprio/lock
+	printf 'dev set mpcli0 queue prio\nrule add port 7003 name cli\n' >"$OUT/follow.conf"
+	"$M" -n "$NA" syncconf --follow "$OUT/follow.conf" >"$OUT/follow.log" 2>&1 &
+	pid=$!
+	defer kill "$pid"
+	busywait 10000 grep -q "^start: synced $OUT/follow.conf" "$OUT/follow.log" && ours ||
+		{ cat "$OUT/follow.log"; return 1; }
+	"$IP" -n "$NA" link del mpcli0 && mkdummy || return 1
+	busywait 10000 eval 'ours && grep -q "mpcli0 exists: designated again" "$OUT/follow.log"' ||
+		{ cat "$OUT/follow.log"; return 1; }
+	A "$M" -j dev show | "$JQ" -e '.dev.ifname == "mpcli0"' >/dev/null &&
+	[ "$(rules)" = '[["cli","tcp",{"min":7003,"max":7003},null]]' ] || return 1
+	"$M" -j dev show | "$JQ" -e '.dev == null' >/dev/null || return 1
+	ls -l /run/migprio
+	[ -e "/run/migprio/$ino.lock" ] && [ -e "/run/migprio/$ino-$(A cat /sys/class/net/mpcli0/ifindex)" ] &&
+	[ ! -e /run/migprio/lock ] || return 1
+	kill "$pid"
+	wait "$pid" || rc=$?
+	cat "$OUT/follow.log"
+	[ "$rc" = 0 ] && ours
+}
+ktap_test "-n NETNS syncconf --follow follows that namespace's devices, with its lock and records" netns_follow
 
 help_synonyms() {
 	run "$M" rule help; expect_rc 0 || return 1

@@ -40,7 +40,7 @@ expect() {
 }
 
 echo "KTAP version 1"
-echo "1..14"
+echo "1..17"
 expect "objects by prefix" "apply" ap
 expect "abbreviated object and command: rule add keywords" \
 	"proto port lport rport peer cgroup name preset" r a ""
@@ -48,6 +48,8 @@ expect "no proto/port after a preset" "peer cgroup name" rule add preset qemu ""
 expect "no preset after a port" "proto port lport rport peer cgroup name" \
 	rule add port 7000 ""
 expect "abbreviated dev set: interfaces" "lo" d se l
+expect "dev set keywords: per-slave next to priority" "per-slave priority" dev set lo p
+expect "dev set uplink: interfaces" "lo" dev set vmbr0 uplink l
 
 mkdir -p "$TMP/conf.d" && touch "$TMP/conf.d/migprio.conf" "$TMP/conf.d/other file"
 expect "apply completes file names" "$TMP/conf.d/migprio.conf $TMP/conf.d/other@file" \
@@ -56,7 +58,8 @@ expect "apply completes file names" "$TMP/conf.d/migprio.conf $TMP/conf.d/other@
 
 expect "syncconf completes file names" "$TMP/conf.d/migprio.conf" syncconf "$TMP/conf.d/m"
 expect "syncconf --wait takes a number, no file" "" syncconf --wait ""
-expect "syncconf options" "--wait --dry-run" syncconf -
+expect "syncconf options" "--wait --dry-run --follow" syncconf -
+expect "syncconf options by prefix" "--follow" syncconf --f
 expect "synonyms of the commands" "show" rule s
 migprioctl() { echo '[{"id":3},{"id":12}]'; }	# the ids of rule list -j
 expect "rule del: an id or the words of a match" \

@@ -24,13 +24,6 @@ defer rm -rf "$T"
 a() { "$IP" netns exec "$A" "$@"; }
 b() { "$IP" netns exec "$B" "$@"; }
 
-# class_sent NS DEV CLASSID: bytes sent through a prio class
-class_sent() {
-	"$TC" -n "$1" -s class show dev "$2" |
-		awk -v c="$3" '$1 == "class" && $3 == c { f = 1; next }
-			       f && $1 == "Sent" { print $2; exit }'
-}
-
 # snap NS DEV: "bytes(1:1) bytes(1:2)"
 snap() { echo "$(class_sent "$1" "$2" 1:1) $(class_sent "$1" "$2" 1:2)"; }
 

@@ -202,8 +202,9 @@ gso() {
 	g "$IP" link set mptap0 up &&
 	g "$MIGPRIOCTL" dev set mptap0 queue none &&
 	g "$MIGPRIOCTL" rule add port 49170 >/dev/null || return 1
-	# 10 segments of 1448 bytes in one skb
-	g "$GSOTAP" send mptap0 10.77.0.2 10.77.0.1 40000 49170 14480 1448 || return 1
+	# 10 segments of 1448 bytes in one skb, from the peer's service port
+	# (nothing listens on G's side: port rules match the listening end)
+	g "$GSOTAP" send mptap0 10.77.0.2 10.77.0.1 49170 40000 14480 1448 || return 1
 	local pk by
 	pk=$(stat_of "$G" rx_packets)
 	by=$(stat_of "$G" rx_bytes)

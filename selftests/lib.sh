@@ -34,6 +34,9 @@
 #   wait_listen NS PORT [tcp|udp]  wait until something listens on PORT
 #   iperf3_server NS PORT     start a one-shot iperf3 server, wait until it
 #                             listens; killed at exit
+#   class_sent NS DEV CLASSID bytes sent through a qdisc class (the text
+#                             of tc -s: iproute2 6.1's -j has no prio
+#                             class stats)
 #
 # Commands whose output a test judges (the tool's tests):
 #   run CMD...                run it: $rc, $out (stdout), $err (stderr)
@@ -227,6 +230,12 @@ wait_listen() {
 	local proto=t
 	[ "${3:-tcp}" = udp ] && proto=u
 	busywait 5000 lib_listening "$1" "$2" "$proto"
+}
+
+class_sent() {
+	"$TC" -n "$1" -s class show dev "$2" |
+		awk -v c="$3" '$1 == "class" && $3 == c { f = 1; next }
+			       f && $1 == "Sent" { print $2; exit }'
 }
 
 iperf3_server() {

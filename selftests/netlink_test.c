@@ -678,12 +678,19 @@ static const struct bad bad_inputs[] = {
 	{ "dev-get with an attribute", MIGPRIO_CMD_DEV_GET,
 	  { U32(MIGPRIO_A_DEV_IFINDEX, 1) },
 	  EINVAL, "", -1, -1 },
+	/* issue 22: "either port" is gone; an old client's rule is refused */
+	{ "rule-add former either-port attribute (4)", MIGPRIO_CMD_RULE_ADD,
+	  { U16(4, 49152) },
+	  EINVAL, "", 4, -1 },
+	{ "rule-add former either-port attribute (5)", MIGPRIO_CMD_RULE_ADD,
+	  { U16(5, 49215) },
+	  EINVAL, "", 5, -1 },
 	{ "rule-add proto icmp", MIGPRIO_CMD_RULE_ADD,
 	  { U8(MIGPRIO_A_RULE_PROTO, 1) },
 	  EINVAL, "PROTO", MIGPRIO_A_RULE_PROTO, -1 },
 	{ "rule-add port min > max", MIGPRIO_CMD_RULE_ADD,
-	  { U16(MIGPRIO_A_RULE_PORT_MIN, 10), U16(MIGPRIO_A_RULE_PORT_MAX, 9) },
-	  EINVAL, "PORT_MAX is below PORT_MIN", MIGPRIO_A_RULE_PORT_MAX, -1 },
+	  { U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 10), U16(MIGPRIO_A_RULE_SERVICE_PORT_MAX, 9) },
+	  EINVAL, "SERVICE_PORT_MAX is below SERVICE_PORT_MIN", MIGPRIO_A_RULE_SERVICE_PORT_MAX, -1 },
 	{ "rule-add lport min > max", MIGPRIO_CMD_RULE_ADD,
 	  { U16(MIGPRIO_A_RULE_LPORT_MIN, 10), U16(MIGPRIO_A_RULE_LPORT_MAX, 9) },
 	  EINVAL, "LPORT_MAX is below LPORT_MIN", MIGPRIO_A_RULE_LPORT_MAX, -1 },
@@ -739,8 +746,8 @@ static void configure(struct __test_metadata *_metadata, struct nl *nl,
 		{ 0 },
 	};
 	struct attr rule_a[] = {
-		U16(MIGPRIO_A_RULE_PORT_MIN, 49152),
-		U16(MIGPRIO_A_RULE_PORT_MAX, 49215),
+		U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 49152),
+		U16(MIGPRIO_A_RULE_SERVICE_PORT_MAX, 49215),
 		STR(MIGPRIO_A_RULE_NAME, "qemu"),
 		{ 0 },
 	};
@@ -818,7 +825,7 @@ static int add_port_rule(struct nl *nl, struct reply *r, int port,
 			 const char *name)
 {
 	struct attr a[] = {
-		U16(MIGPRIO_A_RULE_PORT_MIN, port),
+		U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, port),
 		STR(MIGPRIO_A_RULE_NAME, name),
 		{ 0 },
 	};
@@ -852,8 +859,8 @@ TEST_F(mp, rule_add_dump_del)
 	id1 = get_uint(r, 0, MIGPRIO_A_RULE_ID);
 	EXPECT_NE(0, id1);
 	/* MIN alone is a single port; defaults shown back. */
-	EXPECT_EQ(49152, get_uint(r, 0, MIGPRIO_A_RULE_PORT_MIN));
-	EXPECT_EQ(49152, get_uint(r, 0, MIGPRIO_A_RULE_PORT_MAX));
+	EXPECT_EQ(49152, get_uint(r, 0, MIGPRIO_A_RULE_SERVICE_PORT_MIN));
+	EXPECT_EQ(49152, get_uint(r, 0, MIGPRIO_A_RULE_SERVICE_PORT_MAX));
 	EXPECT_EQ(IPPROTO_TCP, get_uint(r, 0, MIGPRIO_A_RULE_PROTO));
 	EXPECT_STREQ("one", get_str(r, 0, MIGPRIO_A_RULE_NAME));
 	EXPECT_EQ(0, get_uint(r, 0, MIGPRIO_A_RULE_FLOWS));
@@ -864,7 +871,7 @@ TEST_F(mp, rule_add_dump_del)
 	EXPECT_GT(id2, id1);
 	EXPECT_EQ(0, get_uint(r, 0, MIGPRIO_A_RULE_LPORT_MIN));
 	EXPECT_EQ(1000, get_uint(r, 0, MIGPRIO_A_RULE_LPORT_MAX));
-	EXPECT_EQ(~0ULL, get_uint(r, 0, MIGPRIO_A_RULE_PORT_MIN));
+	EXPECT_EQ(~0ULL, get_uint(r, 0, MIGPRIO_A_RULE_SERVICE_PORT_MIN));
 	/* Host bits are cleared. */
 	EXPECT_EQ(htonl(0x0a010200), get_uint(r, 0, MIGPRIO_A_RULE_PEER_IPV4));
 	EXPECT_EQ(24, get_uint(r, 0, MIGPRIO_A_RULE_PEER_PREFIXLEN));
@@ -1036,7 +1043,7 @@ TEST_F(mp, dump_intr)
 	make_long_cgroup(path, sizeof(path));
 	for (i = 0; i < 4; i++) {
 		struct attr a[] = {
-			U16(MIGPRIO_A_RULE_PORT_MIN, 3000 + i),
+			U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 3000 + i),
 			STR(MIGPRIO_A_RULE_CGROUP, path),
 			{ 0 },
 		};
@@ -1116,8 +1123,8 @@ static void flow_dump_racing(struct __test_metadata *_metadata, struct nl *nl,
 {
 	struct attr udp_rule[] = {
 		U8(MIGPRIO_A_RULE_PROTO, IPPROTO_UDP),
-		U16(MIGPRIO_A_RULE_PORT_MIN, 49160),
-		U16(MIGPRIO_A_RULE_PORT_MAX, 49161),
+		U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 49160),
+		U16(MIGPRIO_A_RULE_SERVICE_PORT_MAX, 49161),
 		{ 0 },
 	};
 	struct nl small = { 0 };
@@ -1232,7 +1239,7 @@ static int all_ops(struct nl *nl, int want_read, int want_write)
 		int want = ops[i].write ? want_write : want_read;
 
 		if (ops[i].cmd == MIGPRIO_CMD_RULE_ADD)
-			a[0] = (struct attr)U16(MIGPRIO_A_RULE_PORT_MIN, 7);
+			a[0] = (struct attr)U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 7);
 		with |= ops[i].cmd == MIGPRIO_CMD_RULE_ADD;
 		if (request(nl, ops[i].cmd, ops[i].flags, with ? a : NULL, &r)) {
 			fprintf(stderr, "# cmd %d: no answer\n", ops[i].cmd);

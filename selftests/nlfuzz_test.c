@@ -319,8 +319,10 @@ static const struct attr_desc rule_attrs[] = {
 	{ MIGPRIO_A_RULE_PAD, K_BIN },
 	{ MIGPRIO_A_RULE_ID, K_U32 },
 	{ MIGPRIO_A_RULE_PROTO, K_U8 },
-	{ MIGPRIO_A_RULE_PORT_MIN, K_U16 },
-	{ MIGPRIO_A_RULE_PORT_MAX, K_U16 },
+	{ 4, K_U16 },	/* the retired either-port range */
+	{ 5, K_U16 },
+	{ MIGPRIO_A_RULE_SERVICE_PORT_MIN, K_U16 },
+	{ MIGPRIO_A_RULE_SERVICE_PORT_MAX, K_U16 },
 	{ MIGPRIO_A_RULE_LPORT_MIN, K_U16 },
 	{ MIGPRIO_A_RULE_LPORT_MAX, K_U16 },
 	{ MIGPRIO_A_RULE_RPORT_MIN, K_U16 },
@@ -547,8 +549,8 @@ static void put_good_rule(struct fuzzer *f, struct nlmsghdr *nlh)
 	mnl_attr_put_u8(nlh, MIGPRIO_A_RULE_PROTO, chance(f, 80) ? 6 : 17);
 	switch (rndn(f, 3)) {
 	case 0:
-		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_PORT_MIN, lo);
-		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_PORT_MAX, lo + rndn(f, 64));
+		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_SERVICE_PORT_MIN, lo);
+		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_SERVICE_PORT_MAX, lo + rndn(f, 64));
 		break;
 	case 1:
 		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_LPORT_MIN, lo);

@@ -8,16 +8,20 @@
 # journal on a systemd host); while a flow runs through the htb layout, a
 # run with the same file changes nothing at all, a DSCP change touches
 # neither the qdisc nor the rings, a guard change changes the htb classes
-# in place (the leaves and the class counters stay); only a changed
-# rings value resizes the NIC's rings, and then with a warning.
+# in place (the leaves and the class counters stay); reserve-ports shows
+# in --dry-run (the rule line and the sysctl's) without being made, and a
+# run reserves the ports without touching the layout; a layout that is not
+# where the walk puts it any more (its root qdisc deleted) is placed again
+# also when the file changes only the DSCP; only a changed rings value
+# resizes the NIC's rings, and then with a warning.
 # Oracles: tc monitor and ethtool --monitor (every qdisc, class and ring
 # change the kernel announces), tc -s class show, ethtool -g, flow list,
-# migprio's own events, busybox syslogd's file.
+# migprio's own events, busybox syslogd's file, the sysctl in /proc.
 source "$(dirname "$0")/lib.sh"
 
 mp_require
 [ -x "$MIGPRIOCTL" ] || ktap_skip_all "migprioctl not in the VM image"
-ktap_plan 8
+ktap_plan 10
 
 M=$MIGPRIOCTL
 OUT=$(mktemp -d)
@@ -33,10 +37,10 @@ B() { "$IP" netns exec "$NB" "$@"; }
 
 
 CONF=$OUT/migprio.conf
-conf() { # DSCP GUARD: the file
+conf() { # DSCP GUARD [reserve-ports]: the file
 	cat >"$CONF" <<-EOF
 	dev set $VETH_A queue htb rate 100mbit dscp $1 guard $2
-	rule add preset qemu
+	rule add preset qemu${3:+ $3}
 	rule add port 7000 name seven
 	EOF
 }
@@ -177,6 +181,54 @@ guard() {
 	[ "$(leaves)" = "$leaves0" ] && [ "$(mig_sent)" -ge "$sent0" ] && [ "$(flow_port)" = "$PORT" ]
 }
 ktap_test "a guard change: the htb classes change in place, leaves and counters stay" guard
+
+SYSCTL=/proc/sys/net/ipv4/ip_local_reserved_ports
+reserved() { A cat $SYSCTL; }
+RECORD=/run/migprio/$(A stat -L -c %i /proc/self/ns/net)-reserved-ports
+reserve() {
+	local n0
+	A sh -c "echo 1000 >$SYSCTL" || return 1
+	conf 18 20 reserve-ports
+	run A "$M" syncconf --dry-run "$CONF"; expect_rc 1 || return 1
+	[ "$out" = "-rule add port 49152-49215 name qemu
++rule add port 49152-49215 name qemu reserve-ports
+-net.ipv4.ip_local_reserved_ports = 1000
++net.ipv4.ip_local_reserved_ports = 1000,49152-49215" ] || { show; return 1; }
+	run A "$M" -j syncconf --dry-run "$CONF"; expect_rc 1 || return 1
+	"$JQ" -e '.reserved_changed and (.dev_changed | not) and .added == 0' <<<"$out" >/dev/null || { show; return 1; }
+	# a dry run wrote neither the sysctl nor the record
+	[ "$(reserved)" = 1000 ] && [ ! -e "$RECORD" ] || { echo "sysctl $(reserved)"; cat "$RECORD"; return 1; }
+	n0=$(tc_events | wc -l)
+	run A "$M" syncconf "$CONF"; expect_rc 0 || return 1
+	busywait 5000 logged "syncconf $CONF: 0 rules added, 0 renamed, 0 deleted; reserved ports +49152-49215" ||
+		{ cat "$LOG"; return 1; }
+	[ "$(reserved)" = 1000,49152-49215 ] && grep -qx 'added 49152-49215' "$RECORD" || return 1
+	run A "$M" syncconf --dry-run "$CONF"; expect_rc 0 && [ -z "$out" ] || { show; return 1; }
+	tc_marker || return 1
+	echo "tc monitor since: $(tc_events | tail -n +$((n0 + 1)))"
+	[ "$(tc_events | wc -l)" = "$n0" ] && [ "$(flow_port)" = "$PORT" ]
+}
+ktap_test "reserve-ports: --dry-run shows the rule and the sysctl and makes neither; the run reserves, the layout untouched" reserve
+
+# The layout is gone from where the walk puts it (its root qdisc deleted
+# by hand): a file that changes only the DSCP places it again, as the
+# dry run says; keeping the queue as it runs would keep nothing.
+placed_again() {
+	A "$TC" qdisc del dev "$VETH_A" root || return 1
+	conf 26 20 reserve-ports
+	run A "$M" syncconf --dry-run "$CONF"; expect_rc 1 || return 1
+	[ "$out" = "# $VETH_A: placed again: the queue on $VETH_A is replaced
+-dev set $VETH_A dscp 18 queue htb rate 100mbit guard 20
++dev set $VETH_A dscp 26 queue htb rate 100mbit guard 20" ] || { show; return 1; }
+	! A "$TC" qdisc show dev "$VETH_A" | grep -q 4d50: || return 1
+	run A "$M" syncconf "$CONF"; expect_rc 0 || return 1
+	busywait 5000 logged "0 deleted; dev $VETH_A: dscp, placed again: the queue on $VETH_A is replaced" ||
+		{ cat "$LOG"; return 1; }
+	A "$TC" qdisc show dev "$VETH_A" | grep -q '^qdisc htb 4d50: root' &&
+	A "$M" -j dev show | "$JQ" -e '.dev.dscp == 26' >/dev/null &&
+	busywait 10000 eval '[ "$(mig_sent)" -gt 0 ]'
+}
+ktap_test "a layout no longer in place is placed again, also when only the DSCP changes" placed_again
 kill $CLIENT 2>/dev/null
 
 # ------------------------------------------------------ rings on eth0

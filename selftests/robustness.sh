@@ -25,11 +25,6 @@ defer rm -rf "$T"
 
 mp() { "$IP" netns exec "$1" "$MIGPRIOCTL" "${@:2}"; }
 stat_of() { mp "$1" -j stats | "$JQ" ".$2"; }
-class_sent() {
-	"$TC" -n "$1" -s class show dev "$2" |
-		awk -v c="$3" '$1 == "class" && $3 == c { f = 1; next }
-			       f && $1 == "Sent" { print $2; exit }'
-}
 nconn() { "$SS" -N "$1" -tnH state established "( dport = :$2 )" | wc -l; }
 
 # pair NS1 NS2: veth, prio qdisc and designation on NS1's end, preset rule,

@@ -11,6 +11,9 @@
 # - SYN, ACK and SYN-ACK floods from many source ports to the migration
 #   port, and a UDP spray to a migration port nobody listens on: no flow
 #   starts, nothing counts as untracked, the real connection stays tracked.
+#   A SYN-ACK comes from the end that listens, so its source port is the
+#   service port a rule matches (issue 22): that flood comes from the
+#   preset's range.
 # Every forged packet matches a rule, so the netns' rx_packets counter
 # (plus the receive backlogs' drops, /proc/net/softnet_stat) tells when all
 # of them passed the hooks: then the verdict, no timing.
@@ -114,9 +117,10 @@ floods() {
 	local s0 u0 f
 	s0=$(stat_of "$S" flows_started)
 	u0=$(stat_of "$S" flows_untracked)
-	for f in S A SA F; do
+	for f in S A F; do
 		spoof tcp $f "$ADDR_B" 0 "$ADDR_A" $PORT "$FLOOD" || return 1
 	done
+	spoof tcp SA "$ADDR_B" 49152-49215 "$ADDR_A" $PORT "$FLOOD" || return 1
 	echo "flows started $s0 -> $(stat_of "$S" flows_started), untracked $u0 -> $(stat_of "$S" flows_untracked), active $(stat_of "$S" flows_active)"
 	[ "$(stat_of "$S" flows_started)" = "$s0" ] &&
 		[ "$(stat_of "$S" flows_untracked)" = "$u0" ] &&

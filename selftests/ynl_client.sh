@@ -59,7 +59,7 @@ ktap_test "ynl: dev-get with nothing designated is empty" empty_dev_get
 
 add_rules() {
 	nsynl --do rule-add --json \
-		'{"port-min": 49152, "port-max": 49215, "name": "qemu"}' &&
+		'{"service-port-min": 49152, "service-port-max": 49215, "name": "qemu"}' &&
 	nsynl --do rule-add --json \
 		'{"proto": 17, "peer-ipv4": 167838208, "peer-prefixlen": 24, "rport-min": 7000}'
 }
@@ -89,8 +89,8 @@ rule_dump() {
 	echo "$out"
 	[ "$(echo "$out" | "$JQ" 'length')" = 2 ] &&
 	[ "$(echo "$out" | "$JQ" -r '.[0].name')" = qemu ] &&
-	[ "$(echo "$out" | "$JQ" -r '.[0]["port-min"]')" = 49152 ] &&
-	[ "$(echo "$out" | "$JQ" -r '.[0]["port-max"]')" = 49215 ] &&
+	[ "$(echo "$out" | "$JQ" -r '.[0]["service-port-min"]')" = 49152 ] &&
+	[ "$(echo "$out" | "$JQ" -r '.[0]["service-port-max"]')" = 49215 ] &&
 	[ "$(echo "$out" | "$JQ" -r '.[0].proto')" = 6 ] &&
 	[ "$(echo "$out" | "$JQ" -r '.[1]["peer-ipv4"]')" = 10.1.2.0 ] &&
 	[ "$(echo "$out" | "$JQ" -r '.[1]["peer-prefixlen"]')" = 24 ] &&

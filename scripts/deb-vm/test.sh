@@ -7,16 +7,17 @@
 # loaded, so what they do to a running configuration shows:
 #   1. version 1 installs; the unit is neither enabled nor started
 #   2. enable --now applies migprio.conf (designation, 4d50: qdisc, rings
-#      max on eth0, rules)
+#      max on eth0, rules, the qemu ports reserved)
 #   3. the upgrade to version 2 (both packages) leaves the designation,
 #      the qdisc and the rules (same ids) in place and never touches the
 #      rings or the qdisc (ethtool --monitor, tc monitor, migprio's
 #      events see nothing), and restarts the running unit
 #   4. the purge restores eth0 (migprio's qdisc gone, RX ring back to
-#      256), deletes the rules, unloads the module, leaves no /run/migprio
-#      and no file, and says what it did
-#   5. removing migprio-dkms alone while migprioctl stays does the same
-#      undo and unloads the module
+#      256), deletes the rules, takes the reserved ports out again, unloads
+#      the module, leaves no /run/migprio and no file, and says what it did
+#   5. removing migprio-dkms alone while migprioctl stays and its unit
+#      runs stops the unit first (its follower would put the
+#      configuration back), then does the same undo and unloads the module
 # Stand-ins, as the VM has neither systemd nor a compiler: systemctl runs
 # the unit file's own command lines (scripts/deb-vm/systemctl), dkms
 # records its calls (the real one ran on the host). Everything else is the
@@ -61,19 +62,23 @@ busywait 10000 eval '[ "$(ring_rx current)" = 256 ]'
 MAX=$(ring_rx max)
 root_qdisc() { "$TC" qdisc show dev eth0 | awk '/ root /{ print $2, $3; exit }'; }
 rule_ids() { "$M" -j rule list | "$JQ" -c '[.[] | [.id, .name]]'; }
+RESERVED=/proc/sys/net/ipv4/ip_local_reserved_ports
+RESERVED0=$(cat $RESERVED)
 configured() {
 	[ "$(root_qdisc)" = "prio 4d50:" ] && [ "$(ring_rx current)" = "$MAX" ] &&
+	grep -q '49152-49215' $RESERVED &&
 	"$M" -j dev show | "$JQ" -e '.dev.ifname == "eth0"' >/dev/null &&
 	[ "$("$M" -j rule list | "$JQ" length)" = 2 ]
 }
 restored() {
 	[ "$(root_qdisc)" != "prio 4d50:" ] && [ "$(ring_rx current)" = 256 ] &&
+	[ "$(cat $RESERVED)" = "$RESERVED0" ] &&
 	[ ! -d /sys/module/migprio ] && [ ! -e /run/migprio ]
 }
 pkgs() { dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\n' migprio-dkms migprioctl 2>&1; }
 
 CONF='dev set eth0 queue prio rings max
-rule add preset qemu
+rule add preset qemu reserve-ports
 rule add port 7000 name seven'
 
 install_v1() {
@@ -93,7 +98,7 @@ enable_now() {
 	busywait 10000 configured || { "$M" showconf; "$TC" qdisc show dev eth0; "$ETHTOOL" -g eth0; return 1; }
 	"$M" showconf
 }
-ktap_test "enable --now applies migprio.conf: eth0 designated, 4d50: qdisc, rings max, rules" enable_now
+ktap_test "enable --now applies migprio.conf: eth0 designated, 4d50: qdisc, rings max, rules, ports reserved" enable_now
 
 # ------------------------------------------------------------- upgrade
 upgrade() {
@@ -141,8 +146,9 @@ purge() {
 	out=$(dpkg --purge migprioctl migprio-dkms 2>&1) || { echo "$out"; return 1; }
 	echo "$out"
 	pkgs
-	grep -q "migprio: the host: eth0 no longer designated" <<<"$out" &&
+	grep -q "migprio: the host: eth0 no longer designated; the 4d50: qdisc removed from eth0; ring sizes of eth0 put back" <<<"$out" &&
 	grep -q "migprio: the host: 2 rule(s) deleted" <<<"$out" &&
+	grep -q "migprio: the host: ports 49152-49215 taken out of net.ipv4.ip_local_reserved_ports" <<<"$out" &&
 	grep -q "migprio: module unloaded" <<<"$out" || return 1
 	"$TC" qdisc show dev eth0; "$ETHTOOL" -g eth0 | sed -n '/^Current/,$p'
 	restored || { echo "not restored"; return 1; }
@@ -150,7 +156,7 @@ purge() {
 		/etc/systemd/system/*.wants/migprio.service 2>/dev/null && return 1
 	! pkgs | grep -q ' ii'
 }
-ktap_test "purge restores eth0 (qdisc, RX 256), deletes the rules, unloads the module, says so" purge
+ktap_test "purge restores eth0 (qdisc, RX 256), deletes the rules, unreserves the ports, unloads the module, says so" purge
 
 # --------------------------------------- migprio-dkms removed on its own
 dkms_alone() {
@@ -159,14 +165,20 @@ dkms_alone() {
 	"$ETHTOOL" -G eth0 rx 256
 	dpkg -i "$ADD"/debs/v2/*.deb >/dev/null || return 1
 	printf '%s\n' "$CONF" >/etc/migprio/migprio.conf
-	"$M" syncconf /etc/migprio/migprio.conf || return 1
-	configured || return 1
+	systemctl start migprio.service || return 1
+	busywait 10000 configured || return 1
+	: >/run/systemctl.log
 	out=$(dpkg -r migprio-dkms 2>&1) || { echo "$out"; return 1; }
 	echo "$out"
+	echo "systemctl calls:"; cat /run/systemctl.log
+	# the follower stopped before anything was undone
+	grep -q "migprio: migprio.service stopped" <<<"$out" &&
+	grep -q 'stop migprio.service' /run/systemctl.log &&
+	! systemctl --quiet is-active migprio.service &&
 	grep -q "migprio: the host: eth0 no longer designated" <<<"$out" &&
 	grep -q "migprio: module unloaded" <<<"$out" && restored || return 1
 	dpkg --purge migprioctl migprio-dkms >/dev/null
 }
-ktap_test "removing migprio-dkms alone undoes the configuration and unloads the module" dkms_alone
+ktap_test "removing migprio-dkms alone stops the unit, undoes the configuration and unloads the module" dkms_alone
 
 ktap_finish

@@ -45,22 +45,20 @@ struct mp_rule_spec any_rule(u32 id, u8 proto)
 	return r;
 }
 
-/*
- * The naive reference, written from the spec alone (no compiled form, the
- * prefix compared bit by bit), so that it shares nothing with classify.c.
- */
-bool ref_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt)
+static bool ref_has(struct mp_ports p, u16 port)
+{
+	return port >= p.min && port <= p.max;
+}
+
+/* Everything but the service port, which ref_match() decides. */
+static bool ref_match_rest(const struct mp_rule_spec *r,
+			   const struct mp_pkt *pkt)
 {
 	unsigned int plen, i;
 
 	if (pkt->proto != r->proto)
 		return false;
-	if (pkt->lport < r->lport.min || pkt->lport > r->lport.max)
-		return false;
-	if (pkt->rport < r->rport.min || pkt->rport > r->rport.max)
-		return false;
-	if ((pkt->lport < r->port.min || pkt->lport > r->port.max) &&
-	    (pkt->rport < r->port.min || pkt->rport > r->port.max))
+	if (!ref_has(r->lport, pkt->lport) || !ref_has(r->rport, pkt->rport))
 		return false;
 	if (r->family) {
 		if (r->family != 4 && r->family != 6)
@@ -88,19 +86,45 @@ bool ref_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt)
 	return true;
 }
 
+/*
+ * The naive reference, written from the spec alone (no compiled form, the
+ * prefix compared bit by bit), so that it shares nothing with classify.c.
+ * The service port is the port of the end that listens; when the packet
+ * does not say which, the rule must give one answer for both ends.
+ */
+int ref_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt)
+{
+	bool local, remote;
+
+	if (!ref_match_rest(r, pkt))
+		return 0;
+	local = ref_has(r->port, pkt->lport);	/* if this host listens */
+	remote = ref_has(r->port, pkt->rport);	/* if the peer listens */
+	if (pkt->svc == MP_SVC_LOCAL)
+		return local;
+	if (pkt->svc == MP_SVC_REMOTE)
+		return remote;
+	if (local && remote)
+		return 1;
+	return local || remote ? MP_NEED_SVC : 0;
+}
+
 int scan_lookup(const struct mp_rule_spec *rules, unsigned int n,
 		const struct mp_pkt *p,
-		bool (*match)(const struct mp_rule_spec *r,
-			      const struct mp_pkt *pkt))
+		int (*match)(const struct mp_rule_spec *r,
+			     const struct mp_pkt *pkt))
 {
-	int best = -1;
+	int best = -1, answer = 0, m;
 	unsigned int i;
 
-	for (i = 0; i < n; i++)
-		if (match(&rules[i], p) &&
-		    (best < 0 || rules[i].id < rules[best].id))
+	for (i = 0; i < n; i++) {
+		m = match(&rules[i], p);
+		if (m && (best < 0 || rules[i].id < rules[best].id)) {
 			best = i;
-	return best;
+			answer = m;
+		}
+	}
+	return answer == MP_NEED_SVC ? MP_NEED_SVC : best;
 }
 
 int ref_lookup(const struct mp_rule_spec *rules, unsigned int n,

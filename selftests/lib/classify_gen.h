@@ -30,19 +30,24 @@ u16 in_range(u16 min, u16 max);
 /* A rule for proto that matches any port and any peer. */
 struct mp_rule_spec any_rule(u32 id, u8 proto);
 
-/* Does @r match @pkt? A naive reference for mp_rule_match(). */
-bool ref_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt);
+/*
+ * Does @r match @pkt: 1, 0, or MP_NEED_SVC when pkt->svc does not say
+ * which end listens and the rule matches for one end only? A naive
+ * reference for mp_rule_match().
+ */
+int ref_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt);
 
 /*
- * Index of the rule with the lowest id that @match says matches, or -1:
- * a linear scan, as the module does for rules not in its table yet.
+ * Index of the rule with the lowest id that @match says matches (or, when
+ * that rule's answer is MP_NEED_SVC, MP_NEED_SVC), or -1: a linear scan,
+ * as the module does for rules not in its table yet.
  */
 int scan_lookup(const struct mp_rule_spec *rules, unsigned int n,
 		const struct mp_pkt *p,
-		bool (*match)(const struct mp_rule_spec *r,
-			      const struct mp_pkt *pkt));
+		int (*match)(const struct mp_rule_spec *r,
+			     const struct mp_pkt *pkt));
 
-/* Index of the matching rule with the lowest id (ref_match()), or -1. */
+/* The lowest id ref_match() gives (scan_lookup()), -1 or MP_NEED_SVC. */
 int ref_lookup(const struct mp_rule_spec *rules, unsigned int n,
 	       const struct mp_pkt *p);
 

@@ -7,8 +7,8 @@
  *   mpspoof udp SRC SPORT DST DPORT COUNT
  *
  * FLAGS is any of S A R F (SYN, ACK, RST, FIN), e.g. SA or R. SPORT 0: a
- * new source port per packet (1024-65535, cycling); otherwise every packet
- * uses SPORT. Sequence and acknowledgement numbers are random: a RST into
+ * new source port per packet (1024-65535, cycling); LO-HI: the same within
+ * LO..HI; otherwise every packet uses SPORT. Sequence and acknowledgement numbers are random: a RST into
  * a live connection is accepted by TCP only with exactly the expected
  * sequence number (RFC 5961), so it is dropped or answered with a
  * challenge ACK, except with a probability of 2^-32. Prints the number of
@@ -79,7 +79,8 @@ int main(int argc, char **argv)
 	const char *flags = "";
 	unsigned long count, i, sent = 0;
 	struct pseudo ph = { 0 };
-	unsigned int sport, dport;
+	unsigned int sport, sport_hi, dport;
+	char *end;
 	size_t len;
 	bool tcp;
 	int fd, a;
@@ -97,11 +98,16 @@ int main(int argc, char **argv)
 	if (inet_pton(AF_INET, argv[a], &ph.src) != 1 ||
 	    inet_pton(AF_INET, argv[a + 2], &dst.sin_addr) != 1)
 		return usage(argv[0]);
-	sport = strtoul(argv[a + 1], NULL, 0);
+	sport = strtoul(argv[a + 1], &end, 0);
+	sport_hi = *end == '-' ? strtoul(end + 1, &end, 0) : sport;
+	if (!sport) {
+		sport = 1024;
+		sport_hi = 65535;
+	}
 	dport = strtoul(argv[a + 3], NULL, 0);
 	count = strtoul(argv[a + 4], NULL, 0);
-	if (sport > 65535 || !dport || dport > 65535 || !count ||
-	    count > 10000000)
+	if (*end || sport_hi > 65535 || sport > sport_hi || !dport ||
+	    dport > 65535 || !count || count > 10000000)
 		return usage(argv[0]);
 
 	fd = socket(AF_INET, SOCK_RAW, tcp ? IPPROTO_TCP : IPPROTO_UDP);
@@ -129,7 +135,7 @@ int main(int argc, char **argv)
 	}
 	ph.len = htons(len);
 	for (i = 0; i < count; i++) {
-		uint16_t sp = htons(sport ? sport : 1024 + i % (65536 - 1024));
+		uint16_t sp = htons(sport + i % (sport_hi - sport + 1));
 
 		if (tcp) {
 			pkt.th.source = sp;

@@ -7,7 +7,7 @@
 #define _UAPI_LINUX_MIGPRIO_H
 
 #define MIGPRIO_FAMILY_NAME	"migprio"
-#define MIGPRIO_FAMILY_VERSION	1
+#define MIGPRIO_FAMILY_VERSION	2
 
 #define MIGPRIO_NAME_MAXLEN	31
 #define MIGPRIO_CGROUP_MAXLEN	4095
@@ -24,8 +24,9 @@
 
 /**
  * enum migprio_flow_dir
- * @MIGPRIO_FLOW_DIR_OUT: This host connected.
- * @MIGPRIO_FLOW_DIR_IN: The peer connected.
+ * @MIGPRIO_FLOW_DIR_OUT: This host connected (UDP, its socket is a client's).
+ * @MIGPRIO_FLOW_DIR_IN: The peer connected: this host listens (UDP, its socket
+ *   is unconnected and bound to its port).
  */
 enum migprio_flow_dir {
 	MIGPRIO_FLOW_DIR_OUT = 1,
@@ -86,9 +87,7 @@ enum migprio_a_rule {
 	MIGPRIO_A_RULE_PAD = 1,
 	MIGPRIO_A_RULE_ID,
 	MIGPRIO_A_RULE_PROTO,
-	MIGPRIO_A_RULE_PORT_MIN,
-	MIGPRIO_A_RULE_PORT_MAX,
-	MIGPRIO_A_RULE_LPORT_MIN,
+	MIGPRIO_A_RULE_LPORT_MIN = 6,
 	MIGPRIO_A_RULE_LPORT_MAX,
 	MIGPRIO_A_RULE_RPORT_MIN,
 	MIGPRIO_A_RULE_RPORT_MAX,
@@ -103,6 +102,8 @@ enum migprio_a_rule {
 	MIGPRIO_A_RULE_RX_PACKETS,
 	MIGPRIO_A_RULE_RX_BYTES,
 	MIGPRIO_A_RULE_FLOWS,
+	MIGPRIO_A_RULE_SERVICE_PORT_MIN,
+	MIGPRIO_A_RULE_SERVICE_PORT_MAX,
 
 	__MIGPRIO_A_RULE_MAX,
 	MIGPRIO_A_RULE_MAX = (__MIGPRIO_A_RULE_MAX - 1)

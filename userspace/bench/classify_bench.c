@@ -5,10 +5,13 @@
  *
  * Rule sets look like a real deployment grown large: ports drawn from 32
  * ranges (single service ports, the QEMU migration range, random ranges),
- * on the local, remote or either port; 45% IPv4 peer prefixes (/8../32),
+ * on the service, local or remote port; 45% IPv4 peer prefixes (/8../32),
  * 45% IPv6 (/16../128), 10% without prefix; 10% UDP. Packets: half built
  * to hit a random rule, half random (ports from the same pool or random,
- * random addresses); the median over repetitions of the mean ns per lookup
+ * random addresses), a third of them not saying which end listens (a
+ * connection picked up mid-stream: such a lookup may answer MP_NEED_SVC,
+ * and the module then asks again knowing it); the median over repetitions
+ * of the mean ns per lookup
  * is reported for all packets, the hits and the misses, next to a naive
  * linear scan for scale.
  *
@@ -86,6 +89,7 @@ static void gen_pkt(struct mp_pkt *p, const struct mp_rule_spec *rules,
 	memset(p, 0, sizeof(*p));
 	p->proto = rnd(10) ? TCP : UDP;
 	p->family = rnd(2) ? 4 : 6;
+	p->svc = rnd(3);		/* enum mp_svc */
 	p->lport = rnd(2) ? rmin[rnd(NRANGES)] : rnd(65536);
 	p->rport = rnd(2) ? rmin[rnd(NRANGES)] : 32768 + rnd(28232);
 	for (i = 0; i < 16; i++)
@@ -99,7 +103,9 @@ static void gen_pkt(struct mp_pkt *p, const struct mp_rule_spec *rules,
 	p->proto = r->proto;
 	p->lport = in_range(r->lport.min, r->lport.max);
 	p->rport = in_range(r->rport.min, r->rport.max);
-	if (!mp_ports_any(r->port))
+	if (!mp_ports_any(r->port) && p->svc == MP_SVC_REMOTE)
+		p->rport = in_range(r->port.min, r->port.max);
+	else if (!mp_ports_any(r->port))
 		p->lport = in_range(r->port.min, r->port.max);
 	if (r->family) {
 		p->family = r->family;

@@ -38,6 +38,8 @@ struct apply_prog {
 	bool dev_node;		/* conf: dev is a node line (it wins) */
 	unsigned int wait;	/* conf: seconds to wait for the interface */
 	bool dry_run;		/* conf: print the changes, make none */
+	bool follow;		/* syncconf --follow */
+	const char *path;	/* syncconf: the file, read again by --follow */
 };
 
 /*
@@ -47,5 +49,27 @@ struct apply_prog {
 int apply_load(struct apply_prog *p, const char *path);
 /* Free u->prog; a mp_cmd cleanup. */
 void apply_free(union mp_args *u);
+
+/* What a syncconf run changed. */
+struct conf_changes {
+	unsigned int added, renamed, deleted;
+	bool dev_changed, reserved_changed;
+	bool changed;		/* anything */
+	char summary[1024];	/* syncconf's journal line: "nothing changed" */
+};
+
+/*
+ * conf.c: read a syncconf file into p (its dev set line's interface need
+ * not exist yet; reserve-ports allowed): apply_load()'s return value.
+ */
+int conf_load(struct apply_prog *p, const char *path);
+/*
+ * conf.c: make the running configuration equal to p (a syncconf file),
+ * changing only what differs; 0, or 1 after reporting (nothing changed).
+ */
+int conf_sync(struct mp_ctx *ctx, const struct apply_prog *p,
+	      struct conf_changes *ch);
+/* follow.c: syncconf --follow; returns when told to stop. */
+int conf_follow(struct mp_ctx *ctx, struct apply_prog *p);
 
 #endif /* MIGPRIOCTL_APPLY_H */

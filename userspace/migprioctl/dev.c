@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * migprioctl dev set | show | clear: the designated migration interface,
- * its queues (qdisc.c) and NIC rings (rings.c).
+ * and through place.c the queues (qdisc.c) and NIC rings (rings.c) below it
+ * where its traffic meets everything else (stack.c).
  */
 #include <errno.h>
 #include <libgen.h>
@@ -15,9 +16,9 @@
 #include <linux/migprio.h>
 
 #include "migprioctl.h"
+#include "place.h"
 #include "print.h"
 #include "qdisc.h"
-#include "rings.h"
 #include "state.h"
 
 #define GUARD_DEFAULT	10
@@ -104,25 +105,52 @@ int dev_state_parse(const struct nlmsghdr *nlh, void *data)
 }
 
 /*
- * What the tool installed for the designation (queue, guard, root qdisc,
- * rings): its state file, not the kernel, keeps it. Absent: nothing.
+ * What the tool installed for the designation (queue, guard, uplink, where
+ * the queue and rings went): its state files, not the kernel, keep it.
+ * Absent: nothing. qdisc_handle and ring_* become those of the first queue
+ * and ring device (dev show's JSON keys from before the walk).
  */
 void dev_state_merge(struct dev_state *st)
 {
-	struct dev_state rec;
+	struct dev_state rec, dr;
+	unsigned int i;
 
-	if (st->set && !mp_state_load(st->ifindex, &rec)) {
+	if (st->set && !mp_state_load(st->ifindex, &rec) && !rec.owner) {
 		st->queue = rec.queue;
 		st->guard = rec.guard;
 		st->has_guard = rec.has_guard;
-		st->qdisc_handle = rec.qdisc_handle;
-		st->has_rings = rec.has_rings;
-		st->ring_rx = rec.ring_rx;
-		st->ring_tx = rec.ring_tx;
-		st->ring_rx_prev = rec.ring_rx_prev;
-		st->ring_tx_prev = rec.ring_tx_prev;
 		st->rings_mode = rec.rings_mode;
 		st->rings_n = rec.rings_n;
+		memcpy(st->uplink, rec.uplink, sizeof(st->uplink));
+		st->per_slave = rec.per_slave;
+		st->nqdev = rec.nqdev;
+		memcpy(st->qdev, rec.qdev, sizeof(st->qdev));
+		st->nrdev = rec.nrdev;
+		memcpy(st->rdev, rec.rdev, sizeof(st->rdev));
+		/* a file from before the walk: the device itself */
+		if (!st->nqdev && rec.qdisc_handle) {
+			st->qdev[0].ifindex = st->ifindex;
+			memcpy(st->qdev[0].ifname, rec.ifname, IF_NAMESIZE);
+			st->nqdev = 1;
+		}
+		if (!st->nrdev && rec.has_rings) {
+			st->rdev[0].ifindex = st->ifindex;
+			memcpy(st->rdev[0].ifname, rec.ifname, IF_NAMESIZE);
+			st->nrdev = 1;
+		}
+	}
+	for (i = 0; i < st->nqdev && !st->qdisc_handle; i++) {
+		if (!mp_place_dev_rec(st, &st->qdev[i], &dr))
+			st->qdisc_handle = dr.qdisc_handle;
+	}
+	for (i = 0; i < st->nrdev && !st->has_rings; i++) {
+		if (!mp_place_dev_rec(st, &st->rdev[i], &dr) && dr.has_rings) {
+			st->has_rings = true;
+			st->ring_rx = dr.ring_rx;
+			st->ring_tx = dr.ring_tx;
+			st->ring_rx_prev = dr.ring_rx_prev;
+			st->ring_tx_prev = dr.ring_tx_prev;
+		}
 	}
 	st->has_rate = st->has_rate && st->queue == MIGPRIO_QUEUE_HTB;
 	st->has_guard = st->has_guard && st->queue == MIGPRIO_QUEUE_HTB;
@@ -178,7 +206,7 @@ static int dev_set_parse(int argc, char **argv, union mp_args *u)
 {
 	static const char *const kws[] = {
 		"priority", "sndbuf", "rcvbuf", "notsent", "dscp", "queue",
-		"rate", "guard", "rings", "force", NULL,
+		"rate", "guard", "rings", "force", "uplink", "per-slave", NULL,
 	};
 	static const char *const queues[] = { "none", "prio", "htb", NULL };
 	struct dev_set_args *a = &u->dev_set;
@@ -206,6 +234,10 @@ static int dev_set_parse(int argc, char **argv, union mp_args *u)
 		seen |= 1U << k;
 		if (!strcmp(kw, "force")) {
 			a->force = true;
+			continue;
+		}
+		if (!strcmp(kw, "per-slave")) {
+			a->per_slave = true;
 			continue;
 		}
 		if (++i >= argc)
@@ -262,6 +294,11 @@ static int dev_set_parse(int argc, char **argv, union mp_args *u)
 				return usage_err("invalid guard \"%s\" (percent 0-%d)",
 						 argv[i], MIGPRIO_GUARD_MAX);
 			has_guard = true;
+		} else if (!strcmp(kw, "uplink")) {
+			if (!*val || strlen(val) >= IF_NAMESIZE)
+				return usage_err("invalid uplink \"%s\" (an interface name)",
+						 val);
+			a->uplink = val;
 		} else if (!strcmp(kw, "rings")) {
 			if (!strcmp(val, "max")) {
 				a->rings = RINGS_MAX;
@@ -283,176 +320,16 @@ static int dev_set_parse(int argc, char **argv, union mp_args *u)
 		return usage_err("guard is only used with queue htb");
 	if (a->queue == MIGPRIO_QUEUE_NONE && a->force)
 		return usage_err("force is only used with queue prio or htb");
+	if (a->queue == MIGPRIO_QUEUE_NONE && a->per_slave)
+		return usage_err("per-slave is only used with queue prio or htb");
 	if (!dev_lookup_deferred && !if_nametoindex(a->ifname)) {
 		usage_err("cannot find device \"%s\"", a->ifname);
 		return -3;
 	}
-	return 0;
-}
-
-static void qdisc_req_init(struct mp_qdisc_req *qr, int ifindex,
-			   const char *ifname, int mode, __u64 rate,
-			   unsigned int guard, bool force)
-{
-	memset(qr, 0, sizeof(*qr));
-	qr->ifindex = ifindex;
-	qr->ifname = ifname;
-	qr->mode = mode;
-	qr->rate = rate;
-	qr->guard = guard;
-	qr->force = force;
-}
-
-/* qdisc.c and rings.c messages name the interface and the step already */
-static void report(int ret, const char *err, const char *what)
-{
-	if (err[0])
-		pr_err("%s", err);
-	else
-		pr_err("%s: %s", what, strerror(-ret));
-}
-
-/* Resizing rings resets many NICs: say so before it happens. */
-static void warn_rings(const char *ifname, __u32 rx, __u32 tx, __u32 to_rx,
-		       __u32 to_tx)
-{
-	pr_warn("%s: ring sizes rx %u tx %u -> rx %u tx %u: many drivers (ixgbe, i40e, mlx5, bnxt) reset the NIC for this, its link goes down for a moment",
-		ifname, rx, tx, to_rx, to_tx);
-}
-
-/*
- * Put back what a previous designation installed on an interface that is
- * no longer designated: its root qdisc and its ring sizes.
- */
-static int dev_release(const struct dev_state *old)
-{
-	char err[256] = "", name[IF_NAMESIZE];
-	const char *ifname = old->ifname;
-	int ret, rc = 0;
-
-	if (if_indextoname(old->ifindex, name))
-		ifname = name;
-	if (old->qdisc_handle) {
-		ret = mp_qdisc_teardown(old->ifindex, old->qdisc_handle, err,
-					sizeof(err));
-		if (ret) {
-			report(ret, err, "removing the previous root qdisc");
-			rc = 1;
-		}
+	if (!dev_lookup_deferred && a->uplink && !if_nametoindex(a->uplink)) {
+		usage_err("cannot find uplink device \"%s\"", a->uplink);
+		return -3;
 	}
-	if (old->has_rings && old->ring_rx_prev && old->ring_tx_prev &&
-	    (old->ring_rx_prev != old->ring_rx ||
-	     old->ring_tx_prev != old->ring_tx)) {
-		err[0] = '\0';
-		warn_rings(ifname, old->ring_rx, old->ring_tx, old->ring_rx_prev,
-			   old->ring_tx_prev);
-		ret = mp_rings_set(ifname, old->ring_rx_prev, old->ring_tx_prev,
-				   err, sizeof(err));
-		if (ret) {
-			report(ret, err, "restoring ring sizes");
-			rc = 1;
-		}
-	}
-	return rc;
-}
-
-static void dev_release_recorded(const struct dev_state *st, void *data);
-
-/* A leftover of a designation a reloaded module forgot, on another interface. */
-static void dev_release_other(const struct dev_state *st, void *data)
-{
-	int rc = 0;
-
-	if (st->ifindex != *(const __u32 *)data)
-		dev_release_recorded(st, &rc);
-}
-
-struct rings_plan {
-	bool record, changed;
-	__u32 rx, tx, rx_prev, tx_prev;
-	struct mp_rings before;
-};
-
-/*
- * Decide and set the ring sizes; 0, or 1 after reporting an error. rec is
- * what migprio recorded for this interface before (the module's record, or
- * after a reload the state file's), all zero when nothing.
- */
-static int dev_set_rings(const struct dev_set_args *a, const struct dev_state *rec,
-			 struct rings_plan *rp)
-{
-	char err[256] = "";
-	struct mp_rings cur;
-	int ret;
-
-	memset(rp, 0, sizeof(*rp));
-	if (a->rings == RINGS_KEEP) {
-		/* untouched; a re-set keeps what we must restore later */
-		if (rec->has_rings) {
-			rp->record = true;
-			rp->rx = rec->ring_rx;
-			rp->tx = rec->ring_tx;
-			rp->rx_prev = rec->ring_rx_prev;
-			rp->tx_prev = rec->ring_tx_prev;
-		}
-		return 0;
-	}
-	ret = mp_rings_get(a->ifname, &cur, err, sizeof(err));
-	if (ret == -EOPNOTSUPP && a->rings == RINGS_MAX) {
-		if (err[0])
-			pr_warn("%s; ring sizes left alone", err);
-		else
-			pr_warn("%s: the driver cannot report ring sizes; left alone",
-				a->ifname);
-		return 0;
-	} else if (ret) {
-		report(ret, err, "reading ring sizes");
-		return 1;
-	}
-	if (a->rings == RINGS_MAX) {
-		rp->rx = cur.rx_max ? cur.rx_max : cur.rx;
-		rp->tx = cur.tx_max ? cur.tx_max : cur.tx;
-	} else {
-		rp->rx = a->rings_n;
-		rp->tx = a->rings_n;
-		if (cur.rx_max && rp->rx > cur.rx_max) {
-			pr_warn("%s: RX ring limited to its maximum %u",
-				a->ifname, cur.rx_max);
-			rp->rx = cur.rx_max;
-		}
-		if (cur.tx_max && rp->tx > cur.tx_max) {
-			pr_warn("%s: TX ring limited to its maximum %u",
-				a->ifname, cur.tx_max);
-			rp->tx = cur.tx_max;
-		}
-	}
-	if (rec->has_rings) {
-		rp->rx_prev = rec->ring_rx_prev;
-		rp->tx_prev = rec->ring_tx_prev;
-	} else {
-		rp->rx_prev = cur.rx;
-		rp->tx_prev = cur.tx;
-	}
-	rp->record = true;
-	if (rp->rx == cur.rx && rp->tx == cur.tx)
-		return 0;
-	err[0] = '\0';
-	warn_rings(a->ifname, cur.rx, cur.tx, rp->rx, rp->tx);
-	ret = mp_rings_set(a->ifname, rp->rx, rp->tx, err, sizeof(err));
-	if (ret == -EOPNOTSUPP && a->rings == RINGS_MAX) {
-		if (err[0])
-			pr_warn("%s; ring sizes left alone", err);
-		else
-			pr_warn("%s: the driver cannot change ring sizes; left alone",
-				a->ifname);
-		memset(rp, 0, sizeof(*rp));
-		return 0;
-	} else if (ret) {
-		report(ret, err, "setting ring sizes");
-		return 1;
-	}
-	rp->changed = true;
-	rp->before = cur;
 	return 0;
 }
 
@@ -478,19 +355,15 @@ static void dev_master_hint(const char *ifname, const struct nlsock_err *e)
 	pr_err("%s is a slave of %s; designate %s", ifname, master, master);
 }
 
-static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
+static int dev_set_locked(struct mp_ctx *ctx, const union mp_args *u)
 {
 	const struct dev_set_args *a = &u->dev_set;
-	struct mp_qdisc_state qs = { 0 };
-	struct mp_qdisc_req qr;
-	struct rings_plan rp;
-	struct dev_state old, rec, now = { 0 };
-	struct dev_set_args ra = *a;
-	char err[256] = "", buf[MP_NL_REQ_SIZE];
+	char buf[MP_NL_REQ_SIZE];
+	struct mp_place *pl;
 	struct nlmsghdr *req;
-	__u32 priority, prev_handle = 0;
-	int ifindex, ret;
-	bool same;
+	struct dev_state old;
+	__u32 priority;
+	int ifindex;
 
 	ifindex = if_nametoindex(a->ifname);
 	if (!ifindex) {
@@ -499,82 +372,19 @@ static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 	}
 	if (dev_get(ctx, &old))
 		return 1;
-	same = old.set && old.ifindex == (__u32)ifindex;
 
+	/* 1. the layout and rings below (stack.c), all or nothing */
+	if (mp_place_apply(a, ifindex, &old, &pl, &priority))
+		return 1;
 	/*
-	 * What we installed here before: the module's record, or after a
-	 * module reload the state file's; our own 4d50: layout is adopted
-	 * when it is recognised as such.
-	 */
-	if (same) {
-		rec = old;
-		prev_handle = old.qdisc_handle;
-	} else if (mp_state_load(ifindex, &rec) ||
-		   strcmp(rec.ifname, a->ifname)) {
-		memset(&rec, 0, sizeof(rec));
-	}
-	if (!prev_handle) {
-		ret = mp_qdisc_ours(ifindex, err, sizeof(err));
-		if (ret < 0) {
-			report(ret, err, a->ifname);
-			return 1;
-		}
-		if (ret)
-			prev_handle = MP_QDISC_HANDLE;
-	}
-
-	/* 1. queues: replaces what we installed before, refuses foreign */
-	if (same && a->keep_queue) {
-		qs.handle = old.qdisc_handle;
-		qs.priority = mp_qdisc_priority(a->queue);
-	} else if (a->queue != MIGPRIO_QUEUE_NONE || (prev_handle && !same)) {
-		qdisc_req_init(&qr, ifindex, a->ifname, a->queue, a->rate,
-			       a->guard, a->force);
-		ret = mp_qdisc_setup(&qr, prev_handle, &qs, err,
-				     sizeof(err));
-		if (ret) {
-			report(ret, err, a->ifname);
-			return 1;
-		}
-	}
-
-	/* 2. rings */
-	if (same && a->keep_rings)
-		ra.rings = RINGS_KEEP;	/* recorded as asked, untouched */
-	if (dev_set_rings(&ra, &rec, &rp))
-		goto undo_qdisc;
-
-	/*
-	 * 3. remember what we installed (the kernel keeps none of it), before
+	 * 2. remember what we installed (the kernel keeps none of it), before
 	 * the kernel announces the designation to monitors
 	 */
-	now.ifindex = ifindex;
-	snprintf(now.ifname, sizeof(now.ifname), "%s", a->ifname);
-	now.queue = a->queue;
-	now.guard = a->guard;
-	now.has_guard = a->queue == MIGPRIO_QUEUE_HTB;
-	now.qdisc_handle = qs.handle;
-	now.rings_mode = a->rings;
-	now.rings_n = a->rings_n;
-	if (rp.record) {
-		now.has_rings = true;
-		now.ring_rx = rp.rx;
-		now.ring_tx = rp.tx;
-		now.ring_rx_prev = rp.rx_prev;
-		now.ring_tx_prev = rp.tx_prev;
-	}
-	ret = mp_state_save(&now);
-	if (ret)
-		pr_warn("cannot record the changes to %s under %s: %s",
-			a->ifname, MP_RUNDIR, strerror(-ret));
+	mp_place_record(pl);
 
-	/* 4. the kernel: all parameters at once */
+	/* 3. the kernel: all parameters at once */
 	if (a->has_priority)
 		priority = a->priority;
-	else if (a->queue != MIGPRIO_QUEUE_NONE)
-		priority = qs.priority;
-	else
-		priority = MIGPRIO_PRIO_DEFAULT;
 	req = mp_nl_req(&ctx->nl, buf, MIGPRIO_CMD_DEV_SET, 0);
 	mnl_attr_put_u32(req, MIGPRIO_A_DEV_IFINDEX, ifindex);
 	mnl_attr_put_u32(req, MIGPRIO_A_DEV_PRIORITY, priority);
@@ -588,102 +398,42 @@ static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 	if (mp_nl_do(&ctx->nl, req, NULL, NULL)) {
 		mp_kernel_err(ctx, MIGPRIO_CMD_DEV_SET);
 		dev_master_hint(a->ifname, &ctx->nl.sock.err);
-		/* the record as it was (none: removed) */
-		rec.ifindex = ifindex;
-		mp_state_save(&rec);
-		goto undo_rings;
+		mp_place_undo(pl);
+		return 1;
 	}
 
-	/* 5. clean up what the previous designation left behind */
-	if (!old.set) {
-		__u32 idx = ifindex;
-
-		mp_state_each(dev_release_other, &idx);
-	} else if (!same) {
-		if (!dev_release(&old))
-			mp_state_remove(old.ifindex);
-	} else if (old.qdisc_handle && !qs.handle) {
-		err[0] = '\0';
-		ret = mp_qdisc_teardown(ifindex, old.qdisc_handle, err,
-					sizeof(err));
-		if (ret)
-			report(ret, err, "removing the previous root qdisc");
-	}
+	/* 4. clean up what the previous designation left behind */
+	mp_place_commit(pl);
 	print_done(ctx);
 	return 0;
+}
 
-undo_rings:
-	if (rp.changed) {
-		err[0] = '\0';
-		ret = mp_rings_set(a->ifname, rp.before.rx, rp.before.tx, err,
-				   sizeof(err));
-		if (ret)
-			report(ret, err, "restoring ring sizes");
-	}
-undo_qdisc:
-	if (!qs.handle || (same && a->keep_queue))
-		return 1;
-	err[0] = '\0';
-	if (same && old.qdisc_handle && old.queue != MIGPRIO_QUEUE_NONE) {
-		/* put the previous layout back */
-		struct mp_qdisc_state back;
+static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
+{
+	int rc;
 
-		qdisc_req_init(&qr, ifindex, a->ifname, old.queue, old.rate,
-			       old.guard, false);
-		ret = mp_qdisc_setup(&qr, qs.handle, &back, err, sizeof(err));
-		if (!ret && back.handle != old.qdisc_handle)
-			pr_warn("%s: previous queues restored with handle %x:, the module records %x:",
-				a->ifname, back.handle >> 16,
-				old.qdisc_handle >> 16);
-	} else {
-		ret = mp_qdisc_teardown(ifindex, qs.handle, err, sizeof(err));
-	}
-	if (ret)
-		report(ret, err, "undoing the queue setup");
-	return 1;
+	mp_state_lock();
+	rc = dev_set_locked(ctx, u);
+	mp_state_unlock();
+	return rc;
 }
 
 /* ---- dev clear ---- */
-
-/* A state file the module knows nothing of (it was reloaded): undo it. */
-static void dev_release_recorded(const struct dev_state *st, void *data)
-{
-	char name[IF_NAMESIZE];
-	int *rc = data;
-
-	/* the interface went away, or its ifindex now names another one */
-	if (!if_indextoname(st->ifindex, name) || strcmp(name, st->ifname)) {
-		mp_state_remove(st->ifindex);
-		return;
-	}
-	if (dev_release(st))
-		*rc = 1;
-	else
-		mp_state_remove(st->ifindex);
-}
 
 int dev_clear(struct mp_ctx *ctx)
 {
 	char buf[MP_NL_REQ_SIZE];
 	struct nlmsghdr *req;
-	struct dev_state old;
-	int rc = 0;
+	int rc = 1;
 
-	if (dev_get(ctx, &old))
-		return 1;
+	mp_state_lock();
 	/* the kernel first: if it refuses, nothing has changed */
 	req = mp_nl_req(&ctx->nl, buf, MIGPRIO_CMD_DEV_CLEAR, 0);
-	if (mp_nl_do(&ctx->nl, req, NULL, NULL)) {
+	if (mp_nl_do(&ctx->nl, req, NULL, NULL))
 		mp_kernel_err(ctx, MIGPRIO_CMD_DEV_CLEAR);
-		return 1;
-	}
-	if (old.set) {
-		rc = dev_release(&old);
-		if (!rc)
-			mp_state_remove(old.ifindex);
-	}
-	/* what designations before a module reload left behind */
-	mp_state_each(dev_release_recorded, &rc);
+	else	/* every device changed, also by designations a reloaded module forgot */
+		rc = mp_place_release_all();
+	mp_state_unlock();
 	return rc;
 }
 
@@ -713,6 +463,104 @@ static void print_buf(const char *key, const char *fmt, __u32 v,
 	} else {
 		print_u64(PRINT_JSON, key, NULL, v);
 		print_string(PRINT_FP, NULL, fmt, fmt_size(b, sizeof(b), v));
+	}
+}
+
+/* The ring sizes of one device, text and JSON. */
+static void print_rings(const char *ifname, const struct dev_state *r)
+{
+	print_string(PRINT_ANY, "ifname", "rings     %s", ifname);
+	print_uint(PRINT_ANY, "rx", " rx %u", r->ring_rx);
+	print_uint(PRINT_ANY, "tx", " tx %u", r->ring_tx);
+	print_uint(PRINT_ANY, "rx_prev", " (previously rx %u", r->ring_rx_prev);
+	print_uint(PRINT_ANY, "tx_prev", " tx %u)\n", r->ring_tx_prev);
+}
+
+/*
+ * Below the designated device: the uplink argument, where the layout is
+ * (and whether it still is), the walk now, the rings sized. Each queue
+ * device is checked live (tc), so a queue that is gone says so.
+ */
+static void dev_print_below(const struct dev_state *st)
+{
+	struct mp_place_check pc;
+	struct dev_state r;
+	char b[32];
+	unsigned int i, nrings = 0;
+	const char *state;
+	__u32 h;
+
+	if (st->uplink[0])
+		print_string(PRINT_ANY, "uplink", "uplink    %s (as given)\n",
+			     st->uplink);
+	else
+		print_null(PRINT_JSON, "uplink", NULL, NULL);
+	print_bool(PRINT_JSON, "per_slave", NULL, st->per_slave);
+	if (st->per_slave)
+		print_string(PRINT_FP, NULL, "%s", "per-slave a layout on each slave\n");
+	if (st->qdisc_handle)
+		print_string(PRINT_JSON, "qdisc_handle", NULL,
+			     fmt_handle(b, sizeof(b), st->qdisc_handle));
+	else
+		print_null(PRINT_JSON, "qdisc_handle", NULL, NULL);
+	open_json_array("queue_devs");
+	for (i = 0; i < st->nqdev; i++) {
+		state = mp_place_qdev_state(&st->qdev[i], &h);
+		open_json_object(NULL);
+		print_string(PRINT_FP, NULL, "qdisc     %s", h ?
+			     fmt_handle(b, sizeof(b), h) : "none");
+		print_string(PRINT_ANY, "ifname", " on %s", st->qdev[i].ifname);
+		print_uint(PRINT_ANY, "ifindex", " (ifindex %u)", st->qdev[i].ifindex);
+		if (h)
+			print_string(PRINT_JSON, "qdisc_handle", NULL, b);
+		else
+			print_null(PRINT_JSON, "qdisc_handle", NULL, NULL);
+		print_string(PRINT_JSON, "state", NULL, state);
+		if (!h)
+			print_string(PRINT_FP, NULL,
+				     ": %s; syncconf (or the migprio unit) puts it back",
+				     strcmp(state, "gone") ?
+				     "its root qdisc is not migprio's any more" :
+				     "the device is gone");
+		print_nl();
+		close_json_object();
+	}
+	close_json_array();
+	if (!st->nqdev)
+		print_string(PRINT_FP, NULL, "qdisc     %s\n", "none installed");
+
+	mp_place_check(st, &pc);
+	if (pc.path[0])
+		print_string(PRINT_ANY, "path", "path      %s\n", pc.path);
+	else
+		print_null(PRINT_JSON, "path", NULL, NULL);
+	if (pc.ret)
+		print_string(PRINT_ANY, "stack_changed", "warning   %s\n", pc.why);
+	else
+		print_null(PRINT_JSON, "stack_changed", NULL, NULL);
+
+	/* "rings": the first device's (one NIC before the walk existed) */
+	open_json_array("ring_devs");
+	for (i = 0; i < st->nrdev; i++) {
+		if (mp_place_dev_rec(st, &st->rdev[i], &r) || !r.has_rings)
+			continue;
+		open_json_object(NULL);
+		print_rings(st->rdev[i].ifname, &r);
+		close_json_object();
+		nrings++;
+	}
+	close_json_array();
+	if (!nrings)
+		print_string(PRINT_FP, NULL, "rings     %s\n", "untouched");
+	if (st->has_rings) {
+		open_json_object("rings");
+		print_uint(PRINT_JSON, "rx", NULL, st->ring_rx);
+		print_uint(PRINT_JSON, "tx", NULL, st->ring_tx);
+		print_uint(PRINT_JSON, "rx_prev", NULL, st->ring_rx_prev);
+		print_uint(PRINT_JSON, "tx_prev", NULL, st->ring_tx_prev);
+		close_json_object();
+	} else {
+		print_null(PRINT_JSON, "rings", NULL, NULL);
 	}
 }
 
@@ -772,22 +620,7 @@ static void dev_print(const struct dev_state *st)
 	else
 		print_null(PRINT_JSON, "guard", NULL, NULL);
 	print_nl();
-	if (st->qdisc_handle)
-		print_string(PRINT_ANY, "qdisc_handle", "qdisc     %s\n",
-			     fmt_handle(b, sizeof(b), st->qdisc_handle));
-	else
-		print_null(PRINT_ANY, "qdisc_handle", "qdisc     %s\n",
-			   "none installed");
-	if (st->has_rings) {
-		open_json_object("rings");
-		print_uint(PRINT_ANY, "rx", "rings     rx %u", st->ring_rx);
-		print_uint(PRINT_ANY, "tx", " tx %u", st->ring_tx);
-		print_uint(PRINT_ANY, "rx_prev", " (previously rx %u", st->ring_rx_prev);
-		print_uint(PRINT_ANY, "tx_prev", " tx %u)\n", st->ring_tx_prev);
-		close_json_object();
-	} else {
-		print_null(PRINT_ANY, "rings", "rings     %s\n", "untouched");
-	}
+	dev_print_below(st);
 	close_json_object();
 }
 
@@ -831,6 +664,9 @@ void dev_args_state(const struct dev_set_args *a, struct dev_state *st)
 	st->guard = a->guard;
 	st->rings_mode = a->rings;
 	st->rings_n = a->rings_n;
+	if (a->uplink)
+		snprintf(st->uplink, sizeof(st->uplink), "%s", a->uplink);
+	st->per_slave = a->per_slave;
 }
 
 /*
@@ -919,6 +755,23 @@ static bool conf_rings(const struct dev_state *st, const struct dev_conf_opt *o,
 	return st->rings_mode != RINGS_KEEP;
 }
 
+static bool conf_uplink(const struct dev_state *st, const struct dev_conf_opt *o,
+			char *buf, size_t len)
+{
+	(void)o;
+	snprintf(buf, len, "%s", st->uplink);
+	return st->uplink[0];
+}
+
+/* a flag: the keyword alone */
+static bool conf_per_slave(const struct dev_state *st,
+			   const struct dev_conf_opt *o, char *buf, size_t len)
+{
+	(void)o;
+	snprintf(buf, len, "%s", "");
+	return st->per_slave;
+}
+
 /* dev set's options in showconf's order; one line per option. */
 static const struct dev_conf_opt dev_conf_opts[] = {
 	{ "priority", conf_priority, 0, 0 },
@@ -930,6 +783,8 @@ static const struct dev_conf_opt dev_conf_opts[] = {
 	{ "queue", conf_queue, 0, 0 },
 	{ "rate", conf_rate, 0, 0 },
 	{ "guard", conf_guard, 0, GUARD_DEFAULT },
+	{ "uplink", conf_uplink, 0, 0 },
+	{ "per-slave", conf_per_slave, 0, 0 },
 	{ "rings", conf_rings, 0, 0 },
 };
 
@@ -944,7 +799,8 @@ char *dev_conf_line(const struct dev_state *st, char *buf, size_t len)
 		const struct dev_conf_opt *o = &dev_conf_opts[i];
 
 		if (o->fmt(st, o, v, sizeof(v)))
-			n += snprintf(buf + n, len - n, " %s %s", o->kw, v);
+			n += snprintf(buf + n, len - n, " %s%s%s", o->kw,
+				      v[0] ? " " : "", v);
 	}
 	return buf;
 }
@@ -964,7 +820,7 @@ const struct mp_object dev_object = {
 	.usage =
 	"dev set IFNAME [priority N|MAJ:MIN] [sndbuf auto|SIZE] [rcvbuf auto|SIZE]\n"
 	"          [notsent auto|off|SIZE] [dscp N|off] [queue prio|htb|none] [rate RATE]\n"
-	"          [guard PCT] [rings max|N|keep] [force]\n"
+	"          [guard PCT] [uplink DEV] [per-slave] [rings max|N|keep] [force]\n"
 	"dev show | list\n"
 	"dev clear\n",
 };

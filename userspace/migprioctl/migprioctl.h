@@ -20,6 +20,7 @@
 
 #include "nl.h"
 #include "qdisc.h"
+#include "stack.h"
 #include "utils.h"
 
 #ifndef MIGPRIOCTL_VERSION
@@ -46,9 +47,12 @@ struct dev_set_args {
 	enum mp_rings_mode rings;
 	__u32 rings_n;
 	bool force;
+	const char *uplink;	/* NULL: found below ifname (stack.c) */
+	bool per_slave;		/* a bond's layout on each of its slaves */
 	/*
 	 * syncconf: the file leaves this part as it runs on this interface,
-	 * so dev set does not touch it (queues: the root qdisc; rings)
+	 * and the layout is where the walk puts it, so dev set does not touch
+	 * it (queue: the root qdiscs of the queue devices; rings: their sizes)
 	 */
 	bool keep_queue, keep_rings;
 };
@@ -56,6 +60,7 @@ struct dev_set_args {
 struct rule_add_args {
 	__u8 proto;
 	bool has_port, has_lport, has_rport, has_peer;
+	bool reserve_ports;	/* syncconf: reserve port and lport (reserve.c) */
 	__u16 port[2], lport[2], rport[2];
 	struct mp_prefix peer;
 	const char *cgroup;
@@ -147,6 +152,17 @@ struct dev_state {
 	__u32 ring_rx, ring_tx, ring_rx_prev, ring_tx_prev;
 	enum mp_rings_mode rings_mode;	/* as asked, from state.c's record */
 	__u32 rings_n;
+	char uplink[IF_NAMESIZE];	/* as asked, "": found */
+	bool per_slave;
+	/*
+	 * State file of a device below the designated one: the designated
+	 * ifindex (its qdisc_handle and ring_* are this device's). 0: the
+	 * designated device's own record, with the arguments above and where
+	 * the walk put the queue (qdev) and sized the rings (rdev).
+	 */
+	__u32 owner;
+	unsigned int nqdev, nrdev;
+	struct mp_stack_dev qdev[MP_STACK_MAX], rdev[MP_STACK_MAX];
 };
 
 int dev_state_parse(const struct nlmsghdr *nlh, void *data);
@@ -155,6 +171,8 @@ void dev_state_merge(struct dev_state *st);
 const char *queue_name(int queue);
 /* syncconf: dev set lines name interfaces that may appear later */
 extern bool dev_lookup_deferred;
+/* syncconf: rule add lines may carry reserve-ports (reserve.h) */
+extern bool rule_reserve_allowed;
 /* the designation, with the rings argument from the state file */
 int dev_running(struct mp_ctx *ctx, struct dev_state *st);
 void dev_args_state(const struct dev_set_args *a, struct dev_state *st);

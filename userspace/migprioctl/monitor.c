@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * migprioctl monitor: print flow start/end and dev change events from the
- * "events" multicast group, one per line, until SIGINT or SIGTERM.
+ * "events" multicast group, one per line, until SIGINT or SIGTERM; and,
+ * from rtnetlink link events and the state files, a device holding the
+ * designation's queue layout deleted (the kernel does not know it).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,8 +15,11 @@
 #include <linux/genetlink.h>
 #include <linux/migprio.h>
 
+#include <linux/rtnetlink.h>
+
 #include "migprioctl.h"
 #include "print.h"
+#include "state.h"
 
 static volatile sig_atomic_t stop;
 
@@ -71,14 +76,14 @@ static void dev_event_print(const struct nlmsghdr *nlh)
 	close_json_object();
 }
 
-static int handle(struct mp_nl *nl, const struct nlmsghdr *nlh)
+static void handle(struct mp_nl *nl, const struct nlmsghdr *nlh)
 {
 	const struct genlmsghdr *genl;
 	struct mp_flow f;
 
 	if (nlh->nlmsg_type != nl->family ||
 	    mnl_nlmsg_get_payload_len(nlh) < GENL_HDRLEN)
-		return 0;
+		return;
 	genl = mnl_nlmsg_get_payload(nlh);
 	switch (genl->cmd) {
 	case MIGPRIO_CMD_FLOW_START_NTF:
@@ -90,18 +95,88 @@ static int handle(struct mp_nl *nl, const struct nlmsghdr *nlh)
 		dev_event_print(nlh);
 		break;
 	default:
-		return 0;
+		return;
 	}
 	print_flush();
-	return 0;
+}
+
+/*
+ * A device deleted: was it below the designation, holding its layout? Its
+ * state file says so until the layout is placed again.
+ */
+static void link_event(const struct nlmsghdr *nlh)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct dev_state rec, owner;
+
+	if (nlh->nlmsg_type != RTM_DELLINK ||
+	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)) ||
+	    mp_state_load(ifi->ifi_index, &rec) || !rec.owner ||
+	    !rec.qdisc_handle)
+		return;
+	open_json_object(NULL);
+	print_string(PRINT_ANY, "event", "%s", "dev-change");
+	print_string(PRINT_ANY, "change", " %s", "queue-gone");
+	print_string(PRINT_ANY, "ifname", " %s", rec.ifname);
+	print_uint(PRINT_ANY, "ifindex", " (ifindex %u)", rec.ifindex);
+	if (mp_state_load(rec.owner, &owner))
+		snprintf(owner.ifname, sizeof(owner.ifname), "ifindex %u",
+			 rec.owner);
+	print_string(PRINT_ANY, "dev", " below %s", owner.ifname);
+	print_nl();
+	close_json_object();
+	print_flush();
+}
+
+static void on_genl(const struct nlmsghdr *nlh, void *data)
+{
+	handle(data, nlh);
+}
+
+static void on_rtnl(const struct nlmsghdr *nlh, void *data)
+{
+	(void)data;
+	link_event(nlh);
+}
+
+/*
+ * Receive what is queued on s: 0, or 1 after reporting a receive error
+ * (a receive queue overflow is only a warning).
+ */
+static int read_events(struct nlsock *s,
+		       void (*cb)(const struct nlmsghdr *nlh, void *data),
+		       void *data)
+{
+	ssize_t len = recv(mnl_socket_get_fd(s->sk), s->rbuf, s->rlen,
+			   MSG_DONTWAIT);
+
+	const struct nlmsghdr *nlh;
+	int n = len;
+
+	if (len >= 0) {
+		for (nlh = (const void *)s->rbuf; mnl_nlmsg_ok(nlh, n);
+		     nlh = mnl_nlmsg_next(nlh, &n))
+			cb(nlh, data);
+		return 0;
+	}
+	if (errno == EAGAIN || errno == EINTR)
+		return 0;
+	if (errno == ENOBUFS) {
+		pr_warn("receive queue overflow: events were lost");
+		return 0;
+	}
+	pr_err("receive: %s", strerror(errno));
+	return 1;
 }
 
 static int monitor_run(struct mp_ctx *ctx, const union mp_args *u)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct pollfd pfd = { .events = POLLIN };
+	struct pollfd pfd[2] = { { .events = POLLIN }, { .events = POLLIN } };
+	struct nlsock rt = { 0 };
 	sigset_t block, orig;
 	int ret, rc = 0;
+	bool rt_ok;
 
 	(void)u;
 	ret = mp_nl_join_events(&ctx->nl);
@@ -121,36 +196,26 @@ static int monitor_run(struct mp_ctx *ctx, const union mp_args *u)
 	sigaction(SIGTERM, &sa, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	pfd.fd = mnl_socket_get_fd(ctx->nl.sock.sk);
-	while (!stop) {
-		const struct nlmsghdr *nlh;
-		ssize_t len;
-		int n;
-
-		if (ppoll(&pfd, 1, NULL, &orig) < 0) {
+	/* best effort: without it, only the module's events */
+	rt_ok = !nlsock_open(&rt, NETLINK_ROUTE) &&
+		!nlsock_join(&rt, RTNLGRP_LINK);
+	pfd[0].fd = mnl_socket_get_fd(ctx->nl.sock.sk);
+	pfd[1].fd = rt_ok ? mnl_socket_get_fd(rt.sk) : -1;
+	while (!stop && !rc) {
+		if (ppoll(pfd, 2, NULL, &orig) < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_err("poll: %s", strerror(errno));
 			rc = 1;
 			break;
 		}
-		len = recv(pfd.fd, ctx->nl.sock.rbuf, ctx->nl.sock.rlen, MSG_DONTWAIT);
-		if (len < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			if (errno == ENOBUFS) {
-				pr_warn("receive queue overflow: events were lost");
-				continue;
-			}
-			pr_err("receive: %s", strerror(errno));
-			rc = 1;
-			break;
-		}
-		n = len;
-		for (nlh = (const void *)ctx->nl.sock.rbuf; mnl_nlmsg_ok(nlh, n);
-		     nlh = mnl_nlmsg_next(nlh, &n))
-			handle(&ctx->nl, nlh);
+		if (pfd[0].revents)
+			rc = read_events(&ctx->nl.sock, on_genl, &ctx->nl);
+		if (!rc && rt_ok && pfd[1].revents)
+			rc = read_events(&rt, on_rtnl, NULL);
 	}
+	if (rt.sk)
+		nlsock_close(&rt);
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 	return rc;
 }

@@ -32,8 +32,6 @@ static const char *const dev_attrs[] = {
 static const char *const rule_attrs[] = {
 	[MIGPRIO_A_RULE_ID] = "id",
 	[MIGPRIO_A_RULE_PROTO] = "proto",
-	[MIGPRIO_A_RULE_PORT_MIN] = "port-min",
-	[MIGPRIO_A_RULE_PORT_MAX] = "port-max",
 	[MIGPRIO_A_RULE_LPORT_MIN] = "lport-min",
 	[MIGPRIO_A_RULE_LPORT_MAX] = "lport-max",
 	[MIGPRIO_A_RULE_RPORT_MIN] = "rport-min",
@@ -49,6 +47,8 @@ static const char *const rule_attrs[] = {
 	[MIGPRIO_A_RULE_RX_PACKETS] = "rx-packets",
 	[MIGPRIO_A_RULE_RX_BYTES] = "rx-bytes",
 	[MIGPRIO_A_RULE_FLOWS] = "flows",
+	[MIGPRIO_A_RULE_SERVICE_PORT_MIN] = "service-port-min",
+	[MIGPRIO_A_RULE_SERVICE_PORT_MAX] = "service-port-max",
 };
 
 const char *mp_attr_name(uint8_t cmd, int type)
@@ -164,6 +164,13 @@ int mp_nl_open(struct mp_nl *nl)
 	}
 	nl->family = fi.id;
 	nl->events_grp = fi.grp_id;
+	/*
+	 * Version 1 matched a rule's port on either end and has no service
+	 * port attributes: an upgrade that did not reload the module.
+	 */
+	if (fi.version && fi.version < MIGPRIO_FAMILY_VERSION)
+		pr_warn("the loaded migprio module is older than migprioctl (family version %u, not %u): rules with a port are refused or shown without it; reload it (systemctl stop migprio; modprobe -r migprio; modprobe migprio; systemctl start migprio)",
+			fi.version, MIGPRIO_FAMILY_VERSION);
 	return 0;
 }
 
@@ -176,8 +183,5 @@ int mp_nl_join_events(struct mp_nl *nl)
 {
 	if (!nl->events_grp)
 		return -ENOENT;
-	if (mnl_socket_setsockopt(nl->sock.sk, NETLINK_ADD_MEMBERSHIP,
-				  &nl->events_grp, sizeof(nl->events_grp)) < 0)
-		return -errno;
-	return 0;
+	return nlsock_join(&nl->sock, nl->events_grp);
 }

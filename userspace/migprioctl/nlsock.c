@@ -63,6 +63,14 @@ err:
 	return ret;
 }
 
+int nlsock_join(struct nlsock *s, unsigned int grp)
+{
+	if (mnl_socket_setsockopt(s->sk, NETLINK_ADD_MEMBERSHIP, &grp,
+				  sizeof(grp)) < 0)
+		return -errno;
+	return 0;
+}
+
 void nlsock_close(struct nlsock *s)
 {
 	if (s->sk)

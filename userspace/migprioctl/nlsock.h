@@ -49,6 +49,8 @@ typedef int (*nlsock_cb)(const struct nlmsghdr *nlh, void *data);
  */
 int nlsock_open(struct nlsock *s, int bus);
 void nlsock_close(struct nlsock *s);
+/* Join multicast group grp (RTNLGRP_LINK, a genl group id): 0 or -errno. */
+int nlsock_join(struct nlsock *s, unsigned int grp);
 
 /*
  * Start a request in buf (NLSOCK_MSG_SIZE bytes, zeroed here): header with

@@ -13,6 +13,7 @@
 
 #include "migprioctl.h"
 #include "print.h"
+#include "reserve.h"
 
 /* Requests per sendmsg: the answers must fit the socket receive buffer. */
 #define RULE_BATCH	16
@@ -34,6 +35,8 @@ static const struct {
 };
 
 /* ---- rule add ---- */
+
+bool rule_reserve_allowed;
 
 static int parse_range(const char *kw, const char *val, __u16 r[2])
 {
@@ -63,7 +66,21 @@ static int rule_parse(int argc, char **argv, struct rule_add_args *a,
 	for (i = 0; i < argc; i++) {
 		const char *kw = argv[i], *val;
 
+		/* a word without a value, and not the kernel's: reserve.c */
+		if (!strcmp(kw, "reserve-ports")) {
+			if (!rule_reserve_allowed)
+				return usage_err("reserve-ports belongs in the configuration file: syncconf keeps net.ipv4.ip_local_reserved_ports in step with its rules");
+			if (a->reserve_ports)
+				return usage_err("reserve-ports given twice");
+			a->reserve_ports = true;
+			continue;
+		}
 		k = kw_lookup(kw, kws);
+		/* a file spells it out too (kw_exact: -1, no other word's prefix) */
+		if (k == -1 && kw_exact && kw[0] &&
+		    !strncmp(kw, "reserve-ports", strlen(kw)))
+			return usage_err("rule argument \"%s\" is abbreviated: a file spells keywords out (\"reserve-ports\")",
+					 kw);
 		if (k < 0)
 			return kw_usage_err("rule argument", kw, kws, k);
 		kw = kws[k];
@@ -152,6 +169,8 @@ static int rule_parse(int argc, char **argv, struct rule_add_args *a,
 	if (!a->has_port && !a->has_lport && !a->has_rport && !a->has_peer &&
 	    !a->cgroup)
 		return usage_err("a rule needs at least one of port, lport, rport, peer, cgroup or preset");
+	if (a->reserve_ports && !a->has_port && !a->has_lport)
+		return usage_err("reserve-ports reserves the rule's port and lport ranges: this rule has neither");
 	return 0;
 }
 
@@ -164,8 +183,8 @@ int rule_build_add(struct nlmsghdr *nlh, const struct rule_add_args *a)
 {
 	mnl_attr_put_u8(nlh, MIGPRIO_A_RULE_PROTO, a->proto);
 	if (a->has_port) {
-		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_PORT_MIN, a->port[0]);
-		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_PORT_MAX, a->port[1]);
+		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_SERVICE_PORT_MIN, a->port[0]);
+		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_SERVICE_PORT_MAX, a->port[1]);
 	}
 	if (a->has_lport) {
 		mnl_attr_put_u16(nlh, MIGPRIO_A_RULE_LPORT_MIN, a->lport[0]);
@@ -399,6 +418,9 @@ static int rule_flush_run(struct mp_ctx *ctx, const union mp_args *u)
 
 /* ---- rule list ---- */
 
+struct rule_row;
+static size_t rule_row_line(const struct rule_row *r, char *buf, size_t len);
+
 struct rule_row {
 	__u32 id;
 	__u8 proto;
@@ -411,6 +433,7 @@ struct rule_row {
 	__u64 cgroup_id;
 	char name[MIGPRIO_NAME_MAXLEN + 1];
 	__u64 tx_packets, tx_bytes, rx_packets, rx_bytes, flows;
+	bool reserve_ports;	/* syncconf reserved its ports (reserve.h) */
 	char match[64 + MIGPRIO_CGROUP_MAXLEN];
 };
 
@@ -427,6 +450,16 @@ static void rule_list_reset(void *data)
 	for (i = 0; i < l->n; i++)
 		free(l->rows[i].cgroup);
 	l->n = 0;
+}
+
+/* One end (0: min, 1: max) of a port range attribute. */
+static void rule_row_port(const struct nlattr *a, unsigned int end,
+			  __u16 range[2], bool *has)
+{
+	if (mnl_attr_validate(a, MNL_TYPE_U16) < 0)
+		return;
+	range[end] = mnl_attr_get_u16(a);
+	*has = true;
 }
 
 static int rule_row_cb(const struct nlmsghdr *nlh, void *data)
@@ -463,17 +496,21 @@ static int rule_row_cb(const struct nlmsghdr *nlh, void *data)
 				r->has_plen = true;
 			}
 			break;
-		case MIGPRIO_A_RULE_PORT_MIN ... MIGPRIO_A_RULE_RPORT_MAX: {
-			unsigned int k = type - MIGPRIO_A_RULE_PORT_MIN;
-			__u16 *pr[] = { r->port, r->lport, r->rport };
-			bool *has[] = { &r->has_port, &r->has_lport, &r->has_rport };
-
-			if (mnl_attr_validate(a, MNL_TYPE_U16) < 0)
-				break;
-			pr[k / 2][k % 2] = mnl_attr_get_u16(a);
-			*has[k / 2] = true;
+		case MIGPRIO_A_RULE_SERVICE_PORT_MIN:
+		case MIGPRIO_A_RULE_SERVICE_PORT_MAX:
+			rule_row_port(a, type - MIGPRIO_A_RULE_SERVICE_PORT_MIN,
+				      r->port, &r->has_port);
 			break;
-		}
+		case MIGPRIO_A_RULE_LPORT_MIN:
+		case MIGPRIO_A_RULE_LPORT_MAX:
+			rule_row_port(a, type - MIGPRIO_A_RULE_LPORT_MIN,
+				      r->lport, &r->has_lport);
+			break;
+		case MIGPRIO_A_RULE_RPORT_MIN:
+		case MIGPRIO_A_RULE_RPORT_MAX:
+			rule_row_port(a, type - MIGPRIO_A_RULE_RPORT_MIN,
+				      r->rport, &r->has_rport);
+			break;
 		case MIGPRIO_A_RULE_PEER_IPV4:
 			if (mnl_attr_get_payload_len(a) == 4) {
 				r->family = AF_INET;
@@ -566,7 +603,9 @@ static void rule_match_text(struct rule_row *r)
 		n += snprintf(r->match + n, len - n, " peer %s",
 			      fmt_peer(p, sizeof(p), r));
 	if (r->cgroup)
-		snprintf(r->match + n, len - n, " cgroup %s", r->cgroup);
+		n += snprintf(r->match + n, len - n, " cgroup %s", r->cgroup);
+	if (r->reserve_ports && n < len)
+		snprintf(r->match + n, len - n, " reserve-ports");
 	if (!r->match[0])
 		snprintf(r->match, len, " any");
 	memmove(r->match, r->match + 1, strlen(r->match));
@@ -621,6 +660,7 @@ static void rule_print(const struct rule_row *r, const int *w)
 		print_null(PRINT_JSON, "cgroup", NULL, NULL);
 		print_null(PRINT_JSON, "cgroup_id", NULL, NULL);
 	}
+	print_bool(PRINT_JSON, "reserve_ports", NULL, r->reserve_ports);
 	print_u64(PRINT_JSON, "tx_packets", NULL, r->tx_packets);
 	print_cell(PRINT_FP, NULL, -w[C_TXP], b[C_TXP]);
 	print_u64(PRINT_JSON, "tx_bytes", NULL, r->tx_bytes);
@@ -641,10 +681,12 @@ static int rule_list_run(struct mp_ctx *ctx, const union mp_args *u)
 		"ID", "NAME", "PROTO", "MATCH", "TX-PKTS", "TX-BYTES",
 		"RX-PKTS", "RX-BYTES", "FLOWS",
 	};
+	struct reserve_rules reserved;
 	struct rule_list l = { 0 };
+	char b[32], line[sizeof(((struct rule_conf *)0)->line)];
 	int w[C_N], i, rc = 0;
 	unsigned int r;
-	char b[32];
+	size_t keylen;
 
 	(void)u;
 	if (mp_nl_dump(&ctx->nl, MIGPRIO_CMD_RULE_GET, rule_row_cb,
@@ -653,6 +695,14 @@ static int rule_list_run(struct mp_ctx *ctx, const union mp_args *u)
 		rc = 1;
 		goto out;
 	}
+	if (reserve_rules_load(&reserved))
+		pr_warn("cannot read the record of the reserved ports");
+	for (r = 0; r < l.n; r++) {
+		keylen = rule_row_line(&l.rows[r], line, sizeof(line));
+		l.rows[r].reserve_ports = reserve_rules_has(&reserved, line,
+							    keylen);
+	}
+	reserve_rules_free(&reserved);
 	for (i = 0; i < C_N; i++)
 		w[i] = strlen(head[i]);
 	for (r = 0; r < l.n; r++) {
@@ -734,6 +784,31 @@ size_t rule_conf_line(const struct rule_add_args *a, char *buf, size_t len)
 	return n;
 }
 
+/* The "rule add" line of a dumped rule; returns its match's length. */
+static size_t rule_row_line(const struct rule_row *r, char *buf, size_t len)
+{
+	struct rule_add_args a = {
+		.proto = r->proto,
+		.has_port = r->has_port,
+		.has_lport = r->has_lport,
+		.has_rport = r->has_rport,
+		.has_peer = r->family != 0,
+		.cgroup = r->cgroup,
+		.name = r->name[0] ? r->name : NULL,
+	};
+
+	memcpy(a.port, r->port, sizeof(a.port));
+	memcpy(a.lport, r->lport, sizeof(a.lport));
+	memcpy(a.rport, r->rport, sizeof(a.rport));
+	if (a.has_peer) {
+		a.peer.family = r->family;
+		a.peer.plen = r->has_plen ? r->plen :
+			      r->family == AF_INET ? 32 : 128;
+		memcpy(&a.peer.addr, r->peer, r->family == AF_INET ? 4 : 16);
+	}
+	return rule_conf_line(&a, buf, len);
+}
+
 int rule_conf_dump(struct mp_ctx *ctx, struct rule_conf **out, unsigned int *n)
 {
 	struct rule_list l = { 0 };
@@ -756,30 +831,9 @@ int rule_conf_dump(struct mp_ctx *ctx, struct rule_conf **out, unsigned int *n)
 		goto out;
 	}
 	for (i = 0; i < l.n; i++) {
-		const struct rule_row *r = &l.rows[i];
-		struct rule_add_args a = {
-			.proto = r->proto,
-			.has_port = r->has_port,
-			.has_lport = r->has_lport,
-			.has_rport = r->has_rport,
-			.has_peer = r->family != 0,
-			.cgroup = r->cgroup,
-			.name = r->name[0] ? r->name : NULL,
-		};
-
-		memcpy(a.port, r->port, sizeof(a.port));
-		memcpy(a.lport, r->lport, sizeof(a.lport));
-		memcpy(a.rport, r->rport, sizeof(a.rport));
-		if (a.has_peer) {
-			a.peer.family = r->family;
-			a.peer.plen = r->has_plen ? r->plen :
-				      r->family == AF_INET ? 32 : 128;
-			memcpy(&a.peer.addr, r->peer,
-			       r->family == AF_INET ? 4 : 16);
-		}
-		rc[i].id = r->id;
-		rc[i].keylen = rule_conf_line(&a, rc[i].line,
-					      sizeof(rc[i].line));
+		rc[i].id = l.rows[i].id;
+		rc[i].keylen = rule_row_line(&l.rows[i], rc[i].line,
+					     sizeof(rc[i].line));
 	}
 	*out = rc;
 	*n = l.n;
@@ -810,6 +864,8 @@ const struct mp_object rule_object = {
 	.usage =
 	"rule add [proto tcp|udp] [port P[-Q]] [lport P[-Q]] [rport P[-Q]]\n"
 	"          [peer PREFIX] [cgroup PATH] [name NAME]\n"
+	"          port: the service port, of the end that listens; lport, rport:\n"
+	"          this host's and the peer's port\n"
 	"rule add preset qemu|proxmox|nbd [peer PREFIX] [cgroup PATH] [name NAME]\n"
 	"rule add preset ssh peer PREFIX [cgroup PATH] [name NAME]\n"
 	"rule del | delete ID\n"

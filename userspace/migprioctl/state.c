@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "state.h"
@@ -23,15 +25,47 @@ static int netns_id(unsigned long long *ino)
 	return 0;
 }
 
-static int state_path(char *buf, size_t len, __u32 ifindex)
+int mp_state_netns_path(char *buf, size_t len, const char *what)
 {
 	unsigned long long ino = 0;
 	int ret = netns_id(&ino);
 
 	if (ret)
 		return ret;
-	snprintf(buf, len, "%s/%llu-%u", MP_RUNDIR, ino, ifindex);
+	snprintf(buf, len, "%s/%llu-%s", MP_RUNDIR, ino, what);
 	return 0;
+}
+
+static int state_path(char *buf, size_t len, __u32 ifindex)
+{
+	char what[16];
+
+	snprintf(what, sizeof(what), "%u", ifindex);
+	return mp_state_netns_path(buf, len, what);
+}
+
+void mp_state_mkdir(void)
+{
+	if (mkdir(MP_RUNDIR, 0755) && errno == ENOENT && !mkdir("/run", 0755))
+		mkdir(MP_RUNDIR, 0755);
+}
+
+/* "queue_dev IFINDEX IFNAME", "ring_dev IFINDEX IFNAME" */
+static void read_dev(const char *line, const char *key, struct dev_state *st)
+{
+	bool queue = !strcmp(key, "queue_dev");
+	unsigned int *n = queue ? &st->nqdev : &st->nrdev;
+	struct mp_stack_dev *d = queue ? &st->qdev[*n] : &st->rdev[*n];
+	char name[64];
+	unsigned int idx;
+
+	if (*n == MP_STACK_MAX ||
+	    sscanf(line, "%*s %u %63s", &idx, name) != 2 || !idx ||
+	    strlen(name) >= sizeof(d->ifname))
+		return;
+	d->ifindex = idx;
+	strcpy(d->ifname, name);
+	(*n)++;
 }
 
 static int state_read(const char *path, __u32 ifindex, struct dev_state *st)
@@ -71,8 +105,17 @@ static int state_read(const char *path, __u32 ifindex, struct dev_state *st)
 				st->rings_mode = RINGS_MAX;
 			else if (!parse_u32(val, &st->rings_n, 1, 1U << 20))
 				st->rings_mode = RINGS_N;
+		} else if (!strcmp(key, "uplink")) {
+			if (strlen(val) < sizeof(st->uplink))
+				strcpy(st->uplink, val);
+		} else if (!strcmp(key, "per-slave")) {
+			st->per_slave = !strcmp(val, "yes");
+		} else if (!strcmp(key, "queue_dev") || !strcmp(key, "ring_dev")) {
+			read_dev(line, key, st);
 		} else if (!parse_u32(val, &v, 1, UINT32_MAX)) {
-			if (!strcmp(key, "ring_rx"))
+			if (!strcmp(key, "for"))
+				st->owner = v;
+			else if (!strcmp(key, "ring_rx"))
 				st->ring_rx = v;
 			else if (!strcmp(key, "ring_tx"))
 				st->ring_tx = v;
@@ -85,7 +128,8 @@ static int state_read(const char *path, __u32 ifindex, struct dev_state *st)
 	fclose(fp);
 	st->has_rings = st->ring_rx && st->ring_tx && st->ring_rx_prev &&
 			st->ring_tx_prev;
-	if (!st->ifname[0] || (!st->qdisc_handle && !st->has_rings))
+	/* a device below: what was changed there; designated: its arguments */
+	if (!st->ifname[0] || (st->owner && !st->qdisc_handle && !st->has_rings))
 		return -EINVAL;
 	return 0;
 }
@@ -100,39 +144,61 @@ int mp_state_load(__u32 ifindex, struct dev_state *st)
 	return state_read(path, ifindex, st);
 }
 
+bool mp_state_needed(const struct dev_state *st)
+{
+	if (st->qdisc_handle || st->has_rings)
+		return true;
+	return !st->owner && (st->queue != MIGPRIO_QUEUE_NONE ||
+			      st->rings_mode != RINGS_KEEP || st->uplink[0] ||
+			      st->per_slave);
+}
+
 int mp_state_save(const struct dev_state *st)
 {
 	char path[128], tmp[160];
+	unsigned int i;
 	FILE *fp;
 	int ret;
 
-	if (!st->qdisc_handle && !st->has_rings) {
+	if (!mp_state_needed(st)) {
 		mp_state_remove(st->ifindex);
 		return 0;
 	}
 	ret = state_path(path, sizeof(path), st->ifindex);
 	if (ret)
 		return ret;
-	if (mkdir(MP_RUNDIR, 0755) && errno == ENOENT &&
-	    !mkdir("/run", 0755))
-		mkdir(MP_RUNDIR, 0755);
+	mp_state_mkdir();
 	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
 	fp = fopen(tmp, "w");
 	if (!fp)
 		return -errno;
 	fprintf(fp, "# written by migprioctl dev set; read by dev set, show and clear\n");
 	fprintf(fp, "ifname %s\n", st->ifname);
-	fprintf(fp, "queue %s\n", queue_name(st->queue));
-	if (st->has_guard)
-		fprintf(fp, "guard %u\n", st->guard);
+	if (st->owner) {
+		fprintf(fp, "for %u\n", st->owner);
+	} else {
+		fprintf(fp, "queue %s\n", queue_name(st->queue));
+		if (st->has_guard)
+			fprintf(fp, "guard %u\n", st->guard);
+		if (st->rings_mode == RINGS_MAX)
+			fprintf(fp, "rings max\n");
+		else if (st->rings_mode == RINGS_N)
+			fprintf(fp, "rings %u\n", st->rings_n);
+		else
+			fprintf(fp, "rings keep\n");
+		if (st->uplink[0])
+			fprintf(fp, "uplink %s\n", st->uplink);
+		if (st->per_slave)
+			fprintf(fp, "per-slave yes\n");
+		for (i = 0; i < st->nqdev; i++)
+			fprintf(fp, "queue_dev %u %s\n", st->qdev[i].ifindex,
+				st->qdev[i].ifname);
+		for (i = 0; i < st->nrdev; i++)
+			fprintf(fp, "ring_dev %u %s\n", st->rdev[i].ifindex,
+				st->rdev[i].ifname);
+	}
 	if (st->qdisc_handle)
 		fprintf(fp, "qdisc %x:\n", st->qdisc_handle >> 16);
-	if (st->rings_mode == RINGS_MAX)
-		fprintf(fp, "rings max\n");
-	else if (st->rings_mode == RINGS_N)
-		fprintf(fp, "rings %u\n", st->rings_n);
-	else
-		fprintf(fp, "rings keep\n");
 	if (st->has_rings)
 		fprintf(fp, "ring_rx %u\nring_tx %u\nring_rx_prev %u\nring_tx_prev %u\n",
 			st->ring_rx, st->ring_tx, st->ring_rx_prev,
@@ -178,4 +244,40 @@ void mp_state_each(void (*fn)(const struct dev_state *st, void *data),
 			fn(&st, data);
 	}
 	closedir(d);
+}
+
+static int lock_fd = -1;
+static unsigned int lock_depth;
+
+void mp_state_lock(void)
+{
+	unsigned long long ino = 0;
+	char path[128];
+
+	if (lock_depth++)
+		return;
+	mp_state_mkdir();
+	/*
+	 * this netns' (-n NETNS: the one entered), as its records are; not
+	 * one of them (NETNS-*)
+	 */
+	if (netns_id(&ino))
+		snprintf(path, sizeof(path), "%s/lock", MP_RUNDIR);
+	else
+		snprintf(path, sizeof(path), "%s/%llu.lock", MP_RUNDIR, ino);
+	/* not root (the kernel will say EPERM), no /run: without a lock */
+	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock_fd >= 0 && flock(lock_fd, LOCK_EX)) {
+		close(lock_fd);
+		lock_fd = -1;
+	}
+}
+
+void mp_state_unlock(void)
+{
+	if (!lock_depth || --lock_depth)
+		return;
+	if (lock_fd >= 0)
+		close(lock_fd);
+	lock_fd = -1;
 }
