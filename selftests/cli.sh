@@ -12,18 +12,7 @@
 # qdisc show, the state file's name (the namespace's inode).
 source "$(dirname "$0")/lib.sh"
 
-mp_require
-[ -x "$MIGPRIOCTL" ] || ktap_skip_all "migprioctl not in the VM image"
-ktap_plan 8
-
-M=$MIGPRIOCTL
-OUT=$(mktemp -d)
-defer rm -rf "$OUT"
-
-mp_load || ktap_skip_all "cannot load migprio"
-defer mp_unload
-setup_ns NA NB
-veth_pair "$NA" "$NB"
+tool_setup 8
 A() { "$IP" netns exec "$NA" "$@"; }
 rules() { A "$M" -j rule list | "$JQ" -c '[.[] | [.name, .proto, .port, .peer]]'; }
 

@@ -11,19 +11,7 @@
 # tc qdisc show.
 source "$(dirname "$0")/lib.sh"
 
-mp_require
-[ -x "$MIGPRIOCTL" ] || ktap_skip_all "migprioctl not in the VM image"
-ktap_plan 4
-
-M=$MIGPRIOCTL
-OUT=$(mktemp -d)
-defer rm -rf "$OUT"
-rm -rf /run/migprio
-
-mp_load || ktap_skip_all "cannot load migprio"
-defer mp_unload
-setup_ns NA NB
-veth_pair "$NA" "$NB"
+tool_setup 4
 "$IP" -n "$NA" link add mpfleet0 type veth peer name mpfleet1 &&
 	"$IP" -n "$NA" link set mpfleet0 up || ktap_skip_all "cannot make mpfleet0"
 

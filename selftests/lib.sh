@@ -304,3 +304,22 @@ mp_unload() {
 mp_require() {
 	mp_available || ktap_skip_all "$MP_NAME.ko not in the VM image"
 }
+
+# The start of a test of the tool on a veth pair: migprioctl in the VM,
+# the plan of N tests, M (the tool), OUT (a directory, removed at exit), no
+# records an earlier test left under /run/migprio, the module loaded
+# (unloaded at exit), and namespaces NA and NB joined by the veth pair.
+# tool_setup N
+tool_setup() {
+	mp_require
+	[ -x "$MIGPRIOCTL" ] || ktap_skip_all "migprioctl not in the VM image"
+	ktap_plan "$1"
+	M=$MIGPRIOCTL
+	OUT=$(mktemp -d)
+	defer rm -rf "$OUT"
+	rm -rf /run/migprio
+	mp_load || ktap_skip_all "cannot load migprio"
+	defer mp_unload
+	setup_ns NA NB && veth_pair "$NA" "$NB" ||
+		ktap_skip_all "cannot create the namespaces and their veth pair"
+}

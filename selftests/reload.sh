@@ -19,19 +19,7 @@
 # migprio's own events, busybox syslogd's file, the sysctl in /proc.
 source "$(dirname "$0")/lib.sh"
 
-mp_require
-[ -x "$MIGPRIOCTL" ] || ktap_skip_all "migprioctl not in the VM image"
-ktap_plan 10
-
-M=$MIGPRIOCTL
-OUT=$(mktemp -d)
-defer rm -rf "$OUT"
-rm -rf /run/migprio
-
-mp_load || ktap_skip_all "cannot load migprio"
-defer mp_unload
-setup_ns NA NB
-veth_pair "$NA" "$NB"
+tool_setup 10
 A() { "$IP" netns exec "$NA" "$@"; }
 B() { "$IP" netns exec "$NB" "$@"; }
 
