@@ -6,12 +6,15 @@
 # LINE" lines, a line for those hosts only (the hostname up to a dot, as
 # Proxmox VE names nodes); a node's own dev set line wins over the one
 # for every node; every line is checked on every node, so a bad line for
-# one node is refused everywhere. Each "node" runs in its own UTS
-# namespace with its hostname set. Oracles: dev show -j, rule list -j,
-# tc qdisc show.
+# one node is refused everywhere. The newer words too: another node's
+# dev set line with uplink and per-slave naming devices this host lacks
+# is checked, not waited for; a node's reserve-ports rule reserves its
+# ports there only, and --dry-run shows it. Each "node" runs in its own
+# UTS namespace with its hostname set. Oracles: dev show -j, rule list -j,
+# tc qdisc show, the namespace's ip_local_reserved_ports.
 source "$(dirname "$0")/lib.sh"
 
-tool_setup 4
+tool_setup 5
 "$IP" -n "$NA" link add mpfleet0 type veth peer name mpfleet1 &&
 	"$IP" -n "$NA" link set mpfleet0 up || ktap_skip_all "cannot make mpfleet0"
 
@@ -51,6 +54,25 @@ node2() {
 	[ "$(rules)" = '["included","pve2-only","ssh"]' ]
 }
 ktap_test "node pve2: its own dev set line wins, its own rule added" node2
+
+node3() {
+	local out rc=0
+	cp "$OUT/pve/migprio.conf" "$OUT/pve/good"
+	cat >>"$OUT/pve/migprio.conf" <<-EOF
+	node pve1 dev set vmbr9 queue htb rate 1gbit uplink eno9 per-slave
+	node pve3 rule add port 7002 name pve3-ports reserve-ports
+	EOF
+	out=$(as pve3 "$M" syncconf --dry-run "$OUT/local.conf") || rc=$?
+	echo "$out"
+	as pve3 "$M" syncconf "$OUT/local.conf" || rc=$?
+	mv "$OUT/pve/good" "$OUT/pve/migprio.conf"
+	[ "$rc" = 1 ] && grep -qx '+rule add port 7002 name pve3-ports reserve-ports' <<<"$out" &&
+	grep -q '^+net.ipv4.ip_local_reserved_ports = .*7002' <<<"$out" &&
+	! grep -q vmbr9 <<<"$out" &&
+	[ "$(dev)" = mpfleet0 ] && [ "$(rules)" = '["included","pve3-ports","ssh"]' ] &&
+	"$IP" netns exec "$NA" grep -qw 7002 /proc/sys/net/ipv4/ip_local_reserved_ports
+}
+ktap_test "node pve3: uplink and per-slave of another node's line checked, not waited for; its reserve-ports rule reserved" node3
 
 bad_other() {
 	local before rc=0

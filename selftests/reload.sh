@@ -19,7 +19,7 @@
 # migprio's own events, busybox syslogd's file, the sysctl in /proc.
 source "$(dirname "$0")/lib.sh"
 
-tool_setup 10
+tool_setup 11
 A() { "$IP" netns exec "$NA" "$@"; }
 B() { "$IP" netns exec "$NB" "$@"; }
 
@@ -58,6 +58,19 @@ dry_fresh() {
 	[ ! -s "$LOG" ] || ! logged syncconf
 }
 ktap_test "syncconf --dry-run: the changes, exit 1, nothing changed" dry_fresh
+
+# Without the module there is nothing to compare with: trouble (2), not
+# "something to change" (1), which a validate accepting 0 and 1 (the
+# Ansible recipe in operating.rst) would let through.
+dry_nomod() {
+	mp_noautoload	# or the genl lookup loads it again
+	mp_unload || return 1
+	run A "$M" syncconf --dry-run "$CONF"
+	mp_autoload
+	mp_load || return 1
+	expect_rc 2 && has "migprio module not loaded" "$err"
+}
+ktap_test "syncconf --dry-run without the module: exit 2" dry_nomod
 
 applied() {
 	run A "$M" syncconf "$CONF"; expect_rc 0 || return 1

@@ -163,6 +163,8 @@ static int syncconf_parse(int argc, char **argv, union mp_args *u)
 		return usage_err("out of memory");
 	p->wait = wait;
 	p->dry_run = dry_run;
+	if (dry_run)
+		mp_trouble_rc = 2;	/* 1 says "changes" */
 	p->follow = follow;
 	ret = conf_load(p, argv[0]);
 	u->prog = p;

@@ -19,6 +19,8 @@
 #include "nlsock.h"
 #include "print.h"
 
+int mp_trouble_rc = 1;
+
 static const struct mp_object *const objects[] = {
 	&dev_object, &rule_object, &flow_object, &stats_object,
 	&monitor_object, &apply_object, &showconf_object, &syncconf_object,
@@ -326,11 +328,11 @@ int main(int argc, char **argv)
 	ret = mp_nl_open(&ctx.nl);
 	if (ret == -ENOENT) {
 		pr_err("migprio module not loaded");
-		ret = 1;
+		ret = mp_trouble_rc;
 		goto out;
 	} else if (ret) {
 		pr_err("cannot open generic netlink socket: %s", strerror(-ret));
-		ret = 1;
+		ret = mp_trouble_rc;
 		goto out;
 	}
 	print_init(json, pretty);

@@ -120,6 +120,13 @@ extern const struct mp_object dev_object, rule_object, flow_object,
  */
 int mp_netns_enter(const char *netns);
 
+/*
+ * migprioctl.c: the exit status when the kernel cannot be asked (no
+ * module): 1, or what the command's parse set (syncconf --dry-run: 2, as
+ * it exits 0/1 for nothing/something to change).
+ */
+extern int mp_trouble_rc;
+
 /* migprioctl.c: find object and command from argv; -1 after an error. */
 int mp_resolve(int argc, char **argv, const struct mp_object **obj,
 	       const struct mp_cmd **cmd, int *used);
