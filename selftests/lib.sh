@@ -305,6 +305,14 @@ mp_require() {
 	mp_available || ktap_skip_all "$MP_NAME.ko not in the VM image"
 }
 
+# current|max: the RX ring size of eth0 (the VM's virtio-net NIC) from
+# ethtool -g
+ring_rx() {
+	"$ETHTOOL" -g eth0 | awk -v want="$1" '
+		/^Pre-set maximums/ { s = "max" } /^Current hardware/ { s = "current" }
+		$1 == "RX:" && s == want { print $2; exit }'
+}
+
 # The start of a test of the tool on a veth pair: migprioctl in the VM,
 # the plan of N tests, M (the tool), OUT (a directory, removed at exit), no
 # records an earlier test left under /run/migprio, the module loaded

@@ -233,11 +233,6 @@ ktap_test "a layout no longer in place is placed again, also when only the DSCP 
 kill $CLIENT 2>/dev/null
 
 # ------------------------------------------------------ rings on eth0
-ring_rx() {	# current|max RX of eth0 from ethtool -g
-	"$ETHTOOL" -g eth0 | awk -v want="$1" '
-		/^Pre-set maximums/ { s = "max" } /^Current hardware/ { s = "current" }
-		$1 == "RX:" && s == want { print $2; exit }'
-}
 if ! "$IP" link show eth0 >/dev/null 2>&1 || ! "$ETHTOOL" -G eth0 rx 256 2>/dev/null; then
 	for t in "rings max: resized with a warning" "a DSCP change leaves the rings alone (no ring event)" \
 		 "a rings change: --dry-run warns, the run warns and resizes"; do
