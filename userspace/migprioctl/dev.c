@@ -236,8 +236,7 @@ static int dev_set_parse(int argc, char **argv, union mp_args *u)
 
 		k = kw_lookup(kw, kws);
 		if (k < 0)
-			return usage_err("%s dev set argument \"%s\"",
-					 k == -2 ? "ambiguous" : "unknown", kw);
+			return kw_usage_err("dev set argument", kw, kws, k);
 		kw = kws[k];
 		if (seen & (1U << k))
 			return usage_err("%s given twice", kw);
@@ -280,6 +279,8 @@ static int dev_set_parse(int argc, char **argv, union mp_args *u)
 		} else if (!strcmp(kw, "queue")) {
 			int q = kw_lookup(val, queues);
 
+			if (q == -3)
+				return kw_usage_err("queue", val, queues, q);
 			if (q < 0)
 				return usage_err("invalid queue \"%s\" (prio, htb or none)",
 						 val);
@@ -905,10 +906,10 @@ char *dev_conf_line(const struct dev_state *st, char *buf, size_t len)
 
 static const struct mp_cmd dev_cmds[] = {
 	{ "set", dev_set_parse, dev_set_run, CMD_APPLY | CMD_CONF | CMD_DEV_SET,
-	  NULL },
-	{ "show", parse_noargs, dev_show_run, 0, NULL },
-	{ "clear", parse_noargs, dev_clear_run, CMD_APPLY, NULL },
-	{ NULL, NULL, NULL, 0, NULL },
+	  NULL, NULL },
+	{ "show", parse_noargs, dev_show_run, 0, NULL, "list" },
+	{ "clear", parse_noargs, dev_clear_run, CMD_APPLY, NULL, NULL },
+	{ NULL, NULL, NULL, 0, NULL, NULL },
 };
 
 const struct mp_object dev_object = {
@@ -919,6 +920,6 @@ const struct mp_object dev_object = {
 	"dev set IFNAME [priority N|MAJ:MIN] [sndbuf auto|SIZE] [rcvbuf auto|SIZE]\n"
 	"          [notsent auto|off|SIZE] [dscp N|off] [queue prio|htb|none] [rate RATE]\n"
 	"          [guard PCT] [uplink DEV] [per-slave] [rings max|N|keep] [force]\n"
-	"dev show\n"
+	"dev show | list\n"
 	"dev clear\n",
 };

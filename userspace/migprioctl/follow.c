@@ -327,10 +327,9 @@ static int sync_file(struct follower *f, const char *why)
 		return rc;
 	}
 	f->said[0] = '\0';
-	if (ch.added || ch.renamed || ch.deleted || ch.dev_changed)
-		say("%s: synced %s: %u rules added, %u renamed, %u deleted, designation %s",
-		    why, f->prog->path, ch.added, ch.renamed, ch.deleted,
-		    ch.dev_changed ? "changed" : "unchanged");
+	/* syncconf's summary line: what differed is all that changed */
+	if (ch.changed)
+		say("%s: synced %s: %s", why, f->prog->path, ch.summary);
 	else
 		say("%s: %s is in place, nothing changed", why, f->prog->path);
 	return 0;
@@ -451,17 +450,13 @@ static void reload(struct follower *f)
 		pr_err("out of memory");
 		return;
 	}
-	p->conf = true;
-	p->path = f->prog->path;
-	dev_lookup_deferred = true;
-	if (apply_load(p, p->path)) {
-		dev_lookup_deferred = false;
+	/* as syncconf reads it: reserve-ports and all */
+	if (conf_load(p, f->prog->path)) {
 		say("%s has errors (above); still following the previous one",
-		    p->path);
+		    f->prog->path);
 		apply_free(&(union mp_args){ .prog = p });
 		return;
 	}
-	dev_lookup_deferred = false;
 	/*
 	 * The caller frees the prog it gave us: it gets the new contents,
 	 * the old ones go (their pointers lead to heap memory, not into

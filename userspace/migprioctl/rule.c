@@ -55,13 +55,17 @@ static int parse_range(const char *kw, const char *val, __u16 r[2])
 	return 0;
 }
 
-static int rule_add_parse(int argc, char **argv, union mp_args *u)
+/*
+ * The words of rule add into a. A preset names the rule after itself when
+ * adding (name_preset), not when a rule del matches by it.
+ */
+static int rule_parse(int argc, char **argv, struct rule_add_args *a,
+		      bool name_preset)
 {
 	static const char *const kws[] = {
 		"proto", "port", "lport", "rport", "peer", "cgroup", "name",
 		"preset", NULL,
 	};
-	struct rule_add_args *a = &u->rule_add;
 	const char *preset = NULL;
 	bool preset_needs_peer = false;
 	unsigned int seen = 0;
@@ -81,9 +85,13 @@ static int rule_add_parse(int argc, char **argv, union mp_args *u)
 			continue;
 		}
 		k = kw_lookup(kw, kws);
+		/* a file spells it out too (kw_exact: -1, no other word's prefix) */
+		if (k == -1 && kw_exact && kw[0] &&
+		    !strncmp(kw, "reserve-ports", strlen(kw)))
+			return usage_err("rule argument \"%s\" is abbreviated: a file spells keywords out (\"reserve-ports\")",
+					 kw);
 		if (k < 0)
-			return usage_err("%s rule add argument \"%s\"",
-					 k == -2 ? "ambiguous" : "unknown", kw);
+			return kw_usage_err("rule argument", kw, kws, k);
 		kw = kws[k];
 		if (seen & (1U << k))
 			return usage_err("%s given twice", kw);
@@ -164,7 +172,7 @@ static int rule_add_parse(int argc, char **argv, union mp_args *u)
 		if (preset_needs_peer && !a->has_peer)
 			return usage_err("preset %s needs a peer: every connection to port %u of a matching peer is prioritised",
 					 preset, a->port[0]);
-		if (!a->name)
+		if (!a->name && name_preset)
 			a->name = preset;
 	}
 	if (!a->has_port && !a->has_lport && !a->has_rport && !a->has_peer &&
@@ -173,6 +181,11 @@ static int rule_add_parse(int argc, char **argv, union mp_args *u)
 	if (a->reserve_ports && !a->has_port && !a->has_lport)
 		return usage_err("reserve-ports reserves the rule's port and lport ranges: this rule has neither");
 	return 0;
+}
+
+static int rule_add_parse(int argc, char **argv, union mp_args *u)
+{
+	return rule_parse(argc, argv, &u->rule_add, true);
 }
 
 int rule_build_add(struct nlmsghdr *nlh, const struct rule_add_args *a)
@@ -465,24 +478,66 @@ int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
 
 /* ---- rule del, flush ---- */
 
+/* rule del ID, or rule del MATCH: the rule add words of one rule */
 static int rule_del_parse(int argc, char **argv, union mp_args *u)
 {
+	struct rule_del_args *a = &u->rule_del;
+
 	if (argc < 1)
-		return usage_err("rule del needs a rule id");
+		return usage_err("rule del needs a rule id or the match of a rule");
+	if (!isdigit((unsigned char)argv[0][0]))
+		return rule_parse(argc, argv, &a->match, false);
 	if (argc > 1)
 		return usage_err("unexpected argument \"%s\"", argv[1]);
-	if (parse_u32(argv[0], &u->rule_id, 1, UINT32_MAX))
+	if (parse_u32(argv[0], &a->id, 1, UINT32_MAX))
 		return usage_err("invalid rule id \"%s\"", argv[0]);
 	return 0;
+}
+
+/*
+ * The id of the rule whose match is a->match (and whose name is its name,
+ * when given): the kernel keeps one rule per match. 0 after reporting.
+ */
+static __u32 rule_find(struct mp_ctx *ctx, const struct rule_del_args *a)
+{
+	char want[sizeof(((struct rule_conf *)0)->line)];
+	struct rule_conf *rules;
+	unsigned int n, i;
+	size_t keylen;
+	__u32 id = 0;
+
+	if (rule_conf_dump(ctx, &rules, &n))
+		return 0;
+	keylen = rule_conf_line(&a->match, want, sizeof(want));
+	for (i = 0; i < n && !id; i++) {
+		if (rules[i].keylen == keylen &&
+		    !strncmp(rules[i].line, want, keylen))
+			id = rules[i].id;
+	}
+	if (!id) {
+		pr_err("no rule matches \"%s\"", want + strlen("rule add "));
+	} else if (a->match.name && strcmp(rules[i - 1].line, want)) {
+		pr_err("rule %u matches \"%.*s\" but is not named %s", id,
+		       (int)(keylen - strlen("rule add ")),
+		       want + strlen("rule add "), a->match.name);
+		id = 0;
+	}
+	free(rules);
+	return id;
 }
 
 static int rule_del_run(struct mp_ctx *ctx, const union mp_args *u)
 {
 	char buf[MP_NL_REQ_SIZE];
 	struct nlmsghdr *req;
+	__u32 id = u->rule_del.id;
 
+	if (!id)
+		id = rule_find(ctx, &u->rule_del);
+	if (!id)
+		return 1;
 	req = mp_nl_req(&ctx->nl, buf, MIGPRIO_CMD_RULE_DEL, 0);
-	mnl_attr_put_u32(req, MIGPRIO_A_RULE_ID, u->rule_id);
+	mnl_attr_put_u32(req, MIGPRIO_A_RULE_ID, id);
 	if (mp_nl_do(&ctx->nl, req, NULL, NULL)) {
 		mp_kernel_err(ctx, MIGPRIO_CMD_RULE_DEL);
 		return 1;
@@ -940,11 +995,11 @@ int rule_del_many(struct mp_ctx *ctx, const __u32 *ids, unsigned int n)
 
 static const struct mp_cmd rule_cmds[] = {
 	{ "add", rule_add_parse, rule_add_run,
-	  CMD_APPLY | CMD_RULE_ADD | CMD_CONF, NULL },
-	{ "del", rule_del_parse, rule_del_run, CMD_APPLY, NULL },
-	{ "list", parse_noargs, rule_list_run, 0, NULL },
-	{ "flush", parse_noargs, rule_flush_run, CMD_APPLY, NULL },
-	{ NULL, NULL, NULL, 0, NULL },
+	  CMD_APPLY | CMD_RULE_ADD | CMD_CONF, NULL, NULL },
+	{ "del", rule_del_parse, rule_del_run, CMD_APPLY, NULL, "delete" },
+	{ "list", parse_noargs, rule_list_run, 0, NULL, "show" },
+	{ "flush", parse_noargs, rule_flush_run, CMD_APPLY, NULL, NULL },
+	{ NULL, NULL, NULL, 0, NULL, NULL },
 };
 
 const struct mp_object rule_object = {
@@ -958,7 +1013,9 @@ const struct mp_object rule_object = {
 	"          this host's and the peer's port\n"
 	"rule add preset qemu|proxmox|nbd [peer PREFIX] [cgroup PATH] [name NAME]\n"
 	"rule add preset ssh peer PREFIX [cgroup PATH] [name NAME]\n"
-	"rule del ID\n"
-	"rule list\n"
+	"rule del | delete ID\n"
+	"rule del | delete MATCH\n"
+	"          MATCH: the rule add words of the rule (name only to check it)\n"
+	"rule list | show\n"
 	"rule flush\n",
 };

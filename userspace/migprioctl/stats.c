@@ -102,7 +102,7 @@ static int stats_run(struct mp_ctx *ctx, const union mp_args *u)
 }
 
 static const struct mp_cmd stats_cmds[] = {
-	{ NULL, parse_noargs, stats_run, 0, NULL },
+	{ NULL, parse_noargs, stats_run, 0, NULL, NULL },
 };
 
 const struct mp_object stats_object = {
