@@ -2,9 +2,11 @@
 /*
  * migprio: prioritise live-migration traffic on a designated interface.
  *
- * Module parameters and the init/exit ladder. The generic netlink family is
- * registered last and unregistered first, so no request arrives while the
- * per-netns state is half set up or half torn down.
+ * Module parameters and the init/exit ladder: per-netns state, the egress
+ * guard's per-netns state, the netdevice notifier, the generic netlink
+ * family. The family is registered last and unregistered first, so no
+ * request arrives while the per-netns state is half set up or half torn
+ * down.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -13,6 +15,7 @@
 #include <linux/rcupdate.h>
 #include <net/genetlink.h>
 
+#include "egress.h"
 #include "migprio.h"
 
 unsigned int mp_max_rules = 4096;
@@ -39,6 +42,9 @@ static int __init mp_init(void)
 	err = mp_pernet_init();
 	if (err)
 		goto err_pernet;
+	err = mp_egress_init();
+	if (err)
+		goto err_egress;
 	err = mp_netdev_notifier_register();
 	if (err)
 		goto err_notifier;
@@ -52,6 +58,8 @@ static int __init mp_init(void)
 err_genl:
 	mp_netdev_notifier_unregister();
 err_notifier:
+	mp_egress_exit();
+err_egress:
 	mp_pernet_exit();
 err_pernet:
 	rcu_barrier();
@@ -61,7 +69,9 @@ err_pernet:
 static void __exit mp_exit(void)
 {
 	mp_genl_unregister();
+	/* Replays NETDEV_UNREGISTER: designations and egress hooks go. */
 	mp_netdev_notifier_unregister();
+	mp_egress_exit();
 	mp_pernet_exit();
 	/* Configs and rules are freed by RCU callbacks living in this module. */
 	rcu_barrier();

@@ -11,6 +11,10 @@
 #include <uapi/linux/migprio.h>
 
 /* Common nested types */
+const struct nla_policy migprio_queue_dev_nl_policy[MIGPRIO_A_QUEUE_DEV_IFINDEX + 1] = {
+	[MIGPRIO_A_QUEUE_DEV_IFINDEX] = { .type = NLA_U32, },
+};
+
 const struct nla_policy migprio_rule_new_nl_policy[MIGPRIO_A_RULE_SERVICE_PORT_MAX + 1] = {
 	[MIGPRIO_A_RULE_PROTO] = { .type = NLA_U8, },
 	[MIGPRIO_A_RULE_SERVICE_PORT_MIN] = { .type = NLA_U16, },
@@ -27,7 +31,7 @@ const struct nla_policy migprio_rule_new_nl_policy[MIGPRIO_A_RULE_SERVICE_PORT_M
 };
 
 /* MIGPRIO_CMD_DEV_SET - do */
-static const struct nla_policy migprio_dev_set_nl_policy[MIGPRIO_A_DEV_NOTSENT + 1] = {
+static const struct nla_policy migprio_dev_set_nl_policy[MIGPRIO_A_DEV_QUEUE_DEVS + 1] = {
 	[MIGPRIO_A_DEV_IFINDEX] = { .type = NLA_U32, },
 	[MIGPRIO_A_DEV_IFNAME] = { .type = NLA_NUL_STRING, .len = 15, },
 	[MIGPRIO_A_DEV_PRIORITY] = { .type = NLA_U32, },
@@ -36,6 +40,7 @@ static const struct nla_policy migprio_dev_set_nl_policy[MIGPRIO_A_DEV_NOTSENT +
 	[MIGPRIO_A_DEV_DSCP] = NLA_POLICY_MAX(NLA_U8, 63),
 	[MIGPRIO_A_DEV_RATE] = { .type = NLA_U64, },
 	[MIGPRIO_A_DEV_NOTSENT] = { .type = NLA_U32, },
+	[MIGPRIO_A_DEV_QUEUE_DEVS] = NLA_POLICY_NESTED(migprio_queue_dev_nl_policy),
 };
 
 /* MIGPRIO_CMD_RULE_ADD - do */
@@ -75,7 +80,7 @@ const struct genl_split_ops migprio_nl_ops[10] = {
 		.cmd		= MIGPRIO_CMD_DEV_SET,
 		.doit		= migprio_nl_dev_set_doit,
 		.policy		= migprio_dev_set_nl_policy,
-		.maxattr	= MIGPRIO_A_DEV_NOTSENT,
+		.maxattr	= MIGPRIO_A_DEV_QUEUE_DEVS,
 		.flags		= GENL_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{

@@ -12,6 +12,7 @@
 #include <uapi/linux/migprio.h>
 
 /* Common nested types */
+extern const struct nla_policy migprio_queue_dev_nl_policy[MIGPRIO_A_QUEUE_DEV_IFINDEX + 1];
 extern const struct nla_policy migprio_rule_new_nl_policy[MIGPRIO_A_RULE_SERVICE_PORT_MAX + 1];
 
 /* Ops table for migprio */

@@ -24,6 +24,7 @@
 
 #include "compat.h"
 #include "config.h"
+#include "egress.h"
 #include "flows.h"
 #include "netlink-gen.h"
 
@@ -156,14 +157,42 @@ static int mp_nl_put_dev_master(struct sk_buff *skb, struct net *net,
 	return err;
 }
 
-/* The designated interface and its parameters; nothing when there is none. */
+/* The queue devices with the egress guard (egress.c); RTNL held. */
+static int mp_nl_put_dev_queue(struct sk_buff *skb, struct net *net)
+{
+	int ifindex[MIGPRIO_QUEUE_DEVS_MAX];
+	unsigned int i, n;
+	struct nlattr *nest;
+
+	n = mp_egress_devs(net, ifindex, ARRAY_SIZE(ifindex));
+	if (!n)
+		return 0;
+	nest = nla_nest_start(skb, MIGPRIO_A_DEV_QUEUE_DEVS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < n; i++) {
+		if (nla_put_u32(skb, MIGPRIO_A_QUEUE_DEV_IFINDEX, ifindex[i])) {
+			nla_nest_cancel(skb, nest);
+			return -EMSGSIZE;
+		}
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/*
+ * The designated interface, its parameters and queue devices; nothing when
+ * there is none. RTNL held: the designation and queue devices agree.
+ */
 static int mp_nl_put_dev(struct sk_buff *skb, struct net *net,
 			 const struct mp_config *cfg)
 {
+	ASSERT_RTNL();
 	if (!cfg->ifindex)
 		return 0;
 	if (mp_nl_put_dev_id(skb, cfg) ||
-	    mp_nl_put_dev_master(skb, net, cfg))
+	    mp_nl_put_dev_master(skb, net, cfg) ||
+	    mp_nl_put_dev_queue(skb, net))
 		return -EMSGSIZE;
 	return mp_nl_put_dev_params(skb, &cfg->dev);
 }
@@ -413,10 +442,13 @@ int migprio_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
+	/* the designation changes under RTNL, the queue devices too */
+	rtnl_lock();
 	rcu_read_lock();
 	err = mp_nl_put_dev(msg, genl_info_net(info),
 			    mp_config_rcu(mp_nl_net(info)));
 	rcu_read_unlock();
+	rtnl_unlock();
 	if (err) {
 		nlmsg_free(msg);
 		return err;
@@ -499,9 +531,54 @@ static int mp_nl_check_master(struct genl_info *info, struct net_device *dev)
 	return -EBUSY;
 }
 
+/*
+ * The queue devices (QUEUE-DEVS, egress.c): each an interface of the
+ * caller's netns, each once, at most MIGPRIO_QUEUE_DEVS_MAX. RTNL held.
+ */
+static int mp_nl_parse_queue_devs(struct genl_info *info,
+				  struct mp_egress_req *q)
+{
+	struct nlattr *nest = info->attrs[MIGPRIO_A_DEV_QUEUE_DEVS], *a;
+	struct net *net = genl_info_net(info);
+	struct net_device *dev;
+	unsigned int i;
+	int rem;
+
+	ASSERT_RTNL();
+	q->n = 0;
+	if (!nest)
+		return 0;
+	nla_for_each_nested(a, nest, rem) {
+		if (q->n++ == ARRAY_SIZE(q->dev)) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a,
+					    "QUEUE-DEVS: at most 16 interfaces");
+			return -E2BIG;
+		}
+	}
+	q->n = 0;
+	nla_for_each_nested(a, nest, rem) {
+		dev = __dev_get_by_index(net, nla_get_u32(a));
+		if (!dev) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a,
+					    "QUEUE-DEVS: no such interface in this network namespace");
+			return -ENODEV;
+		}
+		for (i = 0; i < q->n; i++) {
+			if (q->dev[i] == dev) {
+				NL_SET_ERR_MSG_ATTR(info->extack, a,
+						    "QUEUE-DEVS: interface listed twice");
+				return -EINVAL;
+			}
+		}
+		q->dev[q->n++] = dev;
+	}
+	return 0;
+}
+
 int migprio_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct mp_net *mn = mp_nl_net(info);
+	struct mp_egress_req q;
 	struct mp_dev_params p;
 	struct net_device *dev;
 	int err;
@@ -518,10 +595,12 @@ int migprio_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
 	rtnl_lock();
 	dev = mp_nl_dev_lookup(info);
 	err = IS_ERR(dev) ? PTR_ERR(dev) : mp_nl_check_master(info, dev);
+	if (!err)
+		err = mp_nl_parse_queue_devs(info, &q);
 	if (!err) {
 		p.link_rate = mp_dev_link_rate(dev);
 		mutex_lock(&mn->lock);
-		err = mp_dev_set_locked(mn, dev, &p);
+		err = mp_dev_set_locked(mn, dev, &p, &q);
 		mutex_unlock(&mn->lock);
 	}
 	rtnl_unlock();
@@ -973,7 +1052,9 @@ static int mp_nl_put_stats(struct sk_buff *skb, struct mp_net *mn)
 			      atomic64_read(&ev->socks_tuned),
 			      MIGPRIO_A_STATS_PAD) ||
 	    nla_put_u32(skb, MIGPRIO_A_STATS_RULES, nrules) ||
-	    nla_put_u32(skb, MIGPRIO_A_STATS_RULES_MAX, mp_max_rules))
+	    nla_put_u32(skb, MIGPRIO_A_STATS_RULES_MAX, mp_max_rules) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_STATS_PRIORITY_RESET,
+			      mp_egress_resets(mn->net), MIGPRIO_A_STATS_PAD))
 		return -EMSGSIZE;
 	return 0;
 }

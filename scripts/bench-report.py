@@ -18,6 +18,13 @@ import statistics
 import subprocess
 import sys
 
+P6_NAMES = {
+    "br": "bridge over NIC (vmbr0, uplink vsrc)",
+    "bond": "bridge over bond (vmbr0 > bond0 > vsrc; layout on bond0 at 95%)",
+    "vlan": "VLAN-aware bridge, address on vmbr0.100",
+    "macvlan": "macvlan on the NIC (mig0), tenant's own macvlan",
+}
+
 CONFIG_NAMES = {
     "a": "alone (physical limit)",
     "b": "4 bulk flows, no migprio",
@@ -185,6 +192,37 @@ def analyse(recs, classify_text=None, classify_json=None, machine=None,
             m["round_detail"] = r["send"].get("round_detail")
             p1b[r["config"]] = m
     res["p1b"] = p1b
+
+    # ---- P6 layouts: "LAYOUT-ROW" configs
+    p6 = {}
+    for r in recs:
+        if r.get("scenario") != "p6":
+            continue
+        lay, _, row = r["config"].partition("-")
+        d = p6.setdefault(lay, {"runs": {}, "skipped": {}, "devset": None})
+        if "skipped" in r:
+            d["skipped"][row or "all"] = r["skipped"]
+            continue
+        m = mig_summary(r)
+        if m:
+            d["runs"].setdefault(row, {})[r["rep"]] = m
+    for lay, d in p6.items():
+        alone = d["runs"].get("alone", {})
+        summ = {}
+        for row, runs in d["runs"].items():
+            ratios = [runs[k]["total_time_s"] / alone[k]["total_time_s"]
+                      for k in runs if k in alone and alone[k]["total_time_s"]]
+            summ[row] = {
+                "reps": len(runs),
+                "mem_mib": next(iter(runs.values()))["mem_mib"],
+                "time_s_median": med([x["total_time_s"] for x in runs.values()]),
+                "t_over_alone": med(ratios) if row != "alone" else 1.0,
+                "bulk_share": med([x["bulk_share"] for x in runs.values()])
+                if row != "alone" else None,
+                "all_verified": all(x["verified"] for x in runs.values()),
+            }
+        d["summary"] = summ
+    res["p6"] = p6
 
     # ---- P2
     p2 = {}
@@ -504,6 +542,32 @@ def markdown(res):
                  f"{fmt(m['total_time_s'])} | {fmt(m['downtime_ms'], '{:.0f}')}"
                  f"{'' if m['converged'] else ' (forced)'} | {fmt(m['bandwidth_mbit_s'], '{:.1f}')} |")
     L.append("")
+    if res.get("p6"):
+        L.append("### P6 layouts (D = 0, 4 bulk flows from a tenant behind the bridge or beside the macvlan; target: migprio <= 1.15)")
+        L.append("")
+        L.append("| layout | M (MiB) | alone (s) | no migprio: T/T_alone | bulk share | "
+                 "migprio: T/T_alone | bulk share |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|")
+        for lay in ("br", "bond", "vlan", "macvlan"):
+            d = res["p6"].get(lay)
+            if not d:
+                continue
+            s = d.get("summary", {})
+            a, b, c = s.get("alone"), s.get("linux"), s.get("migprio")
+
+            def cell(x, key, f, row):
+                if x:
+                    return fmt(x.get(key), f, "-")
+                why = d["skipped"].get(row) or d["skipped"].get("all")
+                return f"skipped: {why}" if why else "not run"
+            L.append(f"| {P6_NAMES.get(lay, lay)} | "
+                     f"{fmt((a or b or c or {}).get('mem_mib'), '{:.0f}', '')} | "
+                     f"{cell(a, 'time_s_median', '{:.2f}', 'alone')} | "
+                     f"{cell(b, 't_over_alone', '{:.2f}', 'linux')} | "
+                     f"{cell(b, 'bulk_share', '{:.0%}', 'linux')} | "
+                     f"{cell(c, 't_over_alone', '{:.2f}', 'migprio')} | "
+                     f"{cell(c, 'bulk_share', '{:.0%}', 'migprio')} |")
+        L.append("")
     L.append("### P2 overhead (bare veth, CPU-bound, alternating runs)")
     L.append("")
     p2 = res["p2"]

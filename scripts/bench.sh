@@ -14,11 +14,12 @@
 #   results.json  all numbers, raw and summarised
 #   results.md    the tables (pasted into Documentation/benchmarks.md)
 #   throughput.png  migration and bulk throughput over time, P1 b vs c
-# SCENARIOS: comma-separated subset of p1,p1b,p2,p3,p4,p5,qemu (qemu: real
+# SCENARIOS: comma-separated subset of p1,p1b,p2,p3,p4,p5,p6,qemu (qemu: real
 # QEMU migrations; the VM then gets the QEMU layer, vm-run --qemu).
 # Environment: KVER (6.1 default, or 6.12), BUILD, LINK_MBIT + BENCH_LINK_FIXED=1
 # to force the emulated link rate instead of calibrating it, PQ_GROUPS (the
-# real-QEMU groups, default "q72 q10 pve kv": scripts/bench-qemu.sh).
+# real-QEMU groups, default "q72 q10 pve kv br": scripts/bench-qemu.sh),
+# P6_LAYOUTS (default "br bond vlan macvlan": scripts/bench-p6.sh).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,7 +29,7 @@ KVER=${KVER:-6.1}
 BUILD=${BUILD:-$ROOT/build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 case $MODE in
-full) OUT=$BUILD/bench; TIMEOUT=1320 ;;
+full) OUT=$BUILD/bench; TIMEOUT=1560 ;;
 quick) OUT=$BUILD/bench/quick; TIMEOUT=240 ;;
 *) echo "usage: $0 [full|quick] [SCENARIOS]" >&2; exit 2 ;;
 esac
@@ -61,6 +62,7 @@ say "running the scenarios in a VM ($MODE; kernel $KVER; this takes a while)"
 vmenv=
 [ -z "${BENCH_LINK_FIXED:-}" ] || vmenv="BENCH_LINK_FIXED=$BENCH_LINK_FIXED LINK_MBIT=${LINK_MBIT:-200}"
 [ -z "${PQ_GROUPS:-}" ] || vmenv="$vmenv PQ_GROUPS='$PQ_GROUPS'"
+[ -z "${P6_LAYOUTS:-}" ] || vmenv="$vmenv P6_LAYOUTS='$P6_LAYOUTS'"
 rc=0
 # shellcheck disable=SC2086
 BUILD=$BUILD "$ROOT/selftests/vm-run" --kernel "$KVER" --timeout "$TIMEOUT" $vmargs --add "$STAGE" -- \

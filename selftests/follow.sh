@@ -200,16 +200,23 @@ uplink_again() {
 }
 ktap_test "follower: bond0 deleted and re-created: the queue follows to the new bond0, the old record goes" uplink_again
 
+# the kernel resets foreign priorities on the queue devices (egress.c)
+resets_on() {
+	h "$M" -j dev show | "$JQ" -e --argjson l "[$*]" '.dev.priority_reset_ifindexes == $l' >/dev/null
+}
 released() {
+	resets_on "$(ifindex bond0)" || { echo "bond0 is not the kernel's queue device"; return 1; }
 	h "$IP" link set bond0 nomaster || return 1
 	busywait $((10000 * MP_SLOW)) no_layout bond0 || { h "$TC" qdisc show dev bond0; return 1; }
 	h "$M" dev show
-	h "$M" -j dev show | "$JQ" -e '.dev.queue_devs == [] and .dev.stack_changed != null' >/dev/null
+	h "$M" -j dev show | "$JQ" -e '.dev.queue_devs == [] and .dev.stack_changed != null' >/dev/null &&
+	busywait $((10000 * MP_SLOW)) resets_on || { h "$M" -j dev show; return 1; }
 }
-ktap_test "follower: bond0 released from vmbr0: its layout is removed (no stale qdisc), dev show says why" released
+ktap_test "follower: bond0 released from vmbr0: its layout and the kernel's priority reset are removed (no stale qdisc), dev show says why" released
 enslaved() {
 	h "$IP" link set bond0 master vmbr0 || return 1
-	busywait $((10000 * MP_SLOW)) eval 'root_is_ours bond0 && queue_on bond0'
+	busywait $((10000 * MP_SLOW)) eval 'root_is_ours bond0 && queue_on bond0' &&
+	resets_on "$(ifindex bond0)"
 }
 ktap_test "follower: bond0 enslaved again: the layout is back" enslaved
 

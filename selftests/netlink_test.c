@@ -7,7 +7,8 @@
  *   "events" group are registered;
  * - dev and rule requests round-trip; dev-set replaces (omitted parameters
  *   take their defaults); the netdevice notifier follows rename and removal
- *   of the designated interface with dev-change notifications;
+ *   of the designated interface with dev-change notifications, and the
+ *   removal of a queue device (queue-devs);
  * - every bad input gets the expected errno, extack message and offending
  *   (or missing) attribute, and leaves dev-get and rule-get output
  *   byte-for-byte unchanged;
@@ -72,6 +73,8 @@ struct attr {
 #define STR(t, s)	{ (t), K_STR, 0, (s), 0 }
 #define BIN(t, b, l)	{ (t), K_BIN, 0, (b), (l) }
 #define NEST(t, a)	{ (t), K_NEST, 0, (a), 0 }	/* a: an attr table */
+/* one entry of queue-devs */
+#define QD(x)		U32(MIGPRIO_A_QUEUE_DEV_IFINDEX, (x))
 
 struct nl {
 	struct mnl_socket *sk;
@@ -339,6 +342,27 @@ static const char *get_str(const struct reply *r, int i, int type)
 	const struct nlattr *a = get_attr(r, i, type);
 
 	return a ? mnl_attr_get_str(a) : "";
+}
+
+/*
+ * The queue devices of a dev record, as a bit per ifindex below 64 (the
+ * test's interfaces are recent, but a reused big one counts as bit 63);
+ * 0 when there is no queue-devs nest.
+ */
+static uint64_t get_queue_devs(const struct reply *r, int i)
+{
+	const struct nlattr *nest = get_attr(r, i, MIGPRIO_A_DEV_QUEUE_DEVS);
+	const struct nlattr *a;
+	uint64_t set = 0;
+
+	if (!nest)
+		return 0;
+	mnl_attr_for_each_nested(a, nest) {
+		uint32_t idx = mnl_attr_get_u32(a);
+
+		set |= 1ULL << (idx < 63 ? idx : 63);
+	}
+	return set;
 }
 
 /* dev-get and rule-get, as bytes: state to compare before and after. */
@@ -618,6 +642,86 @@ TEST_F(mp, dev_set_get_replace)
 	nl_close(&ev);
 }
 
+/*
+ * Queue devices (module/egress.c): listed by dev-get and the dev-change
+ * event, replaced by the next dev-set, one that is removed leaves the
+ * list, dev-clear and the designated interface's removal empty it.
+ */
+TEST_F(mp, queue_devs)
+{
+	char dummy[IFNAMSIZ];
+	struct attr qd[] = { QD(self->ifindex), QD(0), { 0 } };
+	struct attr a[] = {
+		STR(MIGPRIO_A_DEV_IFNAME, self->veth),
+		U32(MIGPRIO_A_DEV_PRIORITY, 0x4d500010),
+		NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd),
+		{ 0 },
+	};
+	struct reply *r = &self->r;
+	uint64_t both, one;
+	struct nl ev;
+	int di;
+
+	snprintf(dummy, sizeof(dummy), "mpq%d", getpid() % 10000);
+	run("%s link del %s 2>/dev/null", ip_bin(), dummy);
+	ASSERT_EQ(0, run("%s link add %s type dummy", ip_bin(), dummy));
+	di = if_nametoindex(dummy);
+	ASSERT_NE(0, di);
+	qd[1].v = di;
+	both = (1ULL << (self->ifindex < 63 ? self->ifindex : 63)) |
+	       (1ULL << (di < 63 ? di : 63));
+	one = 1ULL << (di < 63 ? di : 63);
+
+	ASSERT_EQ(0, subscribe(&ev));
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_SET, 0, a, r));
+	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
+	EXPECT_EQ(MIGPRIO_DEV_CHANGE_SET, wait_dev_change(&ev, r));
+	EXPECT_EQ(both, get_queue_devs(r, 0));
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_GET, 0, NULL, r));
+	EXPECT_EQ(both, get_queue_devs(r, 0));
+
+	/* dev-set replaces the list: the dummy alone */
+	qd[0] = qd[1];
+	qd[1] = (struct attr){ 0 };
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_SET, 0, a, r));
+	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
+	EXPECT_EQ(MIGPRIO_DEV_CHANGE_SET, wait_dev_change(&ev, r));
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_GET, 0, NULL, r));
+	EXPECT_EQ(one, get_queue_devs(r, 0));
+
+	/* the queue device goes, the designation stays */
+	ASSERT_EQ(0, run("%s link del %s", ip_bin(), dummy));
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_GET, 0, NULL, r));
+	EXPECT_EQ(self->ifindex, get_uint(r, 0, MIGPRIO_A_DEV_IFINDEX));
+	EXPECT_EQ(NULL, get_attr(r, 0, MIGPRIO_A_DEV_QUEUE_DEVS));
+
+	/* omitted: none; given again, then cleared */
+	a[2] = (struct attr){ 0 };
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_SET, 0, a, r));
+	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_GET, 0, NULL, r));
+	EXPECT_EQ(NULL, get_attr(r, 0, MIGPRIO_A_DEV_QUEUE_DEVS));
+	qd[0] = (struct attr)QD(self->ifindex);
+	a[2] = (struct attr)NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd);
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_SET, 0, a, r));
+	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_CLEAR, 0, NULL, r));
+	ASSERT_EQ(0, r->err);
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_SET, 0, a, r));
+	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_GET, 0, NULL, r));
+	EXPECT_EQ(1ULL << (self->ifindex < 63 ? self->ifindex : 63),
+		  get_queue_devs(r, 0));
+
+	/* the designated interface, also the queue device, goes */
+	ASSERT_EQ(0, run("%s link del %s", ip_bin(), self->veth));
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_GET, 0, NULL, r));
+	EXPECT_EQ(NULL, get_attr(r, 0, MIGPRIO_A_DEV_IFINDEX));
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_STATS_GET, 0, NULL, r));
+	EXPECT_NE(~0ULL, get_uint(r, 0, MIGPRIO_A_STATS_PRIORITY_RESET));
+	nl_close(&ev);
+}
+
 /* Rules nested in rule-add-batch requests. */
 static const struct attr batch_bad_range[] = {
 	U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 10),
@@ -655,6 +759,23 @@ struct bad {
 #define PEER6 "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\1"
 #define LONG_IFNAME "abcdefghijklmnop"
 #define LONG_NAME "abcdefghijklmnopqrstuvwxyz0123456"
+
+/* queue-devs contents of bad requests (lo is ifindex 1) */
+static const struct attr qd_unknown[] = { QD(99999), { 0 } };
+static const struct attr qd_zero[] = { QD(0), { 0 } };
+static const struct attr qd_twice[] = { QD(1), QD(1), { 0 } };
+static const struct attr qd_17[] = {
+	QD(1), QD(1), QD(1), QD(1), QD(1), QD(1), QD(1), QD(1), QD(1),
+	QD(1), QD(1), QD(1), QD(1), QD(1), QD(1), QD(1), QD(1), { 0 },
+};
+static const struct attr qd_u16[] = {
+	U16(MIGPRIO_A_QUEUE_DEV_IFINDEX, 1), { 0 },
+};
+static const struct attr qd_unknown_attr[] = {
+	U32(MIGPRIO_A_QUEUE_DEV_IFINDEX + 1, 1), { 0 },
+};
+/* a nest's payload without NLA_F_NESTED: one ifindex attribute, lo */
+#define QD_RAW	"\x08\0\x01\0\x01\0\0\0"
 
 static const struct bad bad_inputs[] = {
 	{ "dev-set without interface", MIGPRIO_CMD_DEV_SET,
@@ -714,6 +835,37 @@ static const struct bad bad_inputs[] = {
 	{ "dev-set unknown attribute", MIGPRIO_CMD_DEV_SET,
 	  { STR(MIGPRIO_A_DEV_IFNAME, "lo"), U32(MIGPRIO_A_DEV_MAX + 1, 1) },
 	  EINVAL, "", MIGPRIO_A_DEV_MAX + 1, -1 },
+	{ "dev-set queue device unknown", MIGPRIO_CMD_DEV_SET,
+	  { STR(MIGPRIO_A_DEV_IFNAME, "lo"),
+	    NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd_unknown) },
+	  ENODEV, "QUEUE-DEVS: no such interface", MIGPRIO_A_QUEUE_DEV_IFINDEX, -1 },
+	{ "dev-set queue device 0", MIGPRIO_CMD_DEV_SET,
+	  { STR(MIGPRIO_A_DEV_IFNAME, "lo"),
+	    NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd_zero) },
+	  ENODEV, "QUEUE-DEVS: no such interface", MIGPRIO_A_QUEUE_DEV_IFINDEX, -1 },
+	{ "dev-set queue device twice", MIGPRIO_CMD_DEV_SET,
+	  { STR(MIGPRIO_A_DEV_IFNAME, "lo"),
+	    NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd_twice) },
+	  EINVAL, "QUEUE-DEVS: interface listed twice", MIGPRIO_A_QUEUE_DEV_IFINDEX, -1 },
+	{ "dev-set 17 queue devices", MIGPRIO_CMD_DEV_SET,
+	  { STR(MIGPRIO_A_DEV_IFNAME, "lo"),
+	    NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd_17) },
+	  E2BIG, "QUEUE-DEVS: at most 16", MIGPRIO_A_QUEUE_DEV_IFINDEX, -1 },
+	{ "dev-set queue device ifindex of 2 bytes", MIGPRIO_CMD_DEV_SET,
+	  { STR(MIGPRIO_A_DEV_IFNAME, "lo"),
+	    NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd_u16) },
+	  EINVAL, "", MIGPRIO_A_QUEUE_DEV_IFINDEX, -1 },
+	{ "dev-set queue-devs unknown attribute", MIGPRIO_CMD_DEV_SET,
+	  { STR(MIGPRIO_A_DEV_IFNAME, "lo"),
+	    NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd_unknown_attr) },
+	  EINVAL, "", MIGPRIO_A_QUEUE_DEV_IFINDEX + 1, -1 },
+	{ "dev-set queue-devs without NLA_F_NESTED", MIGPRIO_CMD_DEV_SET,
+	  { STR(MIGPRIO_A_DEV_IFNAME, "lo"),
+	    BIN(MIGPRIO_A_DEV_QUEUE_DEVS, QD_RAW, 8) },
+	  EINVAL, "NLA_F_NESTED", MIGPRIO_A_DEV_QUEUE_DEVS, -1 },
+	{ "dev-set queue-devs as u32", MIGPRIO_CMD_DEV_SET,
+	  { STR(MIGPRIO_A_DEV_IFNAME, "lo"), U32(MIGPRIO_A_DEV_QUEUE_DEVS, 1) },
+	  EINVAL, "", MIGPRIO_A_DEV_QUEUE_DEVS, -1 },
 	{ "dev-get with an attribute", MIGPRIO_CMD_DEV_GET,
 	  { U32(MIGPRIO_A_DEV_IFINDEX, 1) },
 	  EINVAL, "", -1, -1 },
@@ -798,10 +950,12 @@ static const struct bad bad_inputs[] = {
 static void configure(struct __test_metadata *_metadata, struct nl *nl,
 		      struct reply *r, const char *dev)
 {
+	struct attr qd[] = { QD(if_nametoindex(dev)), { 0 } };
 	struct attr dev_a[] = {
 		STR(MIGPRIO_A_DEV_IFNAME, dev),
 		U32(MIGPRIO_A_DEV_PRIORITY, 5),
 		U8(MIGPRIO_A_DEV_DSCP, 8),
+		NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd),
 		{ 0 },
 	};
 	struct attr rule_a[] = {
@@ -813,6 +967,8 @@ static void configure(struct __test_metadata *_metadata, struct nl *nl,
 
 	ASSERT_EQ(0, request(nl, MIGPRIO_CMD_DEV_SET, 0, dev_a, r));
 	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
+	ASSERT_EQ(0, request(nl, MIGPRIO_CMD_DEV_GET, 0, NULL, r));
+	ASSERT_NE(0, get_queue_devs(r, 0));
 	ASSERT_EQ(0, request(nl, MIGPRIO_CMD_RULE_ADD, 0, rule_a, r));
 	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
 }
@@ -874,6 +1030,19 @@ TEST_F(mp, dev_in_other_netns)
 		ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_SET, 0, a,
 				     &self->r));
 		EXPECT_EQ(ENODEV, self->r.err);
+		/* nor as a queue device of a designation here */
+		struct attr qd[] = { QD(idx), { 0 } };
+		struct attr q[] = {
+			STR(MIGPRIO_A_DEV_IFNAME, self->veth),
+			NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd), { 0 },
+		};
+
+		ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_SET, 0, q,
+				     &self->r));
+		EXPECT_EQ(ENODEV, self->r.err);
+		EXPECT_NE(NULL, strstr(self->r.msg, "QUEUE-DEVS: no such interface"))
+			TH_LOG("message \"%s\"", self->r.msg);
+		EXPECT_EQ(MIGPRIO_A_QUEUE_DEV_IFINDEX, self->r.bad_type);
 	}
 	EXPECT_EQ(nb, snapshot(&self->nl, after, sizeof(after)));
 	EXPECT_EQ(0, memcmp(before, after, nb));

@@ -14,7 +14,8 @@
  *     moves to the new uplink, rings are sized on a new slave, and what is
  *     no longer below is released. When the walk finds no place (the
  *     bridge lost its uplink port), what is no longer below is released
- *     and the follower waits for the next change;
+ *     (its layout, and the kernel's priority reset there: dev set with the
+ *     queue devices left) and the follower waits for the next change;
  *   - the designated device unregistered (the module's dev-change "gone"
  *     event, or nothing designated at a check): the file's "dev set" line
  *     runs again as soon as its device exists;
@@ -406,6 +407,11 @@ static void check_locked(struct follower *f)
 	}
 	if (pc.ret < 0) {
 		n = mp_place_release_unreachable(&cur);
+		/* and the kernel resets priorities there no more */
+		if (n && dev_requeue(f->ctx))
+			say("%s: telling the kernel its queue devices failed, see above",
+			    cur.ifname);
+		quiet_events(f);
 		snprintf(msg, sizeof(msg), "%s; waiting for the stack to change%s",
 			 pc.why, n ? " (released the devices no longer below it)" : "");
 		say_once(f, msg);

@@ -170,6 +170,9 @@ struct dev_state {
 	__u32 owner;
 	unsigned int nqdev, nrdev;
 	struct mp_stack_dev qdev[MP_STACK_MAX], rdev[MP_STACK_MAX];
+	/* the kernel's queue devices (dev-get queue-devs): foreign priorities reset */
+	unsigned int nreset;
+	__u32 reset[MP_STACK_MAX];
 };
 
 int dev_state_parse(const struct nlmsghdr *nlh, void *data);
@@ -187,6 +190,8 @@ void dev_args_state(const struct dev_set_args *a, struct dev_state *st);
 char *dev_conf_line(const struct dev_state *st, char *buf, size_t len);
 /* dev clear, also of what a reloaded module forgot; 0 or 1 (reported) */
 int dev_clear(struct mp_ctx *ctx);
+/* the kernel's queue devices as the record says (after a release) */
+int dev_requeue(struct mp_ctx *ctx);
 
 /* rule.c */
 int rule_build_add(struct nlmsghdr *nlh, const struct rule_add_args *a);

@@ -513,6 +513,18 @@ undo:
 	return 1;
 }
 
+unsigned int mp_place_qdevs(const struct mp_place *p, __u32 *ifindex,
+			    unsigned int max)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < p->n && n < max; i++) {
+		if (p->t[i].queue && p->t[i].qs.handle)
+			ifindex[n++] = p->t[i].dev.ifindex;
+	}
+	return n;
+}
+
 /* The designated device's own record: the arguments and the walk. */
 static void own_record(const struct mp_place *p, struct dev_state *now)
 {
