@@ -17,7 +17,8 @@
 #   make uninstall      remove what install installed
 #   make dkms-install   register the module with DKMS (rebuilt on kernel updates)
 #   make deb            the Debian packages (migprio-dkms, migprioctl) in build/deb
-#   make deb-test       build, install, DKMS-build for 6.1, verify the unit, purge
+#   make deb-test       build, install, DKMS-build for 6.1, verify the unit,
+#                       install/upgrade/purge in a VM with the module loaded, purge
 #   make clean
 #
 # Variables: KVER = host (the running kernel), 6.1 or 6.12 (the Debian
@@ -226,7 +227,8 @@ deb:
 	@scripts/deb.sh build
 
 # deb-test (CI): build, install both packages, DKMS builds the module for
-# the 6.1 headers, systemd-analyze verify the unit, purge (root)
+# the 6.1 headers, systemd-analyze verify the unit; in a 6.1 test VM with
+# that build loaded, dpkg runs install, upgrade, purge; purge (root)
 deb-test:
 	@scripts/deb.sh test
 

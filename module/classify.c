@@ -8,7 +8,8 @@
  *  - local port, remote port, or service port (the port of the end that
  *    listens, local or remote: indexed in both port maps): a port map is a
  *    two-level table (256 blocks of 256 ports, a block stored only when not
- *    all in one class) from port to interval class; classes come from the
+ *    all in one class, else one entry) from port to interval class, read
+ *    without a branch; classes come from the
  *    endpoints of the ranges in that map, and each class holds the list of
  *    range nodes (rules grouped by identical range and protocol) covering
  *    it, ordered by their lowest rule.
@@ -16,15 +17,20 @@
  *    disjoint address intervals, each pointing at its innermost prefix node;
  *    nodes chain to their enclosing prefix (at most 129 deep). A direct
  *    table on up to 16 address bits after the prefix that all intervals
- *    share narrows the binary search to a few intervals.
+ *    share narrows the binary search to a few intervals, whose first
+ *    addresses are kept apart (4 bytes each for IPv4) from the rest.
  *  - a wildcard list for rules with none of these (port-less, prefix-less)
  *    and for the rules moved out of a port map that grew past its budget.
  *
- * Rules are ranked by id, and every list holds copies of its rules (so a
- * candidate costs one cache line) in ascending rank: a lookup finds its
- * lists first, then scans each only up to the best match found so far,
- * verifying each candidate against the full rule. Rules that can never
- * match (empty range, bad family) are left out.
+ * Rules are ranked by id, and every list holds copies of its rules (32
+ * bytes, two to a cache line: a candidate costs at most one) in ascending
+ * rank: a lookup finds its lists first, then scans each only up to the
+ * best match found so far, verifying each candidate against the full rule
+ * with as few branches on the packet as it can (random packets mispredict
+ * them: that, more than memory, is what a large table costs). Rules that
+ * can never match (empty range, bad family) are left out. Given in id
+ * order, as the module gives them, a table needs no map back to the
+ * caller's indices.
  *
  * A packet that does not say which end listens (mp_pkt.svc unknown) is
  * matched all the same: a candidate whose service port range holds one of
@@ -37,8 +43,8 @@
  * entries (nested or staggered ranges would otherwise grow quadratically);
  * past it the nodes spanning most classes go to the wildcard list, which
  * costs lookup time, never correctness. Everything else is linear in the
- * number of rules: 4096 rules take under 1 MiB when ranges come from a few
- * dozen values and at most about 4.4 MiB whatever they are. A table above
+ * number of rules: 4096 rules take about 0.5 MiB when ranges come from a
+ * few dozen values and at most about 4 MiB whatever they are. A table above
  * MP_CTABLE_MAX_BYTES is refused.
  */
 
@@ -69,19 +75,60 @@ struct mp_k128 {
 	u64 hi, lo;
 };
 
+/*
+ * A port range as the lookup checks it: one comparison, no branch. Only for
+ * ranges that are not empty (a table holds no rule with an empty range).
+ */
+struct mp_cports {
+	u16 min, span;			/* max - min */
+};
+
+static inline struct mp_cports mp_cports(struct mp_ports p)
+{
+	return (struct mp_cports){ .min = p.min, .span = (u16)(p.max - p.min) };
+}
+
+static inline bool mp_cports_has(struct mp_cports p, u16 port)
+{
+	return (u16)(port - p.min) <= p.span;
+}
+
 /* A run of t->lr (rule copies) or of a port map's entries. */
 struct mp_span {
 	u32 first, count;
 };
 
-/* A rule as the lookup verifies it. */
+/*
+ * A rule as the lookup verifies it, 32 bytes: two to a cache line. The
+ * family and the prefix length share one byte (MP_FPLEN_*); a cgroup
+ * match, rare, is in the table's side array cg[pos].
+ */
 struct mp_crule {
-	u64 pfx_hi, pfx_lo, mask_hi, mask_lo;
-	u64 cgroup_id;
-	u32 pos;			/* rank in id order */
-	struct mp_ports lport, rport;
-	struct mp_ports port;		/* service port */
-	u16 cgroup_level;
+	u64 pfx_hi, pfx_lo;		/* peer prefix, masked */
+	struct mp_cports lport, rport;
+	struct mp_cports port;		/* service port */
+	u16 pos;			/* rank in id order */
+	u8 proto;
+	u8 fplen;
+};
+
+#define MP_FPLEN_ANY	0		/* any family, no prefix */
+#define MP_FPLEN_V4	1		/* 1 + plen: IPv4 /0../32 */
+#define MP_FPLEN_V6	34		/* 34 + plen: IPv6 /0../128 */
+#define MP_FPLEN_NONE	0xff		/* a family that never matches */
+
+/* A rule's cgroup match: id 0 is none. */
+struct mp_cg {
+	u64 id;
+	u16 level;
+};
+
+/* A rule as the build sees it: its compiled form and what decides its place. */
+struct mp_brule {
+	struct mp_crule c;
+	struct mp_cg cg;
+	struct mp_ports lport, rport, port;
+	u64 mask_hi, mask_lo;		/* of the prefix */
 	u8 proto, family, plen;
 };
 
@@ -96,13 +143,12 @@ struct mp_ent {
 };
 
 /*
- * Port to class in two steps: top[port >> 8] is either MP_UNIFORM | class
- * for a block of 256 ports in one class (MP_EMPTY if that class is empty),
- * or the number of a 256-entry block of sub.
+ * Port to class in two steps, without a branch: top[port >> 8] is
+ * (start << 8) | mask and the class is sub[start + (port & mask)]: a
+ * block of 256 ports with more than one class has its 256 entries in sub
+ * (mask 0xff), a block in one class one entry (mask 0), after the blocks.
+ * An empty class has an empty run of ents.
  */
-#define MP_UNIFORM	0x80000000U
-#define MP_EMPTY	0xffffffffU	/* uniform block, empty class */
-
 struct mp_portmap {
 	u32 *top;			/* 256 entries, NULL if map empty */
 	u16 *sub;
@@ -110,31 +156,37 @@ struct mp_portmap {
 	struct mp_ent *ents;
 };
 
-/* An address interval and a copy of its innermost prefix node, if any. */
-struct mp_bound {
-	u64 hi, lo;			/* first address of the interval */
-	struct mp_span s;		/* count 0: no prefix covers it */
-	u32 parent;			/* enclosing node or MP_NONE */
-};
-
+/*
+ * A prefix node: its rules, and its enclosing node or MP_NONE. Each address
+ * interval has a copy of its innermost node (s.count 0: no prefix covers
+ * it).
+ */
 struct mp_pnode {
 	struct mp_span s;
 	u32 parent;
 };
 
+/*
+ * Address intervals: their first addresses apart from what the lookup
+ * reads once it found the interval, so that the search reads only keys
+ * (v4 keys are the 32 bits of the address: 16 to a cache line).
+ */
 struct mp_pfxtab {
-	struct mp_bound *b;
+	u32 *k4;			/* v4: first address of each interval */
+	struct mp_k128 *k6;		/* v6 */
+	struct mp_pnode *b;		/* each interval's innermost prefix */
 	struct mp_pnode *nodes;
 	u32 *dir;			/* (1 << dbits) + 1 entries */
 	u32 nb;
-	u32 dshift;			/* bits shared by b[1..nb-1] */
+	u32 dshift;			/* bits shared by intervals 1..nb-1 */
 	u32 dbits;
 };
 
 struct mp_ctable {
 	u32 n;
-	u32 *orig;			/* rank in id order -> index given */
+	u32 *orig;			/* rank in id order -> index given, NULL: same */
 	struct mp_crule *lr;		/* rules, copied in list order */
+	struct mp_cg *cg;		/* by rank, NULL when no rule has one */
 	struct mp_span wild;
 	struct mp_portmap pm[2];	/* local, remote */
 	struct mp_pfxtab pfx[2];	/* v4, v6 */
@@ -152,55 +204,82 @@ unsigned long mp_stat_cands, mp_stat_steps;
 
 static inline bool mp_k_le(u64 ahi, u64 alo, u64 bhi, u64 blo)
 {
-	return ahi < bhi || (ahi == bhi && alo <= blo);
+	return (ahi < bhi) | ((ahi == bhi) & (alo <= blo));
 }
 
 /*
- * The port part of the predicate, on a rule and on its compiled form alike:
- * 1 or 0, or MP_NEED_SVC when the service port range @port holds one of
- * the packet's ports and not the other and the packet does not say which
- * end listens.
+ * Which of a rule's answers counts, by which end listens (enum mp_svc) and
+ * whether its service port range holds the local and the remote port.
  */
-static inline int mp_ports_match(struct mp_ports lport, struct mp_ports rport,
-				 struct mp_ports port, const struct mp_pkt *pkt)
-{
-	bool l, r;
+static const s8 mp_svc_answer[3][2][2] = {
+	[MP_SVC_UNKNOWN] = { { 0, MP_NEED_SVC }, { MP_NEED_SVC, 1 } },
+	[MP_SVC_LOCAL] = { { 0, 0 }, { 1, 1 } },
+	[MP_SVC_REMOTE] = { { 0, 1 }, { 0, 1 } },
+};
 
-	if (!mp_ports_has(lport, pkt->lport) ||
-	    !mp_ports_has(rport, pkt->rport))
-		return 0;
-	l = mp_ports_has(port, pkt->lport);
-	r = mp_ports_has(port, pkt->rport);
-	if (pkt->svc == MP_SVC_LOCAL)
-		return l;
-	if (pkt->svc == MP_SVC_REMOTE)
-		return r;
-	return l == r ? l : MP_NEED_SVC;
+/*
+ * The port part of the predicate: 1 or 0, or MP_NEED_SVC when the service
+ * port range holds one of the packet's ports and not the other and the
+ * packet does not say which end listens. Without branches on the
+ * packet's ports: a lookup of random packets mispredicts them.
+ */
+static inline int mp_cports_match(const struct mp_crule *r,
+				  const struct mp_pkt *pkt)
+{
+	bool in = mp_cports_has(r->lport, pkt->lport) &
+		  mp_cports_has(r->rport, pkt->rport);
+
+	return in ? mp_svc_answer[pkt->svc % 3]
+				 [mp_cports_has(r->port, pkt->lport)]
+				 [mp_cports_has(r->port, pkt->rport)] : 0;
+}
+
+static inline void mp_mask128(unsigned int plen, u64 *mhi, u64 *mlo)
+{
+	unsigned int lo = plen > 64 ? plen - 64 : 0;
+
+	*mhi = plen >= 64 ? ~0ULL : ~(~0ULL >> plen);
+	*mlo = lo >= 64 ? ~0ULL : ~(~0ULL >> lo);
 }
 
 /*
- * The predicate, on the compiled form of a rule (mp_compile()) and the
- * packet's remote address as a 128-bit key (mp_pkt_key()): 1, 0 or
- * MP_NEED_SVC, the last only when everything else matches. Inline: the
- * lookup calls it for every candidate; mp_rule_match() calls it too.
+ * Is the packet's remote address (key @khi, @klo) in @r's prefix? Without
+ * branches on the packet: random packets would mispredict them.
+ */
+static inline bool mp_pfx_match(const struct mp_crule *r, u8 family,
+				u64 khi, u64 klo)
+{
+	u32 f = r->fplen;
+	bool v6 = f >= MP_FPLEN_V6;
+	u64 mhi, mlo;
+
+	mp_mask128(f - (v6 ? MP_FPLEN_V6 : MP_FPLEN_V4), &mhi, &mlo);
+	return (f == MP_FPLEN_ANY) |
+	       ((family == (v6 ? 6 : 4)) & (f != MP_FPLEN_NONE) &
+		((khi & mhi) == r->pfx_hi) & ((klo & mlo) == r->pfx_lo));
+}
+
+/*
+ * The predicate, on the compiled form of a rule (mp_compile()) with the
+ * cgroup matches by rank @cg (NULL: none), and the packet's remote address
+ * as a 128-bit key (mp_pkt_key()): 1, 0 or MP_NEED_SVC, the last only
+ * when everything else matches. Inline: the lookup calls it for every
+ * candidate; mp_rule_match() calls it too.
  */
 static inline int mp_crule_match(const struct mp_crule *r,
+				 const struct mp_cg *cg,
 				 const struct mp_pkt *pkt, u64 khi, u64 klo)
 {
 	int ports;
 
 	if (r->proto != pkt->proto)
 		return 0;
-	ports = mp_ports_match(r->lport, r->rport, r->port, pkt);
-	if (!ports)
+	ports = mp_cports_match(r, pkt);
+	if (!ports || !mp_pfx_match(r, pkt->family, khi, klo))
 		return 0;
-	if (r->family &&
-	    (r->family != pkt->family || (khi & r->mask_hi) != r->pfx_hi ||
-	     (klo & r->mask_lo) != r->pfx_lo))
-		return 0;
-	if (r->cgroup_id &&
+	if (cg && cg[r->pos].id &&
 	    (!pkt->in_cgroup ||
-	     !pkt->in_cgroup(pkt->cg_ctx, r->cgroup_id, r->cgroup_level)))
+	     !pkt->in_cgroup(pkt->cg_ctx, cg[r->pos].id, cg[r->pos].level)))
 		return 0;
 	return ports;
 }
@@ -224,7 +303,7 @@ static inline void mp_scan(struct mp_lk *lk, struct mp_span s)
 		if (r->pos >= lk->best)
 			return;
 		MP_STAT(cands);
-		m = mp_crule_match(r, lk->pkt, lk->khi, lk->klo);
+		m = mp_crule_match(r, lk->t->cg, lk->pkt, lk->khi, lk->klo);
 		if (m) {
 			lk->best = r->pos;
 			lk->need = m == MP_NEED_SVC;
@@ -243,11 +322,7 @@ static inline struct mp_span mp_port_class(const struct mp_portmap *pm,
 	if (!pm->top)
 		return none;
 	v = pm->top[port >> 8];
-	if (v == MP_EMPTY)
-		return none;
-	if (!(v & MP_UNIFORM))
-		v = pm->sub[(v << 8) | (port & 0xff)];
-	return pm->classes[v & 0xffff];
+	return pm->classes[pm->sub[(v >> 8) + (port & v & 0xff)]];
 }
 
 static inline void mp_scan_class(struct mp_lk *lk, const struct mp_portmap *pm,
@@ -282,24 +357,32 @@ static inline u32 mp_window(u64 hi, u64 lo, u32 shift, u32 bits)
 	return (u32)(top >> (64 - bits));
 }
 
+/* Does interval @i of @x start at or below the key? */
+static inline bool mp_pfx_le(const struct mp_pfxtab *x, u32 i, u64 khi,
+			     u64 klo)
+{
+	if (x->k4)
+		return x->k4[i] <= khi >> 32;
+	return mp_k_le(x->k6[i].hi, x->k6[i].lo, khi, klo);
+}
+
 /* Index of the last interval starting at or below the key. */
 static inline u32 mp_pfx_find(const struct mp_pfxtab *x, u64 khi, u64 klo)
 {
-	const struct mp_bound *b = x->b;
 	u32 lo, hi, j;
 
-	if (x->nb < 2 || !mp_k_le(b[1].hi, b[1].lo, khi, klo))
+	if (x->nb < 2 || !mp_pfx_le(x, 1, khi, klo))
 		return 0;
-	if (mp_k_le(b[x->nb - 1].hi, b[x->nb - 1].lo, khi, klo))
+	if (mp_pfx_le(x, x->nb - 1, khi, klo))
 		return x->nb - 1;
-	/* b[1] <= key < b[nb - 1]: the key shares their first dshift bits */
+	/* 1 <= key's interval < nb - 1: it shares their first dshift bits */
 	j = mp_window(khi, klo, x->dshift, x->dbits);
 	lo = x->dir[j];
 	hi = x->dir[j + 1];
 	while (lo < hi) {
 		u32 mid = lo + (hi - lo + 1) / 2;
 
-		if (mp_k_le(b[mid].hi, b[mid].lo, khi, klo))
+		if (mp_pfx_le(x, mid, khi, klo))
 			lo = mid;
 		else
 			hi = mid - 1;
@@ -308,7 +391,7 @@ static inline u32 mp_pfx_find(const struct mp_pfxtab *x, u64 khi, u64 klo)
 }
 
 static inline void mp_scan_pfx(struct mp_lk *lk, const struct mp_pfxtab *x,
-			       const struct mp_bound *b)
+			       const struct mp_pnode *b)
 {
 	u32 node, d;
 
@@ -321,32 +404,39 @@ static inline void mp_scan_pfx(struct mp_lk *lk, const struct mp_pfxtab *x,
 	}
 }
 
+/* Big-endian loads, from any alignment. */
 static inline u64 mp_be64(const u8 *p)
 {
-	u64 v = 0;
-	int i;
+	u64 v;
 
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
+	memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
 	return v;
 }
 
 static inline u32 mp_be32(const u8 *p)
 {
-	return ((u32)p[0] << 24) | ((u32)p[1] << 16) | ((u32)p[2] << 8) | p[3];
+	u32 v;
+
+	memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	return v;
 }
 
-/* The remote address as a 128-bit key; IPv4 in the top 32 bits. */
+/*
+ * The remote address as a 128-bit key; IPv4 in the top 32 bits (the bytes
+ * after an IPv4 address in raddr are not looked at).
+ */
 static inline void mp_pkt_key(const struct mp_pkt *pkt, u64 *khi, u64 *klo)
 {
-	*khi = 0;
-	*klo = 0;
-	if (pkt->family == 4) {
-		*khi = (u64)mp_be32(pkt->raddr) << 32;
-	} else if (pkt->family == 6) {
-		*khi = mp_be64(pkt->raddr);
-		*klo = mp_be64(pkt->raddr + 8);
-	}
+	u64 v6 = pkt->family == 6 ? ~0ULL : 0;
+
+	*khi = mp_be64(pkt->raddr) & (v6 | 0xffffffff00000000ULL);
+	*klo = mp_be64(pkt->raddr + 8) & v6;
 }
 
 /**
@@ -365,7 +455,7 @@ static inline void mp_pkt_key(const struct mp_pkt *pkt, u64 *khi, u64 *klo)
 int mp_ctable_lookup(const struct mp_ctable *t, const struct mp_pkt *pkt)
 {
 	const struct mp_pfxtab *x = NULL;
-	const struct mp_bound *b;
+	const struct mp_pnode *b;
 	struct mp_span lcl, rcl;
 	struct mp_lk lk;
 
@@ -396,7 +486,9 @@ int mp_ctable_lookup(const struct mp_ctable *t, const struct mp_pkt *pkt)
 	mp_scan(&lk, t->wild);
 	if (lk.best >= t->n)
 		return -1;
-	return lk.need ? MP_NEED_SVC : (int)t->orig[lk.best];
+	if (lk.need)
+		return MP_NEED_SVC;
+	return t->orig ? (int)t->orig[lk.best] : (int)lk.best;
 }
 
 /* ---- build ------------------------------------------------------------- */
@@ -429,7 +521,7 @@ struct mp_xitem {
 
 struct mp_build {
 	struct mp_ctable *t;
-	struct mp_crule *rules;		/* by rank in id order */
+	struct mp_brule *rules;		/* by rank in id order */
 	u32 n;
 	u8 *dim;			/* by position */
 	struct mp_k128 *starts[MP_NSETS], *ends[MP_NSETS];
@@ -509,39 +601,38 @@ static int mp_u64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void mp_mask128(unsigned int plen, u64 *mhi, u64 *mlo)
-{
-	*mhi = plen >= 64 ? ~0ULL : plen ? ~0ULL << (64 - plen) : 0;
-	*mlo = plen >= 128 ? ~0ULL : plen > 64 ? ~0ULL << (128 - plen) : 0;
-}
-
-static void mp_compile(struct mp_crule *c, const struct mp_rule_spec *r,
+static void mp_compile(struct mp_brule *b, const struct mp_rule_spec *r,
 		       u32 pos)
 {
+	struct mp_crule *c = &b->c;
 	unsigned int plen = r->plen;
 
+	memset(b, 0, sizeof(*b));
 	c->pos = pos;
 	c->proto = r->proto;
-	c->family = r->family;
-	c->lport = r->lport;
-	c->rport = r->rport;
-	c->port = r->port;
-	c->cgroup_id = r->cgroup_id;
-	c->cgroup_level = r->cgroup_level;
+	c->lport = mp_cports(r->lport);
+	c->rport = mp_cports(r->rport);
+	c->port = mp_cports(r->port);
+	b->proto = r->proto;
+	b->lport = r->lport;
+	b->rport = r->rport;
+	b->port = r->port;
+	b->cg.id = r->cgroup_id;
+	b->cg.level = r->cgroup_level;
+	b->family = r->family;
 	if (r->family == 4) {
-		if (plen > 32)
-			plen = 32;
-		c->plen = plen;
-		mp_mask128(plen, &c->mask_hi, &c->mask_lo);
-		c->pfx_hi = ((u64)mp_be32(r->peer) << 32) & c->mask_hi;
-		c->pfx_lo = 0;
+		b->plen = plen > 32 ? 32 : plen;
+		mp_mask128(b->plen, &b->mask_hi, &b->mask_lo);
+		c->pfx_hi = ((u64)mp_be32(r->peer) << 32) & b->mask_hi;
+		c->fplen = MP_FPLEN_V4 + b->plen;
 	} else if (r->family == 6) {
-		if (plen > 128)
-			plen = 128;
-		c->plen = plen;
-		mp_mask128(plen, &c->mask_hi, &c->mask_lo);
-		c->pfx_hi = mp_be64(r->peer) & c->mask_hi;
-		c->pfx_lo = mp_be64(r->peer + 8) & c->mask_lo;
+		b->plen = plen > 128 ? 128 : plen;
+		mp_mask128(b->plen, &b->mask_hi, &b->mask_lo);
+		c->pfx_hi = mp_be64(r->peer) & b->mask_hi;
+		c->pfx_lo = mp_be64(r->peer + 8) & b->mask_lo;
+		c->fplen = MP_FPLEN_V6 + b->plen;
+	} else if (r->family) {
+		c->fplen = MP_FPLEN_NONE;
 	}
 }
 
@@ -550,11 +641,10 @@ static bool mp_ports_empty(struct mp_ports p)
 	return p.min > p.max;
 }
 
-static bool mp_dead(const struct mp_crule *c)
+static bool mp_dead(const struct mp_brule *b)
 {
-	return mp_ports_empty(c->lport) || mp_ports_empty(c->rport) ||
-	       mp_ports_empty(c->port) ||
-	       (c->family && c->family != 4 && c->family != 6);
+	return mp_ports_empty(b->lport) || mp_ports_empty(b->rport) ||
+	       mp_ports_empty(b->port) || b->c.fplen == MP_FPLEN_NONE;
 }
 
 /**
@@ -571,17 +661,21 @@ static bool mp_dead(const struct mp_crule *c)
  */
 int mp_rule_match(const struct mp_rule_spec *r, const struct mp_pkt *pkt)
 {
-	struct mp_crule c = { };
+	struct mp_brule b;
 	u64 khi, klo;
 
-	/* Most rules differ in protocol or ports: no need to compile them. */
-	if (r->proto != pkt->proto ||
-	    !mp_ports_match(r->lport, r->rport, r->port, pkt))
+	/*
+	 * Most rules differ in protocol or ports: no need to compile them. A
+	 * dead rule (empty range, bad family) fails the predicate too.
+	 */
+	if (r->proto != pkt->proto || !mp_ports_has(r->lport, pkt->lport) ||
+	    !mp_ports_has(r->rport, pkt->rport) ||
+	    (!mp_ports_has(r->port, pkt->lport) &&
+	     !mp_ports_has(r->port, pkt->rport)))
 		return 0;
-	/* A dead rule (empty range, bad family) fails the predicate too. */
-	mp_compile(&c, r, 0);
+	mp_compile(&b, r, 0);
 	mp_pkt_key(pkt, &khi, &klo);
-	return mp_crule_match(&c, pkt, khi, klo);
+	return mp_crule_match(&b.c, &b.cg, pkt, khi, klo);
 }
 
 /**
@@ -611,11 +705,11 @@ static struct mp_k128 mp_k(u64 hi, u64 lo)
 	return k;
 }
 
-static void mp_pfx_range(const struct mp_crule *c, struct mp_k128 *s,
+static void mp_pfx_range(const struct mp_brule *b, struct mp_k128 *s,
 			 struct mp_k128 *e)
 {
-	*s = mp_k(c->pfx_hi, c->pfx_lo);
-	*e = mp_k(c->pfx_hi | ~c->mask_hi, c->pfx_lo | ~c->mask_lo);
+	*s = mp_k(b->c.pfx_hi, b->c.pfx_lo);
+	*e = mp_k(b->c.pfx_hi | ~b->mask_hi, b->c.pfx_lo | ~b->mask_lo);
 }
 
 static void mp_set_add(struct mp_build *bd, int set, struct mp_k128 s,
@@ -660,7 +754,7 @@ static void mp_sets_fill(struct mp_build *bd, bool all)
 	for (i = 0; i < MP_NSETS; i++)
 		bd->nset[i] = 0;
 	for (p = 0; p < bd->n; p++) {
-		const struct mp_crule *c = &bd->rules[p];
+		const struct mp_brule *c = &bd->rules[p];
 		u8 d = bd->dim[p];
 		struct mp_k128 s, e;
 
@@ -715,7 +809,7 @@ static void mp_choose(struct mp_build *bd, bool refine)
 
 	mp_sets_fill(bd, !refine);
 	for (p = 0; p < bd->n; p++) {
-		const struct mp_crule *c = &bd->rules[p];
+		const struct mp_brule *c = &bd->rules[p];
 		u8 cur = bd->dim[p], pick = MP_DIM_WILD;
 		u32 best = MP_NONE, score;
 		int bestw = 0, w;
@@ -786,7 +880,7 @@ static void mp_pm_prepare(struct mp_build *bd, int map)
 	int cl = -1;
 
 	for (p = 0; p < bd->n; p++) {
-		const struct mp_crule *c = &bd->rules[p];
+		const struct mp_brule *c = &bd->rules[p];
 		u8 d = bd->dim[p];
 
 		if (d == MP_DIM_P) {
@@ -870,7 +964,7 @@ static int mp_pm_emit(struct mp_build *bd, int map)
 	struct mp_ctable *t = bd->t;
 	struct mp_portmap *pm = &t->pm[map];
 	u64 *key = (u64 *)bd->keys;
-	u32 i, j, sum = 0, nsub = 0;
+	u32 i, j, sum = 0, nsub = 0, uni;
 
 	if (!bd->npnodes)
 		return 0;
@@ -878,11 +972,14 @@ static int mp_pm_emit(struct mp_build *bd, int map)
 	for (i = 0; i < MP_PORTS; i += 256)
 		nsub += bd->cls[i] != bd->cls[i + 255];
 	pm->top = mp_talloc(t, MP_PORTS / 256, sizeof(*pm->top));
-	pm->sub = nsub ? mp_talloc(t, nsub * 256UL, sizeof(*pm->sub)) : NULL;
+	/* the blocks, then one entry per uniform block */
+	pm->sub = mp_talloc(t, nsub * 256UL + MP_PORTS / 256 - nsub,
+			    sizeof(*pm->sub));
 	pm->classes = mp_talloc(t, bd->nclasses, sizeof(*pm->classes));
 	pm->ents = mp_talloc(t, bd->ents, sizeof(*pm->ents));
-	if (!pm->top || (nsub && !pm->sub) || !pm->classes || !pm->ents)
+	if (!pm->top || !pm->sub || !pm->classes || !pm->ents)
 		return -1;
+	uni = nsub * 256;
 	/* class sizes by difference array, then runs */
 	memset(bd->cnt, 0, (MP_PORTS + 1) * sizeof(*bd->cnt));
 	for (i = 0; i < bd->npnodes; i++) {
@@ -897,11 +994,11 @@ static int mp_pm_emit(struct mp_build *bd, int map)
 	}
 	for (i = 0, nsub = 0; i < MP_PORTS; i += 256) {
 		if (bd->cls[i] == bd->cls[i + 255]) {
-			pm->top[i >> 8] = bd->cnt[bd->cls[i]] ?
-					  MP_UNIFORM | bd->cls[i] : MP_EMPTY;
+			pm->top[i >> 8] = uni << 8;
+			pm->sub[uni++] = bd->cls[i];
 			continue;
 		}
-		pm->top[i >> 8] = nsub;
+		pm->top[i >> 8] = (nsub * 256) << 8 | 0xff;
 		memcpy(pm->sub + nsub++ * 256UL, bd->cls + i,
 		       256 * sizeof(*pm->sub));
 	}
@@ -913,7 +1010,7 @@ static int mp_pm_emit(struct mp_build *bd, int map)
 		key[i] = ((u64)nd->minpos << 32) | i;
 		nd->span = bd->npos;
 		for (j = 0; j < nd->count; j++)
-			t->lr[bd->npos++] = bd->rules[bd->pitems[nd->first + j].pos];
+			t->lr[bd->npos++] = bd->rules[bd->pitems[nd->first + j].pos].c;
 	}
 	mp_sort(key, bd->npnodes, sizeof(*key), mp_u64_cmp);
 	for (i = 0; i < bd->npnodes; i++) {
@@ -951,7 +1048,9 @@ static struct mp_k128 mp_shl(u64 v, u32 s)
 	return mp_k(s ? v >> (64 - s) : 0, v << s);
 }
 
-static int mp_pfx_dir(struct mp_ctable *t, struct mp_pfxtab *x)
+/* The direct table of @x over its interval starts @keys[0..x->nb). */
+static int mp_pfx_dir(struct mp_ctable *t, struct mp_pfxtab *x,
+		      const struct mp_k128 *keys)
 {
 	u32 bits = 0, c, j, i = 0, nb = x->nb;
 	struct mp_k128 base;
@@ -959,8 +1058,7 @@ static int mp_pfx_dir(struct mp_ctable *t, struct mp_pfxtab *x)
 
 	if (nb < 3)
 		return 0;
-	c = mp_lcp(mp_k(x->b[1].hi, x->b[1].lo),
-		   mp_k(x->b[nb - 1].hi, x->b[nb - 1].lo));
+	c = mp_lcp(keys[1], keys[nb - 1]);
 	while ((2U << bits) <= nb && bits < MP_DIR_MAX_BITS && c + bits < 128)
 		bits++;
 	x->dshift = c;
@@ -969,14 +1067,14 @@ static int mp_pfx_dir(struct mp_ctable *t, struct mp_pfxtab *x)
 	if (!x->dir)
 		return -1;
 	mp_mask128(c, &mhi, &mlo);
-	base = mp_k(x->b[1].hi & mhi, x->b[1].lo & mlo);
+	base = mp_k(keys[1].hi & mhi, keys[1].lo & mlo);
 	for (j = 0; j < (1U << bits); j++) {
 		struct mp_k128 k = mp_shl(j, 128 - c - bits);
 
 		k.hi |= base.hi;
 		k.lo |= base.lo;
-		while (i + 1 < nb &&
-		       mp_k_le(x->b[i + 1].hi, x->b[i + 1].lo, k.hi, k.lo))
+		while (i + 1 < nb && mp_k_le(keys[i + 1].hi, keys[i + 1].lo,
+					     k.hi, k.lo))
 			i++;
 		x->dir[j] = i;
 	}
@@ -993,13 +1091,13 @@ static int mp_pfx_emit(struct mp_build *bd, int fam)
 	struct mp_k128 *keys = bd->keys;
 
 	for (p = 0; p < bd->n; p++) {
-		const struct mp_crule *c = &bd->rules[p];
+		const struct mp_brule *b = &bd->rules[p];
 		struct mp_xitem *it = &bd->xitems[m];
 
-		if (bd->dim[p] != MP_DIM_X || c->family != want)
+		if (bd->dim[p] != MP_DIM_X || b->family != want)
 			continue;
-		mp_pfx_range(c, &it->start, &it->end);
-		it->plen = c->plen;
+		mp_pfx_range(b, &it->start, &it->end);
+		it->plen = b->plen;
 		it->pos = p;
 		m++;
 	}
@@ -1028,7 +1126,7 @@ static int mp_pfx_emit(struct mp_build *bd, int fam)
 			nn++;
 		}
 		x->nodes[nn - 1].s.count++;
-		t->lr[bd->npos++] = bd->rules[it->pos];
+		t->lr[bd->npos++] = bd->rules[it->pos].c;
 	}
 	mp_sort(keys, nk, sizeof(*keys), mp_k_sort_cmp);
 	for (i = 1, j = 1; i < nk; i++)
@@ -1036,7 +1134,11 @@ static int mp_pfx_emit(struct mp_build *bd, int fam)
 			keys[j++] = keys[i];
 	nk = j;
 	x->b = mp_talloc(t, nk, sizeof(*x->b));
-	if (!x->b)
+	if (fam)
+		x->k6 = mp_talloc(t, nk, sizeof(*x->k6));
+	else
+		x->k4 = mp_talloc(t, nk, sizeof(*x->k4));
+	if (!x->b || (!x->k4 && !x->k6))
 		return -1;
 	x->nb = nk;
 
@@ -1053,17 +1155,15 @@ static int mp_pfx_emit(struct mp_build *bd, int fam)
 					      MP_NONE;
 			bd->stack[depth++] = np++;
 		}
-		x->b[i].hi = keys[i].hi;
-		x->b[i].lo = keys[i].lo;
+		if (fam)
+			x->k6[i] = keys[i];
+		else
+			x->k4[i] = keys[i].hi >> 32;
 		x->b[i].parent = MP_NONE;
-		if (depth) {
-			struct mp_pnode *nd = &x->nodes[bd->stack[depth - 1]];
-
-			x->b[i].s = nd->s;
-			x->b[i].parent = nd->parent;
-		}
+		if (depth)
+			x->b[i] = x->nodes[bd->stack[depth - 1]];
 	}
-	return mp_pfx_dir(t, x);
+	return mp_pfx_dir(t, x, keys);
 }
 
 /**
@@ -1084,11 +1184,14 @@ void mp_ctable_free(struct mp_ctable *t)
 		mp_free(t->pm[i].classes);
 		mp_free(t->pm[i].ents);
 		mp_free(t->pfx[i].b);
+		mp_free(t->pfx[i].k4);
+		mp_free(t->pfx[i].k6);
 		mp_free(t->pfx[i].nodes);
 		mp_free(t->pfx[i].dir);
 	}
 	mp_free(t->orig);
 	mp_free(t->lr);
+	mp_free(t->cg);
 	mp_free(t);
 }
 
@@ -1156,6 +1259,7 @@ static int mp_build_index(struct mp_build *bd, const struct mp_rule_spec *rules)
 {
 	struct mp_ctable *t = bd->t;
 	struct mp_idpos *ip = (struct mp_idpos *)bd->keys;	/* 2n + 1 */
+	bool sorted = true, cg = false;
 	u32 p;
 	int map;
 
@@ -1166,8 +1270,24 @@ static int mp_build_index(struct mp_build *bd, const struct mp_rule_spec *rules)
 	mp_sort(ip, bd->n, sizeof(*ip), mp_idpos_cmp);
 	for (p = 0; p < bd->n; p++) {
 		mp_compile(&bd->rules[p], &rules[ip[p].orig], p);
-		t->orig[p] = ip[p].orig;
 		bd->dim[p] = mp_dead(&bd->rules[p]) ? MP_DIM_DEAD : MP_DIM_WILD;
+		sorted &= ip[p].orig == p;
+		cg |= bd->rules[p].cg.id != 0;
+	}
+	/* given in id order (the module's rule sets are): no index to map */
+	if (!sorted) {
+		t->orig = mp_talloc(t, bd->n, sizeof(*t->orig));
+		if (!t->orig)
+			return -1;
+		for (p = 0; p < bd->n; p++)
+			t->orig[p] = ip[p].orig;
+	}
+	if (cg) {
+		t->cg = mp_talloc(t, bd->n, sizeof(*t->cg));
+		if (!t->cg)
+			return -1;
+		for (p = 0; p < bd->n; p++)
+			t->cg[p] = bd->rules[p].cg;
 	}
 
 	mp_choose(bd, false);
@@ -1187,7 +1307,7 @@ static int mp_build_index(struct mp_build *bd, const struct mp_rule_spec *rules)
 	t->wild.first = bd->npos;
 	for (p = 0; p < bd->n; p++) {
 		if (bd->dim[p] == MP_DIM_WILD) {
-			t->lr[bd->npos++] = bd->rules[p];
+			t->lr[bd->npos++] = bd->rules[p].c;
 			t->wild.count++;
 		}
 	}
@@ -1201,8 +1321,8 @@ static int mp_build_index(struct mp_build *bd, const struct mp_rule_spec *rules)
  *
  * Process context (sleeping allocations). Takes O(n log n) time plus a
  * constant for the port maps, and memory linear in @n plus at most
- * MP_PM_MAX_ENTS class entries per port map: under 1 MiB for 4096 typical
- * rules, at most about 4.4 MiB for any 4096, never above
+ * MP_PM_MAX_ENTS class entries per port map: about 0.5 MiB for 4096
+ * typical rules, at most about 4 MiB for any 4096, never above
  * MP_CTABLE_MAX_BYTES. The table keeps no pointer into @rules and is never
  * modified after this returns.
  *
@@ -1226,9 +1346,8 @@ struct mp_ctable *mp_ctable_build(const struct mp_rule_spec *rules,
 	if (!n)
 		return t;
 	bd.t = t;
-	t->orig = mp_talloc(t, n, sizeof(*t->orig));
 	t->lr = mp_talloc(t, 2UL * n, sizeof(*t->lr));
-	if (t->orig && t->lr && !mp_build_alloc(&bd))
+	if (t->lr && !mp_build_alloc(&bd))
 		err = mp_build_index(&bd, rules);
 	mp_build_free(&bd);
 	if (err) {

@@ -24,6 +24,7 @@
 #include <linux/netdevice.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/string.h>
 #include <net/net_namespace.h>
 
@@ -178,20 +179,35 @@ none:
 	return true;
 }
 
-/* The same match: the same criteria, the same cgroup path. */
-static bool mp_rule_same(const struct mp_rule *ra, const struct mp_rule *rb)
+static int mp_u32_cmp(u32 a, u32 b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static int mp_ports_cmp(struct mp_ports a, struct mp_ports b)
+{
+	return mp_u32_cmp(a.min, b.min) ?: mp_u32_cmp(a.max, b.max);
+}
+
+/*
+ * An order of the matches (criteria and cgroup path, not id nor name): 0
+ * is the same match, which a rule set holds once.
+ */
+static int mp_rule_cmp(const struct mp_rule *ra, const struct mp_rule *rb)
 {
 	const struct mp_rule_spec *a = &ra->spec, *b = &rb->spec;
+	int c;
 
-	if (!ra->cgroup_path != !rb->cgroup_path ||
-	    (ra->cgroup_path && strcmp(ra->cgroup_path, rb->cgroup_path)))
-		return false;
-	return a->proto == b->proto && a->family == b->family &&
-	       a->plen == b->plen &&
-	       a->port.min == b->port.min && a->port.max == b->port.max &&
-	       a->lport.min == b->lport.min && a->lport.max == b->lport.max &&
-	       a->rport.min == b->rport.min && a->rport.max == b->rport.max &&
-	       !memcmp(a->peer, b->peer, sizeof(a->peer));
+	c = mp_u32_cmp(a->proto, b->proto) ?:
+	    mp_u32_cmp(a->family, b->family) ?: mp_u32_cmp(a->plen, b->plen) ?:
+	    mp_ports_cmp(a->port, b->port) ?: mp_ports_cmp(a->lport, b->lport) ?:
+	    mp_ports_cmp(a->rport, b->rport) ?:
+	    memcmp(a->peer, b->peer, sizeof(a->peer));
+	if (c || ra->cgroup_path == rb->cgroup_path)
+		return c;
+	if (!ra->cgroup_path || !rb->cgroup_path)
+		return ra->cgroup_path ? 1 : -1;
+	return strcmp(ra->cgroup_path, rb->cgroup_path);
 }
 
 /* Index of rule @id in a set sorted by id, or -1. */
@@ -554,10 +570,9 @@ void mp_config_destroy(struct mp_net *mn)
 
 /* Rule changes */
 
-static u32 mp_rule_next_id(struct mp_net *mn, const struct mp_config *cfg)
+/* The first id from @id on that no rule of @cfg has. */
+static u32 mp_rule_free_id(const struct mp_config *cfg, u32 id)
 {
-	u32 id = mn->next_rule_id;
-
 	/* Fewer rules than ids: this ends. */
 	while (!id || mp_rules_find(cfg->rules, cfg->nrules, id) >= 0)
 		id++;
@@ -573,7 +588,7 @@ int mp_rule_add_locked(struct mp_net *mn, struct mp_rule *r,
 	int err;
 
 	for (i = 0; i < cfg->nrules; i++) {
-		if (mp_rule_same(cfg->rules[i], r)) {
+		if (!mp_rule_cmp(cfg->rules[i], r)) {
 			NL_SET_ERR_MSG(extack, "An identical rule exists");
 			return -EEXIST;
 		}
@@ -582,7 +597,7 @@ int mp_rule_add_locked(struct mp_net *mn, struct mp_rule *r,
 		NL_SET_ERR_MSG(extack, "Rule limit of this network namespace reached");
 		return -ENOSPC;
 	}
-	r->spec.id = mp_rule_next_id(mn, cfg);
+	r->spec.id = mp_rule_free_id(cfg, mn->next_rule_id);
 	if (r->cgroup_path) {
 		r->cg.mn = mn;
 		mp_cgroup_resolve(r);
@@ -600,6 +615,120 @@ int mp_rule_add_locked(struct mp_net *mn, struct mp_rule *r,
 	if (err)
 		return err;
 	mn->next_rule_id = r->spec.id + 1;
+	return 0;
+}
+
+/* A rule of a batch or of the set, for finding the batch's duplicates. */
+struct mp_rule_ref {
+	const struct mp_rule *r;
+	int idx;			/* in the batch, -1: in the set */
+};
+
+static int mp_rule_ref_cmp(const void *a, const void *b)
+{
+	const struct mp_rule_ref *x = a, *y = b;
+
+	return mp_rule_cmp(x->r, y->r) ?: x->idx - y->idx;
+}
+
+/*
+ * The first rule of @rules (index) whose match is in @cfg or earlier in
+ * @rules, or @n: O((nrules + n) log) instead of a scan per rule.
+ */
+static int mp_rules_first_dup(const struct mp_config *cfg,
+			      struct mp_rule **rules, unsigned int n,
+			      unsigned int *dup)
+{
+	unsigned int total = cfg->nrules + n, i;
+	struct mp_rule_ref *refs;
+
+	refs = kvmalloc_array(total, sizeof(*refs), GFP_KERNEL);
+	if (!refs)
+		return -ENOMEM;
+	for (i = 0; i < cfg->nrules; i++)
+		refs[i] = (struct mp_rule_ref){ .r = cfg->rules[i], .idx = -1 };
+	for (i = 0; i < n; i++)
+		refs[cfg->nrules + i] = (struct mp_rule_ref){ .r = rules[i],
+							      .idx = i };
+	sort(refs, total, sizeof(*refs), mp_rule_ref_cmp, NULL);
+	*dup = n;
+	/* in a run of equal matches, all but the first are duplicates */
+	for (i = 1; i < total; i++)
+		if (!mp_rule_cmp(refs[i - 1].r, refs[i].r) &&
+		    (unsigned int)refs[i].idx < *dup)
+			*dup = refs[i].idx;
+	kvfree(refs);
+	return 0;
+}
+
+static int mp_rule_id_cmp(const void *a, const void *b)
+{
+	const struct mp_rule *x = *(const struct mp_rule * const *)a;
+	const struct mp_rule *y = *(const struct mp_rule * const *)b;
+
+	return mp_u32_cmp(x->spec.id, y->spec.id);
+}
+
+/*
+ * Add @n rules at once, all or none: one rule set, at most one build of
+ * the classifier table, one publication. Each rule is checked as by
+ * mp_rule_add_locked(), against the set and the rules before it in
+ * @rules. On an error *@bad is the index of the rule at fault, or @n when
+ * no rule is (memory). On success the rules belong to the config, with
+ * increasing ids in their order.
+ */
+int mp_rules_add_locked(struct mp_net *mn, struct mp_rule **rules,
+			unsigned int n, unsigned int *bad,
+			struct netlink_ext_ack *extack)
+{
+	struct mp_config *cfg = mp_config_locked(mn);
+	struct mp_ruleset *rs;
+	unsigned int i, at;
+	u32 id;
+	int err;
+
+	*bad = n;
+	if (cfg->nrules + n > mp_max_rules) {
+		*bad = mp_max_rules > cfg->nrules ? mp_max_rules - cfg->nrules : 0;
+		NL_SET_ERR_MSG(extack, "Rule limit of this network namespace reached");
+		return -ENOSPC;
+	}
+	err = mp_rules_first_dup(cfg, rules, n, bad);
+	if (err)
+		return err;
+	if (*bad < n) {
+		NL_SET_ERR_MSG(extack, "An identical rule exists");
+		return -EEXIST;
+	}
+	rs = mp_ruleset_alloc(cfg->nrules + n);
+	if (!rs)
+		return -ENOMEM;
+	memcpy(rs->rules, cfg->rules, cfg->nrules * sizeof(*rs->rules));
+	id = mn->next_rule_id;
+	for (i = 0; i < n; i++) {
+		id = mp_rule_free_id(cfg, id);
+		rules[i]->spec.id = id++;
+		rs->rules[cfg->nrules + i] = rules[i];
+	}
+	/* ids only grow, unless they wrapped around: then sort them in */
+	at = cfg->nrules;
+	if (n && cfg->nrules &&
+	    rules[0]->spec.id < cfg->rules[cfg->nrules - 1]->spec.id) {
+		sort(rs->rules, rs->nrules, sizeof(*rs->rules), mp_rule_id_cmp,
+		     NULL);
+		at = 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (rules[i]->cgroup_path) {
+			rules[i]->cg.mn = mn;
+			mp_cgroup_resolve(rules[i]);
+		}
+	}
+	mp_ruleset_reuse(rs, cfg->rs, at);
+	err = mp_config_commit_rules(mn, rs, 0);
+	if (err)
+		return err;
+	mn->next_rule_id = id;
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 
 #include "migprio.h"
 
+struct mp_egress_req;
 struct netlink_ext_ack;
 
 /* The designated interface's parameters when a request omits them. */
@@ -26,6 +27,13 @@ int mp_rule_set_cgroup(struct mp_rule *r, const char *path);
 /* On success @r belongs to the config and has its id. */
 int mp_rule_add_locked(struct mp_net *mn, struct mp_rule *r,
 		       struct netlink_ext_ack *extack);
+/*
+ * @n rules, all or none; on an error *@bad is the index of the rule at
+ * fault (@n: none is). On success they belong to the config.
+ */
+int mp_rules_add_locked(struct mp_net *mn, struct mp_rule **rules,
+			unsigned int n, unsigned int *bad,
+			struct netlink_ext_ack *extack);
 int mp_rule_del_locked(struct mp_net *mn, u32 id);
 int mp_rule_flush_locked(struct mp_net *mn);
 
@@ -41,10 +49,13 @@ struct mp_config *mp_config_publish(struct mp_net *mn, struct mp_config *cfg,
 				    bool same_rules);
 void mp_config_retire(struct mp_config *old, bool with_rules);
 
-/* dev.c, designation: RTNL and mn->lock held. */
+/*
+ * dev.c, designation: RTNL and mn->lock held. @q: the queue devices
+ * (egress.h), hooked all or nothing with the designation.
+ */
 u64 mp_dev_link_rate(struct net_device *dev);	/* RTNL only */
 int mp_dev_set_locked(struct mp_net *mn, const struct net_device *dev,
-		      const struct mp_dev_params *p);
+		      const struct mp_dev_params *p, struct mp_egress_req *q);
 int mp_dev_clear_locked(struct mp_net *mn, enum migprio_dev_change why);
 
 /* dev.c: netns exit, before the devices go: stop the data path. */

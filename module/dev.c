@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Designation: which interface of a netns migprio classifies on, its
- * parameters, and following that interface through the netdevice notifier
- * (renamed, enslaved, unregistered or moved to another netns). Each change
- * publishes a new config through config.c.
+ * parameters and queue devices (egress.c), and following them through the
+ * netdevice notifier (renamed, enslaved, unregistered or moved to another
+ * netns). Each change publishes a new config through config.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -14,6 +14,7 @@
 #include <net/net_namespace.h>
 
 #include "config.h"
+#include "egress.h"
 
 /* The link speed in bytes per second, 0 when the driver does not say. */
 u64 mp_dev_link_rate(struct net_device *dev)
@@ -37,7 +38,7 @@ static bool mp_dev_tuning_same(const struct mp_dev_params *a,
 }
 
 int mp_dev_set_locked(struct mp_net *mn, const struct net_device *dev,
-		      const struct mp_dev_params *p)
+		      const struct mp_dev_params *p, struct mp_egress_req *q)
 {
 	struct mp_config *old = mp_config_locked(mn);
 	bool moved = old->ifindex && old->ifindex != dev->ifindex;
@@ -53,18 +54,26 @@ int mp_dev_set_locked(struct mp_net *mn, const struct net_device *dev,
 	cfg->dev = *p;
 	if (moved || !mp_dev_tuning_same(&old->dev, p))
 		cfg->tune_gen++;
+	err = mp_egress_prepare(mn->net, q);
+	if (err)
+		goto err_free;
 	err = mp_hooks_register(mn);
 	if (err) {
-		mp_config_free(cfg);
-		return err;
+		mp_egress_abort(mn->net, q);
+		goto err_free;
 	}
 	mp_config_retire(mp_config_publish(mn, cfg, true), false);
+	mp_egress_commit(mn->net, q);
 	if (moved)
 		mp_flows_flush(mn, MIGPRIO_FLOW_END_FLUSH);
 	mp_nl_dev_notify(mn->net, cfg, MIGPRIO_DEV_CHANGE_SET);
 	pr_info_ratelimited("netns %u: designated %s (ifindex %d)\n",
 			    mn->net->ns.inum, cfg->ifname, cfg->ifindex);
 	return 0;
+
+err_free:
+	mp_config_free(cfg);
+	return err;
 }
 
 /*
@@ -92,6 +101,7 @@ int mp_dev_clear_locked(struct mp_net *mn, enum migprio_dev_change why)
 	cfg->tune_gen++;
 	mp_config_retire(mp_config_publish(mn, cfg, true), false);
 	mp_hooks_unregister(mn);
+	mp_egress_commit(mn->net, NULL);
 	mp_flows_flush(mn, MIGPRIO_FLOW_END_FLUSH);
 	mp_nl_dev_notify(mn->net, &gone, why);
 	if (why == MIGPRIO_DEV_CHANGE_CLEAR)
@@ -152,7 +162,7 @@ void mp_dev_quiesce(struct mp_net *mn)
 	mutex_unlock(&mn->lock);
 }
 
-/* Netdevice notifier: follow the designated interface. */
+/* Netdevice notifier: follow the designated interface and queue devices. */
 
 static bool mp_is_designated(struct mp_net *mn, const struct net_device *dev)
 {
@@ -175,6 +185,8 @@ static int mp_netdev_event(struct notifier_block *nb, unsigned long event,
 	if (event != NETDEV_UNREGISTER && event != NETDEV_CHANGENAME &&
 	    event != NETDEV_CHANGEUPPER)
 		return NOTIFY_DONE;
+	if (event == NETDEV_UNREGISTER)
+		mp_egress_netdev_unregister(dev);
 	mn = mp_net(dev_net(dev));
 	/* Designation changes under RTNL, which we hold: no race here. */
 	if (!mp_is_designated(mn, dev))

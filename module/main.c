@@ -2,9 +2,11 @@
 /*
  * migprio: prioritise live-migration traffic on a designated interface.
  *
- * Module parameters and the init/exit ladder. The generic netlink family is
- * registered last and unregistered first, so no request arrives while the
- * per-netns state is half set up or half torn down.
+ * Module parameters and the init/exit ladder: per-netns state, the egress
+ * guard's per-netns state, the netdevice notifier, the generic netlink
+ * family. The family is registered last and unregistered first, so no
+ * request arrives while the per-netns state is half set up or half torn
+ * down.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -13,6 +15,7 @@
 #include <linux/rcupdate.h>
 #include <net/genetlink.h>
 
+#include "egress.h"
 #include "migprio.h"
 
 unsigned int mp_max_rules = 4096;
@@ -47,6 +50,9 @@ static int __init mp_init(void)
 	err = mp_pernet_init();
 	if (err)
 		goto err_pernet;
+	err = mp_egress_init();
+	if (err)
+		goto err_egress;
 	err = mp_netdev_notifier_register();
 	if (err)
 		goto err_notifier;
@@ -60,6 +66,8 @@ static int __init mp_init(void)
 err_genl:
 	mp_netdev_notifier_unregister();
 err_notifier:
+	mp_egress_exit();
+err_egress:
 	mp_pernet_exit();
 err_pernet:
 	rcu_barrier();
@@ -73,9 +81,13 @@ err_flow_cache:
 static void __exit mp_exit(void)
 {
 	mp_genl_unregister();
-	/* The notifier's removal replays NETDEV_UNREGISTER: say "released". */
+	/*
+	 * Replays NETDEV_UNREGISTER: designations and egress hooks go, and
+	 * the log says "released".
+	 */
 	WRITE_ONCE(mp_unloading, true);
 	mp_netdev_notifier_unregister();
+	mp_egress_exit();
 	mp_pernet_exit();
 	/*
 	 * Configs, rules and listener records are freed by RCU callbacks

@@ -11,8 +11,12 @@
 
 #include <uapi/linux/migprio.h>
 
+/* Common nested types */
+extern const struct nla_policy migprio_queue_dev_nl_policy[MIGPRIO_A_QUEUE_DEV_IFINDEX + 1];
+extern const struct nla_policy migprio_rule_new_nl_policy[MIGPRIO_A_RULE_SERVICE_PORT_MAX + 1];
+
 /* Ops table for migprio */
-extern const struct genl_split_ops migprio_nl_ops[9];
+extern const struct genl_split_ops migprio_nl_ops[10];
 
 int mp_nl_rule_dump_start(struct netlink_callback *cb);
 
@@ -27,6 +31,7 @@ int migprio_nl_rule_flush_doit(struct sk_buff *skb, struct genl_info *info);
 int migprio_nl_flow_get_dumpit(struct sk_buff *skb,
 			       struct netlink_callback *cb);
 int migprio_nl_stats_get_doit(struct sk_buff *skb, struct genl_info *info);
+int migprio_nl_rule_add_batch_doit(struct sk_buff *skb, struct genl_info *info);
 
 enum {
 	MIGPRIO_NLGRP_EVENTS,

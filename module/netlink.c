@@ -24,6 +24,7 @@
 
 #include "compat.h"
 #include "config.h"
+#include "egress.h"
 #include "flows.h"
 #include "netlink-gen.h"
 
@@ -156,14 +157,42 @@ static int mp_nl_put_dev_master(struct sk_buff *skb, struct net *net,
 	return err;
 }
 
-/* The designated interface and its parameters; nothing when there is none. */
+/* The queue devices with the egress guard (egress.c); RTNL held. */
+static int mp_nl_put_dev_queue(struct sk_buff *skb, struct net *net)
+{
+	int ifindex[MIGPRIO_QUEUE_DEVS_MAX];
+	unsigned int i, n;
+	struct nlattr *nest;
+
+	n = mp_egress_devs(net, ifindex, ARRAY_SIZE(ifindex));
+	if (!n)
+		return 0;
+	nest = nla_nest_start(skb, MIGPRIO_A_DEV_QUEUE_DEVS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < n; i++) {
+		if (nla_put_u32(skb, MIGPRIO_A_QUEUE_DEV_IFINDEX, ifindex[i])) {
+			nla_nest_cancel(skb, nest);
+			return -EMSGSIZE;
+		}
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/*
+ * The designated interface, its parameters and queue devices; nothing when
+ * there is none. RTNL held: the designation and queue devices agree.
+ */
 static int mp_nl_put_dev(struct sk_buff *skb, struct net *net,
 			 const struct mp_config *cfg)
 {
+	ASSERT_RTNL();
 	if (!cfg->ifindex)
 		return 0;
 	if (mp_nl_put_dev_id(skb, cfg) ||
-	    mp_nl_put_dev_master(skb, net, cfg))
+	    mp_nl_put_dev_master(skb, net, cfg) ||
+	    mp_nl_put_dev_queue(skb, net))
 		return -EMSGSIZE;
 	return mp_nl_put_dev_params(skb, &cfg->dev);
 }
@@ -413,10 +442,13 @@ int migprio_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
+	/* the designation changes under RTNL, the queue devices too */
+	rtnl_lock();
 	rcu_read_lock();
 	err = mp_nl_put_dev(msg, genl_info_net(info),
 			    mp_config_rcu(mp_nl_net(info)));
 	rcu_read_unlock();
+	rtnl_unlock();
 	if (err) {
 		nlmsg_free(msg);
 		return err;
@@ -499,9 +531,54 @@ static int mp_nl_check_master(struct genl_info *info, struct net_device *dev)
 	return -EBUSY;
 }
 
+/*
+ * The queue devices (QUEUE-DEVS, egress.c): each an interface of the
+ * caller's netns, each once, at most MIGPRIO_QUEUE_DEVS_MAX. RTNL held.
+ */
+static int mp_nl_parse_queue_devs(struct genl_info *info,
+				  struct mp_egress_req *q)
+{
+	struct nlattr *nest = info->attrs[MIGPRIO_A_DEV_QUEUE_DEVS], *a;
+	struct net *net = genl_info_net(info);
+	struct net_device *dev;
+	unsigned int i;
+	int rem;
+
+	ASSERT_RTNL();
+	q->n = 0;
+	if (!nest)
+		return 0;
+	nla_for_each_nested(a, nest, rem) {
+		if (q->n++ == ARRAY_SIZE(q->dev)) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a,
+					    "QUEUE-DEVS: at most 16 interfaces");
+			return -E2BIG;
+		}
+	}
+	q->n = 0;
+	nla_for_each_nested(a, nest, rem) {
+		dev = __dev_get_by_index(net, nla_get_u32(a));
+		if (!dev) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a,
+					    "QUEUE-DEVS: no such interface in this network namespace");
+			return -ENODEV;
+		}
+		for (i = 0; i < q->n; i++) {
+			if (q->dev[i] == dev) {
+				NL_SET_ERR_MSG_ATTR(info->extack, a,
+						    "QUEUE-DEVS: interface listed twice");
+				return -EINVAL;
+			}
+		}
+		q->dev[q->n++] = dev;
+	}
+	return 0;
+}
+
 int migprio_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct mp_net *mn = mp_nl_net(info);
+	struct mp_egress_req q;
 	struct mp_dev_params p;
 	struct net_device *dev;
 	int err;
@@ -518,10 +595,12 @@ int migprio_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
 	rtnl_lock();
 	dev = mp_nl_dev_lookup(info);
 	err = IS_ERR(dev) ? PTR_ERR(dev) : mp_nl_check_master(info, dev);
+	if (!err)
+		err = mp_nl_parse_queue_devs(info, &q);
 	if (!err) {
 		p.link_rate = mp_dev_link_rate(dev);
 		mutex_lock(&mn->lock);
-		err = mp_dev_set_locked(mn, dev, &p);
+		err = mp_dev_set_locked(mn, dev, &p, &q);
 		mutex_unlock(&mn->lock);
 	}
 	rtnl_unlock();
@@ -565,11 +644,11 @@ static int mp_nl_bad_range(struct netlink_ext_ack *extack,
  * A port range: MIN alone is a single port, MAX alone a range from 0,
  * neither is any port.
  */
-static int mp_nl_parse_range(struct genl_info *info, int type_min,
-			     struct mp_ports *p)
+static int mp_nl_parse_range(struct nlattr **tb, int type_min,
+			     struct mp_ports *p, struct netlink_ext_ack *extack)
 {
-	struct nlattr *amin = info->attrs[type_min];
-	struct nlattr *amax = info->attrs[type_min + 1];
+	struct nlattr *amin = tb[type_min];
+	struct nlattr *amax = tb[type_min + 1];
 
 	*p = MP_PORTS_ANY;
 	if (amin)
@@ -579,7 +658,7 @@ static int mp_nl_parse_range(struct genl_info *info, int type_min,
 	else if (amin)
 		p->max = p->min;
 	if (p->min > p->max)
-		return mp_nl_bad_range(info->extack, amax);
+		return mp_nl_bad_range(extack, amax);
 	return 0;
 }
 
@@ -591,29 +670,30 @@ static void mp_prefix_mask(u8 *addr, unsigned int width, unsigned int plen)
 		addr[i / 8] &= ~(0x80 >> (i % 8));
 }
 
-static int mp_nl_parse_peer(struct genl_info *info, struct mp_rule_spec *s)
+static int mp_nl_parse_peer(struct nlattr **tb, struct mp_rule_spec *s,
+			    struct netlink_ext_ack *extack)
 {
-	struct nlattr *v4 = info->attrs[MIGPRIO_A_RULE_PEER_IPV4];
-	struct nlattr *v6 = info->attrs[MIGPRIO_A_RULE_PEER_IPV6];
-	struct nlattr *plen = info->attrs[MIGPRIO_A_RULE_PEER_PREFIXLEN];
+	struct nlattr *v4 = tb[MIGPRIO_A_RULE_PEER_IPV4];
+	struct nlattr *v6 = tb[MIGPRIO_A_RULE_PEER_IPV6];
+	struct nlattr *plen = tb[MIGPRIO_A_RULE_PEER_PREFIXLEN];
 	unsigned int width = v4 ? 32 : 128;
 
 	if (v4 && v6) {
-		NL_SET_ERR_MSG_ATTR(info->extack, v6,
+		NL_SET_ERR_MSG_ATTR(extack, v6,
 				    "PEER_IPV4 and PEER_IPV6 are exclusive");
 		return -EINVAL;
 	}
 	if (!v4 && !v6) {
 		if (!plen)
 			return 0;
-		NL_SET_ERR_MSG_ATTR(info->extack, plen,
+		NL_SET_ERR_MSG_ATTR(extack, plen,
 				    "PEER_PREFIXLEN without PEER_IPV4 or PEER_IPV6");
 		return -EINVAL;
 	}
 	/* at most 128: the policy */
 	s->plen = plen ? nla_get_u8(plen) : width;
 	if (s->plen > width) {
-		NL_SET_ERR_MSG_ATTR(info->extack, plen,
+		NL_SET_ERR_MSG_ATTR(extack, plen,
 				    "PEER_PREFIXLEN is longer than the address");
 		return -EINVAL;
 	}
@@ -623,9 +703,10 @@ static int mp_nl_parse_peer(struct genl_info *info, struct mp_rule_spec *s)
 	return 0;
 }
 
-static int mp_nl_parse_cgroup(struct genl_info *info, struct mp_rule *r)
+static int mp_nl_parse_cgroup(struct nlattr **tb, struct mp_rule *r,
+			      struct netlink_ext_ack *extack)
 {
-	struct nlattr *attr = info->attrs[MIGPRIO_A_RULE_CGROUP];
+	struct nlattr *attr = tb[MIGPRIO_A_RULE_CGROUP];
 	const char *path;
 	int err;
 
@@ -633,47 +714,47 @@ static int mp_nl_parse_cgroup(struct genl_info *info, struct mp_rule *r)
 		return 0;
 	path = nla_data(attr);
 	if (path[0] != '/') {
-		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+		NL_SET_ERR_MSG_ATTR(extack, attr,
 				    "CGROUP must be an absolute cgroup v2 path");
 		return -EINVAL;
 	}
 	/* it may not exist yet: it is resolved again when it appears */
 	err = mp_rule_set_cgroup(r, path);
 	if (err && err != -ENOMEM)
-		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+		NL_SET_ERR_MSG_ATTR(extack, attr,
 				    "CGROUP: no cgroup v2 hierarchy");
 	return err;
 }
 
-static int mp_nl_parse_rule(struct genl_info *info, struct mp_rule *r)
+/* The rule in @tb (rule-add's attributes, or one rule of a batch). */
+static int mp_nl_parse_rule(struct nlattr **tb, struct mp_rule *r,
+			    struct netlink_ext_ack *extack)
 {
 	struct mp_rule_spec *s = &r->spec;
 	int err;
 
-	if (info->attrs[MIGPRIO_A_RULE_PROTO]) {
-		err = mp_check_proto(info->attrs[MIGPRIO_A_RULE_PROTO],
-				     info->extack);
+	if (tb[MIGPRIO_A_RULE_PROTO]) {
+		err = mp_check_proto(tb[MIGPRIO_A_RULE_PROTO], extack);
 		if (err)
 			return err;
 	}
-	s->proto = mp_nl_get_u8(info->attrs, MIGPRIO_A_RULE_PROTO, IPPROTO_TCP);
-	err = mp_nl_parse_range(info, MIGPRIO_A_RULE_SERVICE_PORT_MIN,
-				&s->port);
+	s->proto = mp_nl_get_u8(tb, MIGPRIO_A_RULE_PROTO, IPPROTO_TCP);
+	err = mp_nl_parse_range(tb, MIGPRIO_A_RULE_SERVICE_PORT_MIN, &s->port,
+				extack);
 	if (!err)
-		err = mp_nl_parse_range(info, MIGPRIO_A_RULE_LPORT_MIN,
-					&s->lport);
+		err = mp_nl_parse_range(tb, MIGPRIO_A_RULE_LPORT_MIN, &s->lport,
+					extack);
 	if (!err)
-		err = mp_nl_parse_range(info, MIGPRIO_A_RULE_RPORT_MIN,
-					&s->rport);
+		err = mp_nl_parse_range(tb, MIGPRIO_A_RULE_RPORT_MIN, &s->rport,
+					extack);
 	if (!err)
-		err = mp_nl_parse_peer(info, s);
+		err = mp_nl_parse_peer(tb, s, extack);
 	if (err)
 		return err;
-	if (info->attrs[MIGPRIO_A_RULE_NAME])
-		nla_strscpy(r->name, info->attrs[MIGPRIO_A_RULE_NAME],
-			    sizeof(r->name));
+	if (tb[MIGPRIO_A_RULE_NAME])
+		nla_strscpy(r->name, tb[MIGPRIO_A_RULE_NAME], sizeof(r->name));
 	/* Last: it takes a reference. */
-	return mp_nl_parse_cgroup(info, r);
+	return mp_nl_parse_cgroup(tb, r, extack);
 }
 
 int migprio_nl_rule_add_doit(struct sk_buff *skb, struct genl_info *info)
@@ -687,7 +768,7 @@ int migprio_nl_rule_add_doit(struct sk_buff *skb, struct genl_info *info)
 	r = mp_rule_alloc();
 	if (!r)
 		return -ENOMEM;
-	err = mp_nl_parse_rule(info, r);
+	err = mp_nl_parse_rule(info->attrs, r, info->extack);
 	if (err)
 		goto err_rule;
 	err = -ENOMEM;
@@ -713,6 +794,104 @@ err_msg:
 	nlmsg_free(msg);
 err_rule:
 	mp_rule_free(r);
+	return err;
+}
+
+/*
+ * The rule nests of a rule-add-batch request, each parsed into a rule:
+ * *nests and *rules arrays of *n (kvfree() both, mp_rule_free() the rules).
+ */
+static int mp_nl_parse_batch(struct genl_info *info,
+			     const struct nlattr ***nests,
+			     struct mp_rule ***rules, unsigned int *n)
+{
+	struct nlattr *tb[MIGPRIO_A_RULE_SERVICE_PORT_MAX + 1];
+	unsigned int max = READ_ONCE(mp_max_rules), i = 0;
+	const struct nlattr *a;
+	int rem, err;
+
+	*n = 0;
+	nlmsg_for_each_attr(a, info->nlhdr, GENL_HDRLEN, rem) {
+		if (nla_type(a) != MIGPRIO_A_RULE_BATCH_RULE)
+			continue;
+		if (++*n > max) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a,
+					    "More rules than max_rules");
+			return -ENOSPC;
+		}
+	}
+	*nests = kvcalloc(*n, sizeof(**nests), GFP_KERNEL);
+	*rules = kvcalloc(*n, sizeof(**rules), GFP_KERNEL);
+	if (!*nests || !*rules)
+		return -ENOMEM;
+	nlmsg_for_each_attr(a, info->nlhdr, GENL_HDRLEN, rem) {
+		if (nla_type(a) != MIGPRIO_A_RULE_BATCH_RULE)
+			continue;
+		(*nests)[i] = a;
+		(*rules)[i] = mp_rule_alloc();
+		if (!(*rules)[i])
+			return -ENOMEM;
+		/* validated with the request: this only fills tb */
+		err = nla_parse_nested(tb, MIGPRIO_A_RULE_SERVICE_PORT_MAX, a,
+				       migprio_rule_new_nl_policy, info->extack);
+		if (!err)
+			err = mp_nl_parse_rule(tb, (*rules)[i], info->extack);
+		if (err)
+			return err;
+		i++;
+	}
+	return 0;
+}
+
+int migprio_nl_rule_add_batch_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct mp_net *mn = mp_nl_net(info);
+	const struct nlattr **nests = NULL;
+	struct mp_rule **rules = NULL;
+	struct sk_buff *msg = NULL;
+	unsigned int n, i, bad;
+	void *hdr;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, MIGPRIO_A_RULE_BATCH_RULE)) {
+		GENL_SET_ERR_MSG(info, "RULE required");
+		return -EINVAL;
+	}
+	err = mp_nl_parse_batch(info, &nests, &rules, &n);
+	if (err)
+		goto out;
+	err = -ENOMEM;
+	msg = genlmsg_new(n * nla_total_size(sizeof(u32)), GFP_KERNEL);
+	if (!msg)
+		goto out;
+	hdr = genlmsg_put_reply(msg, info, &mp_genl_family, 0,
+				MIGPRIO_CMD_RULE_ADD_BATCH);
+	if (!hdr)
+		goto out;
+	mutex_lock(&mn->lock);
+	err = mp_rules_add_locked(mn, rules, n, &bad, info->extack);
+	/* Sized for n ids: cannot fail. Under the lock: the rules are published. */
+	for (i = 0; !err && i < n; i++)
+		WARN_ON_ONCE(nla_put_u32(msg, MIGPRIO_A_RULE_BATCH_ID,
+					 rules[i]->spec.id));
+	mutex_unlock(&mn->lock);
+	if (err) {
+		if (bad < n)
+			NL_SET_BAD_ATTR(info->extack, nests[bad]);
+		goto out;
+	}
+	kvfree(rules);
+	kvfree(nests);
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+out:
+	nlmsg_free(msg);
+	for (i = 0; rules && i < n; i++)
+		if (rules[i])
+			mp_rule_free(rules[i]);
+	kvfree(rules);
+	kvfree(nests);
 	return err;
 }
 
@@ -873,7 +1052,9 @@ static int mp_nl_put_stats(struct sk_buff *skb, struct mp_net *mn)
 			      atomic64_read(&ev->socks_tuned),
 			      MIGPRIO_A_STATS_PAD) ||
 	    nla_put_u32(skb, MIGPRIO_A_STATS_RULES, nrules) ||
-	    nla_put_u32(skb, MIGPRIO_A_STATS_RULES_MAX, mp_max_rules))
+	    nla_put_u32(skb, MIGPRIO_A_STATS_RULES_MAX, mp_max_rules) ||
+	    nla_put_u64_64bit(skb, MIGPRIO_A_STATS_PRIORITY_RESET,
+			      mp_egress_resets(mn->net), MIGPRIO_A_STATS_PAD))
 		return -EMSGSIZE;
 	return 0;
 }

@@ -63,6 +63,7 @@
 #include <net/inet_hashtables.h>
 #include <net/inet6_hashtables.h>
 
+#include "compat.h"
 #include "flows.h"
 
 /* Rate assumed when neither a shaping rate nor the link speed is known. */
@@ -151,11 +152,6 @@ static __be32 mp_v4(const u8 *a)
 	return v;
 }
 
-static struct inet_hashinfo *mp_tcp_hashinfo(struct net *net)
-{
-	return net->ipv4.tcp_death_row.hashinfo;
-}
-
 /* The socket's cookie: its identity, never reused. Any context. */
 static u64 mp_sk_cookie(struct sock *sk)
 {
@@ -174,15 +170,14 @@ static struct sock *mp_listener_find(struct net *net,
 				     const struct mp_flow_key *k, int ifindex)
 {
 	if (k->family == 4)
-		return __inet_lookup_listener(net, mp_tcp_hashinfo(net), NULL, 0,
-					      mp_v4(k->raddr), htons(k->rport),
-					      mp_v4(k->laddr), k->lport,
-					      ifindex, 0);
-	return inet6_lookup_listener(net, mp_tcp_hashinfo(net), NULL, 0,
-				     (const struct in6_addr *)k->raddr,
-				     htons(k->rport),
-				     (const struct in6_addr *)k->laddr,
-				     k->lport, ifindex, 0);
+		return mp_inet_lookup_listener(net, NULL, 0, mp_v4(k->raddr),
+					       htons(k->rport), mp_v4(k->laddr),
+					       k->lport, ifindex, 0);
+	return mp_inet6_lookup_listener(net, NULL, 0,
+					(const struct in6_addr *)k->raddr,
+					htons(k->rport),
+					(const struct in6_addr *)k->laddr,
+					k->lport, ifindex, 0);
 }
 
 /* The connection's own socket (full, request or timewait), referenced. */
@@ -193,16 +188,16 @@ static struct sock *mp_sock_lookup(struct net *net,
 
 	rcu_read_lock();
 	if (k->family == 4)
-		sk = __inet_lookup_established(net, mp_tcp_hashinfo(net),
-					       mp_v4(k->raddr), htons(k->rport),
-					       mp_v4(k->laddr), k->lport,
-					       ifindex, 0);
-	else
-		sk = __inet6_lookup_established(net, mp_tcp_hashinfo(net),
-						(const struct in6_addr *)k->raddr,
+		sk = mp_inet_lookup_established(net, mp_v4(k->raddr),
 						htons(k->rport),
-						(const struct in6_addr *)k->laddr,
-						k->lport, ifindex, 0);
+						mp_v4(k->laddr), k->lport,
+						ifindex, 0);
+	else
+		sk = mp_inet6_lookup_established(net,
+						 (const struct in6_addr *)k->raddr,
+						 htons(k->rport),
+						 (const struct in6_addr *)k->laddr,
+						 k->lport, ifindex, 0);
 	rcu_read_unlock();
 	return sk;
 }

@@ -1,91 +1,171 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 #
-# P6 SYN path (guest side, sourced by bench-vm.sh; issue 21 item 3). A SYN
-# flood from hvsrc (selftests/tools/synflood: raw socket, one SYN per
-# source port, as fast as it can) to a listener on hvdst whose port a rule
-# covers (preset qemu), hvdst's interface designated: every SYN passes
-# migprio's listener tuning before TCP answers it (a SYN-ACK, a cookie
-# once the SYN queue is full). Two configurations, alternating:
-#   records0  `dev set vdst queue none rcvbuf 64K`: the listener needs no
-#             tuning, the registry is empty
-#   records   `dev set vdst queue none` (auto at the veth's 10 Gbit/s: the
-#             listener's rcvbuf is raised for the window scale) and
-#             P6_LISTENERS more listeners on other ports tuned too: every
-#             SYN finds its listener's record
-# The result is the SYN-ACK rate (packets received on vsrc while the flood
-# runs and until they stop, over that time); the ratio records/records0
-# is what the issue asks for (>= 0.95), medians of the runs.
-SYNFLOOD=${SYNFLOOD:-/selftests/synflood}
-P6_PORT=49152
-P6_LISTENERS=${P6_LISTENERS:-16}
+# P6 layouts (issue 17, guest side, sourced by bench-vm.sh): P1's
+# migration (M MiB, D = 0) against 4 bulk flows on the layouts hypervisor
+# hosts have, where the tenants' traffic meets the migration on the uplink
+# and not on the device holding the address. The "NIC" is hvsrc's vsrc,
+# shaped at the link rate as in P1; hvdst is the peer. Layouts of hvsrc:
+#   br       the address on vmbr0, whose uplink port is vsrc; the bulk
+#            flows from a tenant netns (tnsrc) behind a veth port of vmbr0,
+#            bridged straight to vsrc (bench-qemu.sh's br_layout_setup)
+#   bond     the same with bond0 (active-backup, slave vsrc) as vmbr0's
+#            port
+#   vlan     the address on vmbr0.100 of a VLAN-aware vmbr0 over vsrc, the
+#            peer's on vdst.100; the tenant's port in VLAN 100 (untagged)
+#   macvlan  the address on a macvlan mig0 over vsrc; the bulk flows from
+#            a container with its own macvlan on vsrc (Docker's macvlan
+#            network), priority 0
+# Rows of each layout:
+#   alone    no other traffic (vsrc: htb at the link rate + fq_codel)
+#   linux    4 bulk flows from the tenant, no migprio (the same qdisc)
+#   migprio  4 bulk flows, migprio as operating.rst says: `dev set` of the
+#            device holding the address (the walk puts the layout on vsrc;
+#            on bond0 for bond, at 95% of the link, a little below the NIC
+#            below it), `rule add preset qemu`, on both hosts; the layout
+#            is checked to be where the walk should put it (tc)
+# Every row with bulk flows checks that none was in the migration class
+# (guard_*, bench-lib.sh).
 
-# p6_rx: packets received on vsrc so far
-p6_rx() { ns_src cat /sys/class/net/"$DEV_SRC"/statistics/rx_packets; }
+P6_LAYOUTS=${P6_LAYOUTS:-br bond vlan macvlan}
+BRIDGE=${BRIDGE:-/usr/sbin/bridge}
+P6_CT=ctsrc P6_CT_ADDR=10.77.0.12
 
-# p6_config records0|records: a fresh module (no record left from the
-# other configuration), vdst designated for CONFIG, the listeners tuned
-p6_config() {
-	local i
-	mp_off
+# p6_setup LAYOUT: build it on hvsrc (and hvdst for vlan)
+p6_setup() {
+	case $1 in
+	br) br_layout_setup ;;
+	bond)
+		ns_src "$IP" link add bond0 type bond mode active-backup miimon 100 &&
+		ns_src "$IP" addr flush dev "$DEV_SRC" &&
+		ns_src "$IP" link set "$DEV_SRC" down &&
+		ns_src "$IP" link set "$DEV_SRC" master bond0 &&
+		ns_src "$IP" link set bond0 up &&
+		br_layout_setup bond0
+		;;
+	vlan)
+		br_layout_setup "$DEV_SRC" vlan_filtering 1 &&
+		ns_src "$IP" addr flush dev "$BR_DEV" &&
+		ns_src "$BRIDGE" vlan add dev "$DEV_SRC" vid 100 &&
+		ns_src "$BRIDGE" vlan add dev "$BR_DEV" vid 100 self &&
+		ns_src "$BRIDGE" vlan add dev "$BR_PORT" vid 100 pvid untagged &&
+		ns_src "$BRIDGE" vlan del dev "$BR_PORT" vid 1 &&
+		ns_src "$IP" link add link "$BR_DEV" name "$BR_DEV.100" type vlan id 100 &&
+		ns_src "$IP" addr add "$ADDR_SRC/24" dev "$BR_DEV.100" &&
+		ns_src "$IP" link set "$BR_DEV.100" up &&
+		ns_dst "$IP" addr flush dev "$DEV_DST" &&
+		ns_dst "$IP" link add link "$DEV_DST" name "$DEV_DST.100" type vlan id 100 &&
+		ns_dst "$IP" addr add "$ADDR_DST/24" dev "$DEV_DST.100" &&
+		ns_dst "$IP" link set "$DEV_DST.100" up
+		;;
+	macvlan)
+		ns_src "$IP" addr flush dev "$DEV_SRC" &&
+		ns_src "$IP" link add mig0 link "$DEV_SRC" type macvlan mode bridge &&
+		ns_src "$IP" addr add "$ADDR_SRC/24" dev mig0 &&
+		ns_src "$IP" link set mig0 up &&
+		"$IP" netns add "$P6_CT" &&
+		"$IP" -n "$P6_CT" link set lo up &&
+		ns_src "$IP" link add ct0 link "$DEV_SRC" type macvlan mode bridge &&
+		ns_src "$IP" link set ct0 netns "$P6_CT" &&
+		"$IP" -n "$P6_CT" addr add "$P6_CT_ADDR/24" dev ct0 &&
+		"$IP" -n "$P6_CT" link set ct0 up &&
+		BULK_NS_SRC=$P6_CT
+		;;
+	esac
+}
+
+# p6_destroy LAYOUT: back to P1's topology
+p6_destroy() {
+	# the bond first: vsrc, released, takes the address back below
+	[ "$1" != bond ] || ns_src "$IP" link del bond0 2>/dev/null || true
+	case $1 in
+	br|bond|vlan) br_layout_destroy ;;
+	macvlan)
+		BULK_NS_SRC=
+		"$IP" netns del "$P6_CT" 2>/dev/null || true
+		ns_src "$IP" link del mig0 2>/dev/null || true
+		;;
+	esac
+	if [ "$1" = vlan ]; then
+		ns_dst "$IP" link del "$DEV_DST.100" 2>/dev/null || true
+		ns_dst "$IP" addr replace "$ADDR_DST/24" dev "$DEV_DST"
+		ns_dst "$IP" addr replace fd77::2/64 dev "$DEV_DST" nodad
+	fi
+	ns_src "$IP" addr replace "$ADDR_SRC/24" dev "$DEV_SRC"
+	ns_src "$IP" addr replace fd77::1/64 dev "$DEV_SRC" nodad
+	ns_src "$IP" link set "$DEV_SRC" up
+}
+
+# p6_devset LAYOUT: the designated device, its dev set words, the device
+# the layout must land on (the source host)
+p6_devset() {
+	case $1 in
+	br) echo "$BR_DEV queue htb rate ${LINK_MBIT}mbit guard 0 uplink $DEV_SRC|$DEV_SRC" ;;
+	bond) echo "$BR_DEV queue htb rate $((LINK_MBIT * 95 / 100))mbit guard 0|bond0" ;;
+	vlan) echo "$BR_DEV.100 queue htb rate ${LINK_MBIT}mbit guard 0 uplink $DEV_SRC|$DEV_SRC" ;;
+	macvlan) echo "mig0 queue htb rate ${LINK_MBIT}mbit guard 0|$DEV_SRC" ;;
+	esac
+}
+
+# cfg_migprio_layout LAYOUT: migprio on both hosts; 1 when the layout is
+# not where the walk should have put it
+cfg_migprio_layout() {
+	local spec words qdev dst=$DEV_DST
+	spec=$(p6_devset "$1")
+	words=${spec%|*} qdev=${spec#*|}
+	[ "$1" != vlan ] || dst=$DEV_DST.100
+	GUARD_CFG=migprio
 	mp_on
-	ns_dst "$MIGPRIOCTL" rule add preset qemu >/dev/null
-	if [ "$1" = records0 ]; then
-		ns_dst "$MIGPRIOCTL" dev set "$DEV_DST" queue none rcvbuf 64K >/dev/null
-	else
-		ns_dst "$MIGPRIOCTL" dev set "$DEV_DST" queue none >/dev/null
-		for i in $(seq 0 "$P6_LISTENERS"); do
-			ns_src bash -c "echo x >/dev/tcp/$ADDR_DST/$((P6_PORT + i))" 2>/dev/null
-		done
-	fi
+	# shellcheck disable=SC2086 # the dev set words
+	ns_src "$MIGPRIOCTL" dev set $words >/dev/null &&
+	ns_dst "$MIGPRIOCTL" dev set "$dst" queue htb rate "${LINK_MBIT}mbit" guard 0 >/dev/null &&
+	ns_src "$MIGPRIOCTL" rule add preset qemu >/dev/null &&
+	ns_dst "$MIGPRIOCTL" rule add preset qemu >/dev/null || return 1
+	ns_src "$TC" qdisc show dev "$qdev" root | grep -q '^qdisc htb 4d50: root' || {
+		log "P6 $1: the layout is not on $qdev: $(ns_src "$TC" qdisc show)"
+		return 1
+	}
+	P6_DEVSET="dev set $words (layout on $qdev)"
 }
 
-# p6_run CONFIG REP SYNS: one flood, one result line
-p6_run() {
-	local cfg=$1 rep=$2 syns=$3 rx0 rx1 prev t0 t1 rc lrb
-	p6_config "$cfg"
-	lrb=$(ns_dst "$SS" -tlmnH "sport = :$P6_PORT" | grep -o ',rb[0-9]*' | tr -dc 0-9)
-	rx0=$(p6_rx)
-	t0=$(now)
-	ns_src "$SYNFLOOD" "$ADDR_SRC" "$ADDR_DST" $P6_PORT "$syns" >/dev/null 2>"$BENCH_TMP/synflood.err"
-	rc=$?
-	# until the SYN-ACKs stop coming (100 ms without one)
-	rx1=$(p6_rx)
-	prev=-1
-	while [ "$rx1" != "$prev" ]; do
-		t1=$(now)
-		prev=$rx1
-		sleep 0.1
-		rx1=$(p6_rx)
-	done
-	emit "{\"scenario\":\"p6\",\"config\":\"$cfg\",\"rep\":$rep,\"syns\":$syns,\"rc\":$rc,\"synacks\":$((rx1 - rx0)),\"secs\":$(fsub "$t1" "$t0"),\"listener_rb\":${lrb:-0},\"err\":$(json_str "$(head -c 300 "$BENCH_TMP/synflood.err")")}"
-}
-
-# p6 RUNS SYNS
+# p6 REPS MEM_MIB: every layout's rows, REPS times
 p6() {
-	local runs=$1 syns=$2 i cfg lpids=()
-	if ! have_migprio || [ ! -x "$SYNFLOOD" ]; then
-		emit '{"scenario":"p6","skipped":"migprio.ko, migprioctl or synflood not built"}'
-		return 0
-	fi
-	if ! budget_ok 60; then
-		skip_budget p6 all
-		return 0
-	fi
-	link_reset
-	for i in $(seq 0 "$P6_LISTENERS"); do
-		bg_dst "$MIGSIM" conns -l -p $((P6_PORT + i)) -n 64 >/dev/null 2>&1 &
-		lpids+=($!)
-		wait_listen $((P6_PORT + i)) || break
-	done
-	for i in $(seq 1 "$runs"); do
-		for cfg in records0 records; do
-			budget_ok 30 || { skip_budget p6 "$cfg" "$i"; continue; }
-			log "P6 SYN flood, run $i, $cfg"
-			p6_run "$cfg" "$i" "$syns"
+	local reps=$1 mem=$2 lay cfg rep
+	local need=$((mem * 8 * 3 / LINK_MBIT + 25))
+	for lay in $P6_LAYOUTS; do
+		if ! budget_ok $((need * 3)); then
+			skip_budget p6 "$lay"
+			continue
+		fi
+		link_reset
+		if ! p6_setup "$lay"; then
+			emit "{\"scenario\":\"p6\",\"config\":\"$lay\",\"rep\":1,\"skipped\":\"cannot build the layout\"}"
+			p6_destroy "$lay"
+			continue
+		fi
+		for rep in $(seq 1 "$reps"); do
+			for cfg in alone linux migprio; do
+				link_reset
+				P6_DEVSET=
+				case $cfg in
+				alone|linux) cfg_shaped ;;
+				migprio)
+					if ! have_migprio; then
+						emit "{\"scenario\":\"p6\",\"config\":\"$lay-$cfg\",\"rep\":$rep,\"skipped\":\"migprio.ko or migprioctl not built\"}"
+						continue
+					fi
+					if ! cfg_migprio_layout "$lay"; then
+						emit "{\"scenario\":\"p6\",\"config\":\"$lay-$cfg\",\"rep\":$rep,\"skipped\":\"migprio could not be set up as operating.rst says\"}"
+						continue
+					fi
+					;;
+				esac
+				log "P6 $lay rep $rep $cfg: migrate $mem MiB, D=0$([ "$cfg" = alone ] || echo ", 4 bulk flows from $BULK_NS_SRC")${P6_DEVSET:+, $P6_DEVSET}"
+				run_migration p6 "$lay-$cfg" "$rep" "$mem" 0 30 \
+					"$([ "$cfg" = alone ] && echo 0 || echo 1)" 0
+			done
 		done
+		link_reset
+		p6_destroy "$lay"
 	done
-	kill "${lpids[@]}" 2>/dev/null
-	wait "${lpids[@]}" 2>/dev/null
-	link_reset
 }

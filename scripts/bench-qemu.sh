@@ -72,13 +72,17 @@ r1_args() {
 	echo "$a"
 }
 
-PQ_GROUPS_ALL="q72 q10 pve kv"
+PQ_GROUPS_ALL="q72 q10 pve kv br"
 # the br group: a bridge on the source host, a tenant behind it
 BR_DEV=vmbr0 BR_NS_TENANT=tnsrc BR_TENANT_ADDR=10.77.0.11 BR_PORT=veth101i0
+# br_layout_setup [UPLINK [BRIDGE OPTIONS...]]: vmbr0 over UPLINK (vsrc),
+# the address moved there (also P6's layouts, bench-p6.sh)
 br_layout_setup() {
-	ns_src "$IP" link add "$BR_DEV" type bridge
+	local up=${1:-$DEV_SRC}
+	shift || true
+	ns_src "$IP" link add "$BR_DEV" type bridge "$@"
 	ns_src "$IP" addr flush dev "$DEV_SRC"
-	ns_src "$IP" link set "$DEV_SRC" master "$BR_DEV"
+	ns_src "$IP" link set "$up" master "$BR_DEV"
 	ns_src "$IP" addr add "$ADDR_SRC/24" dev "$BR_DEV"
 	ns_src "$IP" addr add fd77::1/64 dev "$BR_DEV" nodad
 	ns_src "$IP" link set "$BR_DEV" up

@@ -3,8 +3,8 @@
 """Turn the "@@MP <json>" lines of a benchmark VM log into results.json,
 results.md and the gnuplot data of the throughput plot.
 
-    bench-report.py VMLOG OUTDIR [--classify FILE] [--machine TEXT]
-                    [--demo]
+    bench-report.py VMLOG OUTDIR [--classify FILE] [--hook FILE]
+                    [--machine TEXT] [--demo]
 
 With --demo, print the short side-by-side table of scripts/demo.sh instead.
 Every figure is a ratio of runs made in the same boot; absolute times
@@ -17,6 +17,13 @@ import os
 import statistics
 import subprocess
 import sys
+
+P6_NAMES = {
+    "br": "bridge over NIC (vmbr0, uplink vsrc)",
+    "bond": "bridge over bond (vmbr0 > bond0 > vsrc; layout on bond0 at 95%)",
+    "vlan": "VLAN-aware bridge, address on vmbr0.100",
+    "macvlan": "macvlan on the NIC (mig0), tenant's own macvlan",
+}
 
 CONFIG_NAMES = {
     "a": "alone (physical limit)",
@@ -127,7 +134,8 @@ def iperf_steady_mbit(r):
     return sum(half) / len(half) / 1e6
 
 
-def analyse(recs, classify_text=None, classify_json=None, machine=None):
+def analyse(recs, classify_text=None, classify_json=None, machine=None,
+            hook_text=None, hook_json=None):
     res = {"date": datetime.datetime.now(datetime.timezone.utc)
            .strftime("%Y-%m-%d %H:%M UTC"), "machine": machine}
     for r in recs:
@@ -185,6 +193,37 @@ def analyse(recs, classify_text=None, classify_json=None, machine=None):
             p1b[r["config"]] = m
     res["p1b"] = p1b
 
+    # ---- P6 layouts: "LAYOUT-ROW" configs
+    p6 = {}
+    for r in recs:
+        if r.get("scenario") != "p6":
+            continue
+        lay, _, row = r["config"].partition("-")
+        d = p6.setdefault(lay, {"runs": {}, "skipped": {}, "devset": None})
+        if "skipped" in r:
+            d["skipped"][row or "all"] = r["skipped"]
+            continue
+        m = mig_summary(r)
+        if m:
+            d["runs"].setdefault(row, {})[r["rep"]] = m
+    for lay, d in p6.items():
+        alone = d["runs"].get("alone", {})
+        summ = {}
+        for row, runs in d["runs"].items():
+            ratios = [runs[k]["total_time_s"] / alone[k]["total_time_s"]
+                      for k in runs if k in alone and alone[k]["total_time_s"]]
+            summ[row] = {
+                "reps": len(runs),
+                "mem_mib": next(iter(runs.values()))["mem_mib"],
+                "time_s_median": med([x["total_time_s"] for x in runs.values()]),
+                "t_over_alone": med(ratios) if row != "alone" else 1.0,
+                "bulk_share": med([x["bulk_share"] for x in runs.values()])
+                if row != "alone" else None,
+                "all_verified": all(x["verified"] for x in runs.values()),
+            }
+        d["summary"] = summ
+    res["p6"] = p6
+
     # ---- P2
     p2 = {}
     for r in recs:
@@ -209,6 +248,7 @@ def analyse(recs, classify_text=None, classify_json=None, machine=None):
 
     # ---- P2b
     res["p2b"] = {"text": classify_text, "data": classify_json}
+    res["p2c"] = {"text": hook_text, "data": hook_json}
 
     # ---- P3
     p3 = {}
@@ -260,23 +300,23 @@ def analyse(recs, classify_text=None, classify_json=None, machine=None):
             p4["flows"] = r
     res["p4"] = p4
 
-    # ---- P6: SYN-ACK rate under a SYN flood, without and with records
-    p6 = {"runs": {}}
+    # ---- P7: SYN-ACK rate under a SYN flood, without and with records
+    p7 = {"runs": {}}
     for r in recs:
-        if r.get("scenario") != "p6":
+        if r.get("scenario") != "p7":
             continue
         if "skipped" in r:
-            p6.setdefault("skipped", r["skipped"])
+            p7.setdefault("skipped", r["skipped"])
             continue
         if r.get("secs"):
-            p6["runs"].setdefault(r["config"], {})[r["rep"]] = r
+            p7["runs"].setdefault(r["config"], {})[r["rep"]] = r
     rates = {cfg: {k: x["synacks"] / x["secs"] for k, x in runs.items()}
-             for cfg, runs in p6["runs"].items()}
-    p6["rate_median"] = {cfg: med(list(v.values())) for cfg, v in rates.items()}
+             for cfg, runs in p7["runs"].items()}
+    p7["rate_median"] = {cfg: med(list(v.values())) for cfg, v in rates.items()}
     r0, r1 = rates.get("records0", {}), rates.get("records", {})
-    p6["ratio_runs"] = [r1[k] / r0[k] for k in r1 if k in r0 and r0[k]]
-    p6["ratio"] = med(p6["ratio_runs"]) if p6["ratio_runs"] else None
-    res["p6"] = p6
+    p7["ratio_runs"] = [r1[k] / r0[k] for k in r1 if k in r0 and r0[k]]
+    p7["ratio"] = med(p7["ratio_runs"]) if p7["ratio_runs"] else None
+    res["p7"] = p7
     res["qemu"] = qemu_analyse(recs)
     res["invalid"] = [{k: r.get(k) for k in ("scenario", "config", "rep", "skipped")}
                       for r in recs if str(r.get("skipped", "")).startswith("INVALID")]
@@ -460,6 +500,19 @@ def write_plot_data(res, out):
     return made
 
 
+def host_block(L, title, text, missing):
+    """A host benchmark's own text output under its heading."""
+    L.append(f"### {title}")
+    L.append("")
+    if text:
+        L.append("```")
+        L.append(text.rstrip())
+        L.append("```")
+    else:
+        L.append(f"Not run ({missing}).")
+    L.append("")
+
+
 def markdown(res):
     env = res.get("env", {})
     cal = res.get("calibrate", {})
@@ -507,6 +560,32 @@ def markdown(res):
                  f"{fmt(m['total_time_s'])} | {fmt(m['downtime_ms'], '{:.0f}')}"
                  f"{'' if m['converged'] else ' (forced)'} | {fmt(m['bandwidth_mbit_s'], '{:.1f}')} |")
     L.append("")
+    if res.get("p6"):
+        L.append("### P6 layouts (D = 0, 4 bulk flows from a tenant behind the bridge or beside the macvlan; target: migprio <= 1.15)")
+        L.append("")
+        L.append("| layout | M (MiB) | alone (s) | no migprio: T/T_alone | bulk share | "
+                 "migprio: T/T_alone | bulk share |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|")
+        for lay in ("br", "bond", "vlan", "macvlan"):
+            d = res["p6"].get(lay)
+            if not d:
+                continue
+            s = d.get("summary", {})
+            a, b, c = s.get("alone"), s.get("linux"), s.get("migprio")
+
+            def cell(x, key, f, row):
+                if x:
+                    return fmt(x.get(key), f, "-")
+                why = d["skipped"].get(row) or d["skipped"].get("all")
+                return f"skipped: {why}" if why else "not run"
+            L.append(f"| {P6_NAMES.get(lay, lay)} | "
+                     f"{fmt((a or b or c or {}).get('mem_mib'), '{:.0f}', '')} | "
+                     f"{cell(a, 'time_s_median', '{:.2f}', 'alone')} | "
+                     f"{cell(b, 't_over_alone', '{:.2f}', 'linux')} | "
+                     f"{cell(b, 'bulk_share', '{:.0%}', 'linux')} | "
+                     f"{cell(c, 't_over_alone', '{:.2f}', 'migprio')} | "
+                     f"{cell(c, 'bulk_share', '{:.0%}', 'migprio')} |")
+        L.append("")
     L.append("### P2 overhead (bare veth, CPU-bound, alternating runs)")
     L.append("")
     p2 = res["p2"]
@@ -527,15 +606,12 @@ def markdown(res):
         L.append("")
         L.append("Throughput in Mbit/s (medians of iperf3 receiver rates).")
     L.append("")
-    L.append("### P2b classifier (host, userspace build of module/classify.c)")
-    L.append("")
-    if res["p2b"]["text"]:
-        L.append("```")
-        L.append(res["p2b"]["text"].rstrip())
-        L.append("```")
-    else:
-        L.append("Not run (build/userspace/bench/classify_bench missing).")
-    L.append("")
+    host_block(L, "P2b classifier (host, userspace build of module/classify.c)",
+               res["p2b"]["text"],
+               "build/userspace/bench/classify_bench missing")
+    host_block(L, "P2c hook fast path (host, callgrind, userspace build of the packet path)",
+               res["p2c"]["text"],
+               "scripts/bench-hook.sh: valgrind or build/userspace/bench/hook_bench missing")
     L.append(f"### P3 long fat pipe (400 ms RTT, {link} Mbit/s, one migration-port flow)")
     L.append("")
     L.append("| buffers | Mbit/s (whole run) | fraction of link | Mbit/s (2nd half) | fraction (2nd half) | seconds |")
@@ -592,25 +668,25 @@ def markdown(res):
                      f"({f['listed_text']} flows listed, {f['list_bytes']} bytes), "
                      f"`-j flow list` {f['list_json_s']:.2f} s.")
     L.append("")
-    p6 = res.get("p6") or {}
-    if p6.get("runs") or p6.get("skipped"):
-        L.append("### P6 SYN path (SYN flood to a covered port, alternating runs)")
+    p7 = res.get("p7") or {}
+    if p7.get("runs") or p7.get("skipped"):
+        L.append("### P7 SYN path (SYN flood to a covered port, alternating runs)")
         L.append("")
-        if "skipped" in p6:
-            L.append(f"Skipped: {p6['skipped']}.")
+        if "skipped" in p7:
+            L.append(f"Skipped: {p7['skipped']}.")
         else:
             L.append("| listener records | runs | SYN-ACKs/s (median) | listener rb |")
             L.append("|---|---:|---:|---:|")
             for cfg, name in (("records0", "none (the listener needs no tuning)"),
                               ("records", "the listener's and 16 others")):
-                runs = p6["runs"].get(cfg, {})
+                runs = p7["runs"].get(cfg, {})
                 rb = next(iter(runs.values()), {}).get("listener_rb")
                 L.append(f"| {name} | {len(runs)} | "
-                         f"{fmt(p6['rate_median'].get(cfg), '{:.0f}')} | {rb} |")
+                         f"{fmt(p7['rate_median'].get(cfg), '{:.0f}')} | {rb} |")
             L.append("")
-            L.append(f"Ratio with records / without: **{fmt(p6['ratio'], '{:.3f}')}** "
+            L.append(f"Ratio with records / without: **{fmt(p7['ratio'], '{:.3f}')}** "
                      f"(median of the runs' ratios: "
-                     f"{', '.join(f'{x:.3f}' for x in p6['ratio_runs'])}).")
+                     f"{', '.join(f'{x:.3f}' for x in p7['ratio_runs'])}).")
         L.append("")
     L += qemu_markdown(res["qemu"])
     L.append("")
@@ -659,11 +735,28 @@ def demo_table(res):
     return "\n".join(out)
 
 
+def host_result(path):
+    """The text of a host benchmark (FILE.txt) and its JSON (FILE.json)."""
+    text = data = None
+    if path and os.path.exists(path):
+        with open(path) as f:
+            text = f.read()
+        jpath = path.replace(".txt", ".json")
+        if os.path.exists(jpath):
+            try:
+                with open(jpath) as f:
+                    data = json.load(f)
+            except json.JSONDecodeError:
+                pass
+    return text, data
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("vmlog")
     ap.add_argument("outdir")
     ap.add_argument("--classify")
+    ap.add_argument("--hook")
     ap.add_argument("--machine")
     ap.add_argument("--demo", action="store_true")
     a = ap.parse_args()
@@ -675,18 +768,9 @@ def main():
         for r in recs:
             if r.get("scenario") == "demo":
                 r["scenario"] = "p1"
-    ctext = cjson = None
-    if a.classify and os.path.exists(a.classify):
-        with open(a.classify) as f:
-            ctext = f.read()
-        jpath = a.classify.replace(".txt", ".json")
-        if os.path.exists(jpath):
-            try:
-                with open(jpath) as f:
-                    cjson = json.load(f)
-            except json.JSONDecodeError:
-                pass
-    res = analyse(recs, ctext, cjson, a.machine)
+    ctext, cjson = host_result(a.classify)
+    htext, hjson = host_result(a.hook)
+    res = analyse(recs, ctext, cjson, a.machine, htext, hjson)
     if a.demo:
         print(demo_table(res))
         return 0

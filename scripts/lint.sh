@@ -41,6 +41,16 @@ for d in "${USER_DIRS[@]}"; do
 	USER_H+=("$d"/*.h)
 	USER_C+=("$d"/*.c)
 done
+# The hook benchmark builds the module's packet path over kshim/, the
+# kernel API written for userspace (userspace/bench/Makefile): its files
+# are compiled as the Makefile does, with these flags added.
+KSHIM=userspace/bench/kshim
+USER_H+=("$KSHIM"/*.h "$KSHIM"/*/*.h)
+USER_C+=("$KSHIM"/*.c)
+declare -A USER_CFLAGS=(
+	[userspace/bench/hook_bench.c]="-D__KERNEL__ -I$KSHIM -I."
+	[$KSHIM/kshim.c]="-D__KERNEL__ -I$KSHIM"
+)
 
 # ------------------------------------------------------------ suppressions
 # checkpatch message types ignored for all of USER_DIRS (--ignore), each
@@ -60,6 +70,10 @@ CP_SUPPRESS=(
 	"userspace/bench/migsim.c VOLATILE volatile sig_atomic_t is the C type for a flag set by a signal handler"
 	"userspace/migprioctl/monitor.c VOLATILE volatile sig_atomic_t is the C type for a flag set by a signal handler"
 	"userspace/bench/classify_bench.c VOLATILE a volatile sink keeps the benchmarked call from being optimised away"
+	"userspace/bench/kshim/kshim.h VOLATILE READ_ONCE()/WRITE_ONCE() are volatile accesses, as the kernel's"
+	"userspace/bench/kshim/kshim.h NEW_TYPEDEFS the kernel's own typedefs (atomic_t, spinlock_t, gfp_t...) for the module's sources"
+	"userspace/bench/kshim/kshim.h MACRO_ARG_REUSE the kernel's list macros name their list twice and assign their cursor, as the kernel's do"
+	"userspace/bench/kshim/kshim.h MACRO_ARG_PRECEDENCE list_next_entry()'s member is a field name, it cannot be parenthesised"
 )
 # cppcheck: --suppress=ID[:FILE[:LINE]] with the reason as a comment.
 CPPCHECK_SUPPRESS=(
@@ -215,15 +229,23 @@ run_cppcheck() {
 	section "cppcheck (${USER_DIRS[*]})"
 	command -v cppcheck >/dev/null || { finding cppcheck "cppcheck not installed"; return; }
 	for s in "${CPPCHECK_SUPPRESS[@]}"; do args+=("--suppress=$s"); done
-	out=$(cppcheck --quiet --enable=warning,style,performance,portability \
-		--std=c11 --inline-suppr -I uapi "${USER_INC[@]}" -I module -D__linux__ \
-		--template='{file}:{line}: {severity}:{id}: {message}' \
-		"${args[@]}" "${USER_C[@]}" 2>&1)
-	while IFS= read -r line; do
-		[ -n "$line" ] || continue
-		f=${line%%:*}
-		finding "$f" "$line"
-	done <<<"$out"
+	local plain=() flagged=()
+	for f in "${USER_C[@]}"; do
+		if [ -n "${USER_CFLAGS[$f]:-}" ]; then flagged+=("$f"); else plain+=("$f"); fi
+	done
+	# the files with flags of their own one by one, the others together
+	for f in "${flagged[@]}" ""; do
+		# shellcheck disable=SC2086
+		out=$(cppcheck --quiet --enable=warning,style,performance,portability \
+			--std=c11 --inline-suppr -I uapi "${USER_INC[@]}" -I module -D__linux__ \
+			${f:+${USER_CFLAGS[$f]}} \
+			--template='{file}:{line}: {severity}:{id}: {message}' \
+			"${args[@]}" ${f:-"${plain[@]}"} 2>&1)
+		while IFS= read -r line; do
+			[ -n "$line" ] || continue
+			finding "${line%%:*}" "$line"
+		done <<<"$out"
+	done
 }
 
 # ------------------------------------------------------------- analyzer
@@ -234,8 +256,8 @@ run_analyzer() {
 	for f in "${USER_C[@]}"; do
 		# -Imodule: the classifier benchmark builds module/classify.c
 		# shellcheck disable=SC2086
-		out=$(gcc -std=gnu11 -O1 -fanalyzer -Wall -Wextra -Werror -Iuapi "${USER_INC[@]}" \
-			-Imodule $mnl -DMIGPRIOCTL_VERSION='"lint"' -c -o /dev/null "$f" 2>&1)
+		out=$(gcc -std=gnu11 -O1 -fanalyzer -Wall -Wextra -Werror -Iuapi ${USER_CFLAGS[$f]:-} \
+			"${USER_INC[@]}" -Imodule $mnl -DMIGPRIOCTL_VERSION='"lint"' -c -o /dev/null "$f" 2>&1)
 		rc=$?
 		while IFS= read -r line; do
 			skip=0

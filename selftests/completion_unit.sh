@@ -40,7 +40,7 @@ expect() {
 }
 
 echo "KTAP version 1"
-echo "1..13"
+echo "1..17"
 expect "objects by prefix" "apply" ap
 expect "abbreviated object and command: rule add keywords" \
 	"proto port lport rport peer cgroup name preset" r a ""
@@ -58,7 +58,15 @@ expect "apply completes file names" "$TMP/conf.d/migprio.conf $TMP/conf.d/other@
 
 expect "syncconf completes file names" "$TMP/conf.d/migprio.conf" syncconf "$TMP/conf.d/m"
 expect "syncconf --wait takes a number, no file" "" syncconf --wait ""
-expect "syncconf options" "--wait --follow" syncconf --
+expect "syncconf options" "--wait --dry-run --follow" syncconf -
+expect "syncconf options by prefix" "--follow" syncconf --f
+expect "synonyms of the commands" "show" rule s
+migprioctl() { echo '[{"id":3},{"id":12}]'; }	# the ids of rule list -j
+expect "rule del: an id or the words of a match" \
+	"3 12 proto port lport rport peer cgroup name preset" rule del ""
+expect "rule delete MATCH: the rule add words" "proto port lport rport peer cgroup name" \
+	rule delete port 7000 ""
+unset -f migprioctl
 
 # cgroup paths below the cgroup2 mount, found in mountinfo: a v1
 # hierarchy with optional fields first, then cgroup2; and this machine's,

@@ -10,7 +10,9 @@
 # layout), the file reloaded (SIGHUP), the module reloaded, the
 # designation cleared by hand; each time the designation, the qdisc, the
 # rules and the buffers come back (or go) by themselves, polled, never
-# slept for. Oracles: tc qdisc show and tc -s class on the uplink, ss -tmi
+# slept for. The follower syncs as syncconf does: a SIGHUP with the file
+# unchanged changes nothing, and a file with reserve-ports is read again.
+# Oracles: tc qdisc show and tc -s class on the uplink, ss -tmi
 # (the socket's send buffer), the kernel's events (monitor -j), the
 # follower's log lines and what it tells systemd (notifysink).
 source "$(dirname "$0")/lib.sh"
@@ -20,7 +22,7 @@ mp_require
 for m in veth bonding bridge sch_htb sch_fq_codel; do
 	modprobe "$m" 2>/dev/null
 done
-ktap_plan 13
+ktap_plan 14
 
 M=$MIGPRIOCTL
 NOTIFYSINK=${NOTIFYSINK:-$(dirname "$0")/notifysink}
@@ -104,7 +106,7 @@ h "$M" -j monitor >"$TMP/events" 2>&1 &
 defer kill $!
 cat >"$TMP/conf" <<EOF
 dev set vmbr0 sndbuf 6M queue htb rate 50mbit
-rule add preset qemu
+rule add preset qemu reserve-ports
 EOF
 gone_shown() {
 	h "$M" syncconf "$TMP/conf" || return 1
@@ -144,6 +146,27 @@ started() {
 }
 ktap_test "follower: the file in place at start, READY and the status told to systemd" started
 
+# SIGHUP (systemctl reload) with the file as it is: syncconf's code finds
+# nothing to change, so no dev set runs again (no dev-change event), the
+# layout is not rebuilt (its class counters go on) and migration is still
+# classified. The transfer's flow-start event comes after anything the
+# reload caused.
+unchanged() {
+	local sets flows sent
+	sets=$(grep -c '"change":"set"' "$TMP/events")
+	flows=$(grep -c '"event":"flow-start"' "$TMP/events")
+	sent=$(class10 bond0)
+	kill -HUP "$FOLLOWER"
+	logged "reload: $TMP/conf is in place, nothing changed" || return 1
+	classified_on bond0 || return 1
+	busywait $((5000 * MP_SLOW)) eval '[ "$(grep -c "\"event\":\"flow-start\"" "$TMP/events")" -gt '"$flows"' ]' || {
+		cat "$TMP/events"; return 1; }
+	echo "dev-change set events: $sets -> $(grep -c '"change":"set"' "$TMP/events"), 4d50:10 sent: $sent -> $(class10 bond0)"
+	[ "$(grep -c '"change":"set"' "$TMP/events")" = "$sets" ] && [ "$(class10 bond0)" -ge "$sent" ] &&
+	h grep -q 49152-49215 /proc/sys/net/ipv4/ip_local_reserved_ports
+}
+ktap_test "follower: SIGHUP with the file unchanged (reserve-ports in it) changes nothing" unchanged
+
 bridge_again() {
 	local old new
 	old=$(ifindex vmbr0)
@@ -177,16 +200,23 @@ uplink_again() {
 }
 ktap_test "follower: bond0 deleted and re-created: the queue follows to the new bond0, the old record goes" uplink_again
 
+# the kernel resets foreign priorities on the queue devices (egress.c)
+resets_on() {
+	h "$M" -j dev show | "$JQ" -e --argjson l "[$*]" '.dev.priority_reset_ifindexes == $l' >/dev/null
+}
 released() {
+	resets_on "$(ifindex bond0)" || { echo "bond0 is not the kernel's queue device"; return 1; }
 	h "$IP" link set bond0 nomaster || return 1
 	busywait $((10000 * MP_SLOW)) no_layout bond0 || { h "$TC" qdisc show dev bond0; return 1; }
 	h "$M" dev show
-	h "$M" -j dev show | "$JQ" -e '.dev.queue_devs == [] and .dev.stack_changed != null' >/dev/null
+	h "$M" -j dev show | "$JQ" -e '.dev.queue_devs == [] and .dev.stack_changed != null' >/dev/null &&
+	busywait $((10000 * MP_SLOW)) resets_on || { h "$M" -j dev show; return 1; }
 }
-ktap_test "follower: bond0 released from vmbr0: its layout is removed (no stale qdisc), dev show says why" released
+ktap_test "follower: bond0 released from vmbr0: its layout and the kernel's priority reset are removed (no stale qdisc), dev show says why" released
 enslaved() {
 	h "$IP" link set bond0 master vmbr0 || return 1
-	busywait $((10000 * MP_SLOW)) eval 'root_is_ours bond0 && queue_on bond0'
+	busywait $((10000 * MP_SLOW)) eval 'root_is_ours bond0 && queue_on bond0' &&
+	resets_on "$(ifindex bond0)"
 }
 ktap_test "follower: bond0 enslaved again: the layout is back" enslaved
 
@@ -196,7 +226,8 @@ reloaded() {
 	kill -HUP "$FOLLOWER"
 	busywait $((10000 * MP_SLOW)) eval 'root_is_ours va1 && root_is_ours va2 && no_layout bond0' || {
 		cat "$TMP/log"; return 1; }
-	logged "reload: synced $TMP/conf" && queue_on va1 va2
+	logged "reload: synced $TMP/conf: 0 rules added, 0 renamed, 0 deleted; dev vmbr0: per-slave" &&
+	queue_on va1 va2
 }
 ktap_test "follower: SIGHUP reads the file again (per-slave): layouts on va1 va2, none on bond0" reloaded
 slaves() {

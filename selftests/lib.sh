@@ -38,6 +38,12 @@
 #                             of tc -s: iproute2 6.1's -j has no prio
 #                             class stats)
 #
+# Commands whose output a test judges (the tool's tests):
+#   run CMD...                run it: $rc, $out (stdout), $err (stderr)
+#   show                      print $rc, $out, $err
+#   expect_rc N               status 0 if $rc is N, else 1 after show
+#   has TEXT STRING           status 0 if STRING holds TEXT, else 1 after show
+#
 # migprio module:
 #   mp_available              status 0 if migprio.ko is in the image
 #   mp_load [PARAM=V...]      load it (modprobe), verify /sys/module/migprio
@@ -238,6 +244,20 @@ iperf3_server() {
 	wait_listen "$1" "$2"
 }
 
+# ------------------------------------------------------ judged commands
+run() {
+	local o e
+	o=$(mktemp) e=$(mktemp)
+	rc=0
+	"$@" >"$o" 2>"$e" || rc=$?
+	out=$(cat "$o")
+	err=$(cat "$e")
+	rm -f "$o" "$e"
+}
+show() { echo "rc=$rc"; echo "stdout: $out"; echo "stderr: $err"; }
+expect_rc() { [ "$rc" = "$1" ] || { echo "expected exit $1"; show; return 1; }; }
+has() { grep -qF -- "$1" <<<"$2" || { echo "missing \"$1\""; show; return 1; }; }
+
 # ---------------------------------------------------------------- module
 mp_available() {
 	modinfo "$MP_NAME" >/dev/null 2>&1 ||
@@ -283,4 +303,31 @@ mp_unload() {
 
 mp_require() {
 	mp_available || ktap_skip_all "$MP_NAME.ko not in the VM image"
+}
+
+# current|max: the RX ring size of eth0 (the VM's virtio-net NIC) from
+# ethtool -g
+ring_rx() {
+	"$ETHTOOL" -g eth0 | awk -v want="$1" '
+		/^Pre-set maximums/ { s = "max" } /^Current hardware/ { s = "current" }
+		$1 == "RX:" && s == want { print $2; exit }'
+}
+
+# The start of a test of the tool on a veth pair: migprioctl in the VM,
+# the plan of N tests, M (the tool), OUT (a directory, removed at exit), no
+# records an earlier test left under /run/migprio, the module loaded
+# (unloaded at exit), and namespaces NA and NB joined by the veth pair.
+# tool_setup N
+tool_setup() {
+	mp_require
+	[ -x "$MIGPRIOCTL" ] || ktap_skip_all "migprioctl not in the VM image"
+	ktap_plan "$1"
+	M=$MIGPRIOCTL
+	OUT=$(mktemp -d)
+	defer rm -rf "$OUT"
+	rm -rf /run/migprio
+	mp_load || ktap_skip_all "cannot load migprio"
+	defer mp_unload
+	setup_ns NA NB && veth_pair "$NA" "$NB" ||
+		ktap_skip_all "cannot create the namespaces and their veth pair"
 }

@@ -7,11 +7,16 @@
  *   "events" group are registered;
  * - dev and rule requests round-trip; dev-set replaces (omitted parameters
  *   take their defaults); the netdevice notifier follows rename and removal
- *   of the designated interface with dev-change notifications;
+ *   of the designated interface with dev-change notifications, and the
+ *   removal of a queue device (queue-devs);
  * - every bad input gets the expected errno, extack message and offending
  *   (or missing) attribute, and leaves dev-get and rule-get output
  *   byte-for-byte unchanged;
  * - EEXIST, ENOSPC (the module is loaded with max_rules=8), ENOENT;
+ * - rule-add-batch adds its rules with increasing ids, or none of them:
+ *   a duplicate (of a rule there or of one before it in the request), a
+ *   bad field or the rule limit is refused with the offset of the rule
+ *   (or field) at fault and leaves the state byte-for-byte unchanged;
  * - a rule dump that races with a change, and a flow dump that races with
  *   the removal of flows (not with new flows), are flagged NLM_F_DUMP_INTR;
  * - uid 65534 without capabilities gets EPERM on every operation; root of
@@ -52,7 +57,7 @@
 #define NREPLY		64
 
 /* A request attribute; a table of them ends with kind K_END. */
-enum kind { K_END, K_U8, K_U16, K_U32, K_U64, K_STR, K_BIN };
+enum kind { K_END, K_U8, K_U16, K_U32, K_U64, K_STR, K_BIN, K_NEST };
 struct attr {
 	int type;
 	enum kind k;
@@ -67,6 +72,9 @@ struct attr {
 #define U64(t, x)	{ (t), K_U64, (x), NULL, 0 }
 #define STR(t, s)	{ (t), K_STR, 0, (s), 0 }
 #define BIN(t, b, l)	{ (t), K_BIN, 0, (b), (l) }
+#define NEST(t, a)	{ (t), K_NEST, 0, (a), 0 }	/* a: an attr table */
+/* one entry of queue-devs */
+#define QD(x)		U32(MIGPRIO_A_QUEUE_DEV_IFINDEX, (x))
 
 struct nl {
 	struct mnl_socket *sk;
@@ -81,6 +89,7 @@ struct reply {
 	int err;		/* positive errno, 0 for success */
 	char msg[512];		/* extack message */
 	int bad_type;		/* type of the attribute at the error offset */
+	long bad_off;		/* that offset, -1: none */
 	int miss_type;		/* NLMSGERR_ATTR_MISS_TYPE */
 	bool intr;		/* a part had NLM_F_DUMP_INTR */
 	int n;			/* data messages */
@@ -150,6 +159,13 @@ static void put_attrs(struct nlmsghdr *nlh, const struct attr *a)
 		case K_STR:
 			mnl_attr_put_strz(nlh, a->type, a->p);
 			break;
+		case K_NEST: {
+			struct nlattr *nest = mnl_attr_nest_start(nlh, a->type);
+
+			put_attrs(nlh, a->p);
+			mnl_attr_nest_end(nlh, nest);
+			break;
+		}
 		default:
 			mnl_attr_put(nlh, a->type, a->len, a->p);
 			break;
@@ -193,6 +209,7 @@ static void parse_extack(struct nl *nl, const struct nlmsghdr *nlh,
 			const struct nlattr *bad = (void *)(nl->req + off);
 
 			r->bad_type = bad->nla_type & NLA_TYPE_MASK;
+			r->bad_off = off;
 			break;
 		}
 		case NLMSGERR_ATTR_MISS_TYPE:
@@ -211,6 +228,7 @@ static int transact(struct nl *nl, struct reply *r, size_t rcvlen)
 
 	memset(r, 0, offsetof(struct reply, buf));
 	r->bad_type = r->miss_type = -1;
+	r->bad_off = -1;
 	if (mnl_socket_sendto(nl->sk, req, req->nlmsg_len) < 0)
 		return -errno;
 	while (!done) {
@@ -324,6 +342,27 @@ static const char *get_str(const struct reply *r, int i, int type)
 	const struct nlattr *a = get_attr(r, i, type);
 
 	return a ? mnl_attr_get_str(a) : "";
+}
+
+/*
+ * The queue devices of a dev record, as a bit per ifindex below 64 (the
+ * test's interfaces are recent, but a reused big one counts as bit 63);
+ * 0 when there is no queue-devs nest.
+ */
+static uint64_t get_queue_devs(const struct reply *r, int i)
+{
+	const struct nlattr *nest = get_attr(r, i, MIGPRIO_A_DEV_QUEUE_DEVS);
+	const struct nlattr *a;
+	uint64_t set = 0;
+
+	if (!nest)
+		return 0;
+	mnl_attr_for_each_nested(a, nest) {
+		uint32_t idx = mnl_attr_get_u32(a);
+
+		set |= 1ULL << (idx < 63 ? idx : 63);
+	}
+	return set;
 }
 
 /* dev-get and rule-get, as bytes: state to compare before and after. */
@@ -461,6 +500,7 @@ TEST_F(mp, family)
 		{ MIGPRIO_CMD_RULE_FLUSH, GENL_ADMIN_PERM | GENL_CMD_CAP_DO },
 		{ MIGPRIO_CMD_FLOW_GET, GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DUMP },
 		{ MIGPRIO_CMD_STATS_GET, GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO },
+		{ MIGPRIO_CMD_RULE_ADD_BATCH, GENL_ADMIN_PERM | GENL_CMD_CAP_DO },
 	};
 	struct ops_seen o = { 0 };
 	struct nlmsghdr *nlh;
@@ -602,6 +642,109 @@ TEST_F(mp, dev_set_get_replace)
 	nl_close(&ev);
 }
 
+/*
+ * Queue devices (module/egress.c): listed by dev-get and the dev-change
+ * event, replaced by the next dev-set, one that is removed leaves the
+ * list, dev-clear and the designated interface's removal empty it.
+ */
+TEST_F(mp, queue_devs)
+{
+	char dummy[IFNAMSIZ];
+	struct attr qd[] = { QD(self->ifindex), QD(0), { 0 } };
+	struct attr a[] = {
+		STR(MIGPRIO_A_DEV_IFNAME, self->veth),
+		U32(MIGPRIO_A_DEV_PRIORITY, 0x4d500010),
+		NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd),
+		{ 0 },
+	};
+	struct reply *r = &self->r;
+	uint64_t both, one;
+	struct nl ev;
+	int di;
+
+	snprintf(dummy, sizeof(dummy), "mpq%d", getpid() % 10000);
+	run("%s link del %s 2>/dev/null", ip_bin(), dummy);
+	ASSERT_EQ(0, run("%s link add %s type dummy", ip_bin(), dummy));
+	di = if_nametoindex(dummy);
+	ASSERT_NE(0, di);
+	qd[1].v = di;
+	both = (1ULL << (self->ifindex < 63 ? self->ifindex : 63)) |
+	       (1ULL << (di < 63 ? di : 63));
+	one = 1ULL << (di < 63 ? di : 63);
+
+	ASSERT_EQ(0, subscribe(&ev));
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_SET, 0, a, r));
+	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
+	EXPECT_EQ(MIGPRIO_DEV_CHANGE_SET, wait_dev_change(&ev, r));
+	EXPECT_EQ(both, get_queue_devs(r, 0));
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_GET, 0, NULL, r));
+	EXPECT_EQ(both, get_queue_devs(r, 0));
+
+	/* dev-set replaces the list: the dummy alone */
+	qd[0] = qd[1];
+	qd[1] = (struct attr){ 0 };
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_SET, 0, a, r));
+	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
+	EXPECT_EQ(MIGPRIO_DEV_CHANGE_SET, wait_dev_change(&ev, r));
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_GET, 0, NULL, r));
+	EXPECT_EQ(one, get_queue_devs(r, 0));
+
+	/* the queue device goes, the designation stays */
+	ASSERT_EQ(0, run("%s link del %s", ip_bin(), dummy));
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_GET, 0, NULL, r));
+	EXPECT_EQ(self->ifindex, get_uint(r, 0, MIGPRIO_A_DEV_IFINDEX));
+	EXPECT_EQ(NULL, get_attr(r, 0, MIGPRIO_A_DEV_QUEUE_DEVS));
+
+	/* omitted: none; given again, then cleared */
+	a[2] = (struct attr){ 0 };
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_SET, 0, a, r));
+	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_GET, 0, NULL, r));
+	EXPECT_EQ(NULL, get_attr(r, 0, MIGPRIO_A_DEV_QUEUE_DEVS));
+	qd[0] = (struct attr)QD(self->ifindex);
+	a[2] = (struct attr)NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd);
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_SET, 0, a, r));
+	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_CLEAR, 0, NULL, r));
+	ASSERT_EQ(0, r->err);
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_SET, 0, a, r));
+	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_GET, 0, NULL, r));
+	EXPECT_EQ(1ULL << (self->ifindex < 63 ? self->ifindex : 63),
+		  get_queue_devs(r, 0));
+
+	/* the designated interface, also the queue device, goes */
+	ASSERT_EQ(0, run("%s link del %s", ip_bin(), self->veth));
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_GET, 0, NULL, r));
+	EXPECT_EQ(NULL, get_attr(r, 0, MIGPRIO_A_DEV_IFINDEX));
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_STATS_GET, 0, NULL, r));
+	EXPECT_NE(~0ULL, get_uint(r, 0, MIGPRIO_A_STATS_PRIORITY_RESET));
+	nl_close(&ev);
+}
+
+/* Rules nested in rule-add-batch requests. */
+static const struct attr batch_bad_range[] = {
+	U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 10),
+	U16(MIGPRIO_A_RULE_SERVICE_PORT_MAX, 9),
+	{ 0 },
+};
+static const struct attr batch_with_id[] = {
+	U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 10),
+	U32(MIGPRIO_A_RULE_ID, 5),
+	{ 0 },
+};
+static const struct attr batch_new[] = {
+	U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 11),
+	{ 0 },
+};
+/* the rule configure() adds, under another name */
+static const struct attr batch_qemu[] = {
+	U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 49152),
+	U16(MIGPRIO_A_RULE_SERVICE_PORT_MAX, 49215),
+	STR(MIGPRIO_A_RULE_NAME, "again"),
+	{ 0 },
+};
+
 /* A rejected request: errno, message, attribute. */
 struct bad {
 	const char *what;
@@ -616,6 +759,23 @@ struct bad {
 #define PEER6 "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\1"
 #define LONG_IFNAME "abcdefghijklmnop"
 #define LONG_NAME "abcdefghijklmnopqrstuvwxyz0123456"
+
+/* queue-devs contents of bad requests (lo is ifindex 1) */
+static const struct attr qd_unknown[] = { QD(99999), { 0 } };
+static const struct attr qd_zero[] = { QD(0), { 0 } };
+static const struct attr qd_twice[] = { QD(1), QD(1), { 0 } };
+static const struct attr qd_17[] = {
+	QD(1), QD(1), QD(1), QD(1), QD(1), QD(1), QD(1), QD(1), QD(1),
+	QD(1), QD(1), QD(1), QD(1), QD(1), QD(1), QD(1), QD(1), { 0 },
+};
+static const struct attr qd_u16[] = {
+	U16(MIGPRIO_A_QUEUE_DEV_IFINDEX, 1), { 0 },
+};
+static const struct attr qd_unknown_attr[] = {
+	U32(MIGPRIO_A_QUEUE_DEV_IFINDEX + 1, 1), { 0 },
+};
+/* a nest's payload without NLA_F_NESTED: one ifindex attribute, lo */
+#define QD_RAW	"\x08\0\x01\0\x01\0\0\0"
 
 static const struct bad bad_inputs[] = {
 	{ "dev-set without interface", MIGPRIO_CMD_DEV_SET,
@@ -675,6 +835,37 @@ static const struct bad bad_inputs[] = {
 	{ "dev-set unknown attribute", MIGPRIO_CMD_DEV_SET,
 	  { STR(MIGPRIO_A_DEV_IFNAME, "lo"), U32(MIGPRIO_A_DEV_MAX + 1, 1) },
 	  EINVAL, "", MIGPRIO_A_DEV_MAX + 1, -1 },
+	{ "dev-set queue device unknown", MIGPRIO_CMD_DEV_SET,
+	  { STR(MIGPRIO_A_DEV_IFNAME, "lo"),
+	    NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd_unknown) },
+	  ENODEV, "QUEUE-DEVS: no such interface", MIGPRIO_A_QUEUE_DEV_IFINDEX, -1 },
+	{ "dev-set queue device 0", MIGPRIO_CMD_DEV_SET,
+	  { STR(MIGPRIO_A_DEV_IFNAME, "lo"),
+	    NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd_zero) },
+	  ENODEV, "QUEUE-DEVS: no such interface", MIGPRIO_A_QUEUE_DEV_IFINDEX, -1 },
+	{ "dev-set queue device twice", MIGPRIO_CMD_DEV_SET,
+	  { STR(MIGPRIO_A_DEV_IFNAME, "lo"),
+	    NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd_twice) },
+	  EINVAL, "QUEUE-DEVS: interface listed twice", MIGPRIO_A_QUEUE_DEV_IFINDEX, -1 },
+	{ "dev-set 17 queue devices", MIGPRIO_CMD_DEV_SET,
+	  { STR(MIGPRIO_A_DEV_IFNAME, "lo"),
+	    NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd_17) },
+	  E2BIG, "QUEUE-DEVS: at most 16", MIGPRIO_A_QUEUE_DEV_IFINDEX, -1 },
+	{ "dev-set queue device ifindex of 2 bytes", MIGPRIO_CMD_DEV_SET,
+	  { STR(MIGPRIO_A_DEV_IFNAME, "lo"),
+	    NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd_u16) },
+	  EINVAL, "", MIGPRIO_A_QUEUE_DEV_IFINDEX, -1 },
+	{ "dev-set queue-devs unknown attribute", MIGPRIO_CMD_DEV_SET,
+	  { STR(MIGPRIO_A_DEV_IFNAME, "lo"),
+	    NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd_unknown_attr) },
+	  EINVAL, "", MIGPRIO_A_QUEUE_DEV_IFINDEX + 1, -1 },
+	{ "dev-set queue-devs without NLA_F_NESTED", MIGPRIO_CMD_DEV_SET,
+	  { STR(MIGPRIO_A_DEV_IFNAME, "lo"),
+	    BIN(MIGPRIO_A_DEV_QUEUE_DEVS, QD_RAW, 8) },
+	  EINVAL, "NLA_F_NESTED", MIGPRIO_A_DEV_QUEUE_DEVS, -1 },
+	{ "dev-set queue-devs as u32", MIGPRIO_CMD_DEV_SET,
+	  { STR(MIGPRIO_A_DEV_IFNAME, "lo"), U32(MIGPRIO_A_DEV_QUEUE_DEVS, 1) },
+	  EINVAL, "", MIGPRIO_A_DEV_QUEUE_DEVS, -1 },
 	{ "dev-get with an attribute", MIGPRIO_CMD_DEV_GET,
 	  { U32(MIGPRIO_A_DEV_IFINDEX, 1) },
 	  EINVAL, "", -1, -1 },
@@ -727,6 +918,26 @@ static const struct bad bad_inputs[] = {
 	{ "rule-add with a counter", MIGPRIO_CMD_RULE_ADD,
 	  { U64(MIGPRIO_A_RULE_TX_BYTES, 5) },
 	  EINVAL, "", MIGPRIO_A_RULE_TX_BYTES, -1 },
+	{ "rule-add-batch without rules", MIGPRIO_CMD_RULE_ADD_BATCH,
+	  { { 0 } },
+	  EINVAL, "RULE required", -1, MIGPRIO_A_RULE_BATCH_RULE },
+	{ "rule-add-batch with ids", MIGPRIO_CMD_RULE_ADD_BATCH,
+	  { NEST(MIGPRIO_A_RULE_BATCH_RULE, batch_new),
+	    U32(MIGPRIO_A_RULE_BATCH_ID, 5) },
+	  EINVAL, "", MIGPRIO_A_RULE_BATCH_ID, -1 },
+	{ "rule-add-batch a rule with an id", MIGPRIO_CMD_RULE_ADD_BATCH,
+	  { NEST(MIGPRIO_A_RULE_BATCH_RULE, batch_new),
+	    NEST(MIGPRIO_A_RULE_BATCH_RULE, batch_with_id) },
+	  EINVAL, "", MIGPRIO_A_RULE_ID, -1 },
+	{ "rule-add-batch a rule with port min > max", MIGPRIO_CMD_RULE_ADD_BATCH,
+	  { NEST(MIGPRIO_A_RULE_BATCH_RULE, batch_new),
+	    NEST(MIGPRIO_A_RULE_BATCH_RULE, batch_bad_range) },
+	  EINVAL, "SERVICE_PORT_MAX is below SERVICE_PORT_MIN",
+	  MIGPRIO_A_RULE_SERVICE_PORT_MAX, -1 },
+	{ "rule-add-batch a rule there is", MIGPRIO_CMD_RULE_ADD_BATCH,
+	  { NEST(MIGPRIO_A_RULE_BATCH_RULE, batch_new),
+	    NEST(MIGPRIO_A_RULE_BATCH_RULE, batch_qemu) },
+	  EEXIST, "identical rule", MIGPRIO_A_RULE_BATCH_RULE, -1 },
 	{ "rule-del without id", MIGPRIO_CMD_RULE_DEL,
 	  { { 0 } },
 	  EINVAL, "ID required", -1, MIGPRIO_A_RULE_ID },
@@ -739,10 +950,12 @@ static const struct bad bad_inputs[] = {
 static void configure(struct __test_metadata *_metadata, struct nl *nl,
 		      struct reply *r, const char *dev)
 {
+	struct attr qd[] = { QD(if_nametoindex(dev)), { 0 } };
 	struct attr dev_a[] = {
 		STR(MIGPRIO_A_DEV_IFNAME, dev),
 		U32(MIGPRIO_A_DEV_PRIORITY, 5),
 		U8(MIGPRIO_A_DEV_DSCP, 8),
+		NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd),
 		{ 0 },
 	};
 	struct attr rule_a[] = {
@@ -754,6 +967,8 @@ static void configure(struct __test_metadata *_metadata, struct nl *nl,
 
 	ASSERT_EQ(0, request(nl, MIGPRIO_CMD_DEV_SET, 0, dev_a, r));
 	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
+	ASSERT_EQ(0, request(nl, MIGPRIO_CMD_DEV_GET, 0, NULL, r));
+	ASSERT_NE(0, get_queue_devs(r, 0));
 	ASSERT_EQ(0, request(nl, MIGPRIO_CMD_RULE_ADD, 0, rule_a, r));
 	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
 }
@@ -815,6 +1030,19 @@ TEST_F(mp, dev_in_other_netns)
 		ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_SET, 0, a,
 				     &self->r));
 		EXPECT_EQ(ENODEV, self->r.err);
+		/* nor as a queue device of a designation here */
+		struct attr qd[] = { QD(idx), { 0 } };
+		struct attr q[] = {
+			STR(MIGPRIO_A_DEV_IFNAME, self->veth),
+			NEST(MIGPRIO_A_DEV_QUEUE_DEVS, qd), { 0 },
+		};
+
+		ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_DEV_SET, 0, q,
+				     &self->r));
+		EXPECT_EQ(ENODEV, self->r.err);
+		EXPECT_NE(NULL, strstr(self->r.msg, "QUEUE-DEVS: no such interface"))
+			TH_LOG("message \"%s\"", self->r.msg);
+		EXPECT_EQ(MIGPRIO_A_QUEUE_DEV_IFINDEX, self->r.bad_type);
 	}
 	EXPECT_EQ(nb, snapshot(&self->nl, after, sizeof(after)));
 	EXPECT_EQ(0, memcmp(before, after, nb));
@@ -948,6 +1176,134 @@ TEST_F(mp, eexist_enospc)
 	EXPECT_EQ(max, get_uint(r, 0, MIGPRIO_A_STATS_RULES_MAX));
 	EXPECT_EQ(0, get_uint(r, 0, MIGPRIO_A_STATS_FLOWS_ACTIVE));
 	EXPECT_NE(~0ULL, get_uint(r, 0, MIGPRIO_A_STATS_FLOWS_MAX));
+}
+
+/* Offset in nl->req of the @i-th attribute of the request (0 first). */
+static long attr_off(const struct nl *nl, int i)
+{
+	const struct nlmsghdr *nlh = (const void *)nl->req;
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, GENL_HDRLEN)
+		if (!i--)
+			return (const char *)a - (const char *)nlh;
+	return -1;
+}
+
+TEST_F(mp, rule_add_batch)
+{
+	static char before[BUFSZ], after[BUFSZ];
+	static const struct attr p1[] = {
+		U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 1001),
+		STR(MIGPRIO_A_RULE_NAME, "b1"),
+		{ 0 },
+	};
+	static const struct attr p2[] = {
+		U8(MIGPRIO_A_RULE_PROTO, IPPROTO_UDP),
+		U16(MIGPRIO_A_RULE_LPORT_MIN, 1002),
+		{ 0 },
+	};
+	static const struct attr p3[] = {
+		U32(MIGPRIO_A_RULE_PEER_IPV4, 0x0000000a),
+		U8(MIGPRIO_A_RULE_PEER_PREFIXLEN, 8),
+		{ 0 },
+	};
+	static const struct attr p1_other_name[] = {
+		U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 1001),
+		STR(MIGPRIO_A_RULE_NAME, "b1 again"),
+		{ 0 },
+	};
+	static const struct attr ports[MAX_RULES + 1][2] = {
+		{ U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 2000) },
+		{ U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 2001) },
+		{ U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 2002) },
+		{ U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 2003) },
+		{ U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 2004) },
+		{ U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 2005) },
+		{ U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 2006) },
+		{ U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 2007) },
+		{ U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 2008) },
+	};
+	struct attr three[] = {
+		NEST(MIGPRIO_A_RULE_BATCH_RULE, p1),
+		NEST(MIGPRIO_A_RULE_BATCH_RULE, p2),
+		NEST(MIGPRIO_A_RULE_BATCH_RULE, p3),
+		{ 0 },
+	};
+	struct attr rules[MAX_RULES + 2];
+	struct reply *r = &self->r;
+	uint32_t ids[3], first;
+	const struct nlattr *a;
+	int i, n = 0, max = max_rules();
+	size_t nb;
+
+	if (max < 3 || max > MAX_RULES)
+		SKIP(return, "module loaded with max_rules=%d, not %d", max, MAX_RULES);
+	ASSERT_EQ(0, add_port_rule(&self->nl, r, 1000, "single"));
+	first = get_uint(r, 0, MIGPRIO_A_RULE_ID);
+
+	/* three at once: ids in their order, after the rule there was */
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_RULE_ADD_BATCH, 0, three, r));
+	ASSERT_EQ(0, r->err) TH_LOG("%s", r->msg);
+	ASSERT_EQ(1, r->n);
+	mnl_attr_for_each(a, (const struct nlmsghdr *)(r->buf + r->off[0]),
+			  GENL_HDRLEN) {
+		ASSERT_EQ(MIGPRIO_A_RULE_BATCH_ID, mnl_attr_get_type(a));
+		ASSERT_LT(n, 3);
+		ids[n++] = mnl_attr_get_u32(a);
+	}
+	ASSERT_EQ(3, n);
+	EXPECT_GT(ids[0], first);
+	EXPECT_GT(ids[1], ids[0]);
+	EXPECT_GT(ids[2], ids[1]);
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_RULE_GET, NLM_F_DUMP, NULL, r));
+	ASSERT_EQ(4, r->n);
+	EXPECT_EQ(ids[0], get_uint(r, 1, MIGPRIO_A_RULE_ID));
+	EXPECT_STREQ("b1", get_str(r, 1, MIGPRIO_A_RULE_NAME));
+	EXPECT_EQ(1001, get_uint(r, 1, MIGPRIO_A_RULE_SERVICE_PORT_MAX));
+	EXPECT_EQ(ids[1], get_uint(r, 2, MIGPRIO_A_RULE_ID));
+	EXPECT_EQ(IPPROTO_UDP, get_uint(r, 2, MIGPRIO_A_RULE_PROTO));
+	EXPECT_EQ(ids[2], get_uint(r, 3, MIGPRIO_A_RULE_ID));
+	EXPECT_EQ(8, get_uint(r, 3, MIGPRIO_A_RULE_PEER_PREFIXLEN));
+
+	/* a duplicate of a rule before it in the request: none added */
+	nb = snapshot(&self->nl, before, sizeof(before));
+	ASSERT_NE(0, nb);
+	three[0] = (struct attr)NEST(MIGPRIO_A_RULE_BATCH_RULE, batch_new);
+	three[1] = (struct attr)NEST(MIGPRIO_A_RULE_BATCH_RULE, batch_bad_range + 1);
+	three[2] = (struct attr)NEST(MIGPRIO_A_RULE_BATCH_RULE, batch_new);
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_RULE_ADD_BATCH, 0, three, r));
+	EXPECT_EQ(EEXIST, r->err) TH_LOG("%s", r->msg);
+	EXPECT_NE(NULL, strstr(r->msg, "identical rule"));
+	EXPECT_EQ(attr_off(&self->nl, 2), r->bad_off);
+	EXPECT_EQ(nb, snapshot(&self->nl, after, sizeof(after)));
+	EXPECT_EQ(0, memcmp(before, after, nb));
+
+	/* a duplicate of a rule there, by match (the name differs) */
+	three[2] = (struct attr)NEST(MIGPRIO_A_RULE_BATCH_RULE, p1_other_name);
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_RULE_ADD_BATCH, 0, three, r));
+	EXPECT_EQ(EEXIST, r->err) TH_LOG("%s", r->msg);
+	EXPECT_EQ(attr_off(&self->nl, 2), r->bad_off);
+	EXPECT_EQ(nb, snapshot(&self->nl, after, sizeof(after)));
+	EXPECT_EQ(0, memcmp(before, after, nb));
+
+	/* past max_rules: the first rule beyond the limit is at fault */
+	for (i = 0; i < max - 4 + 1; i++)
+		rules[i] = (struct attr)NEST(MIGPRIO_A_RULE_BATCH_RULE, ports[i]);
+	rules[i] = (struct attr){ 0 };
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_RULE_ADD_BATCH, 0, rules, r));
+	EXPECT_EQ(ENOSPC, r->err) TH_LOG("%s", r->msg);
+	EXPECT_NE(NULL, strstr(r->msg, "limit"));
+	EXPECT_EQ(attr_off(&self->nl, max - 4), r->bad_off);
+	EXPECT_EQ(nb, snapshot(&self->nl, after, sizeof(after)));
+	EXPECT_EQ(0, memcmp(before, after, nb));
+
+	/* exactly up to the limit: fine */
+	rules[max - 4] = (struct attr){ 0 };
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_RULE_ADD_BATCH, 0, rules, r));
+	EXPECT_EQ(0, r->err) TH_LOG("%s", r->msg);
+	ASSERT_EQ(0, request(&self->nl, MIGPRIO_CMD_STATS_GET, 0, NULL, r));
+	EXPECT_EQ(max, get_uint(r, 0, MIGPRIO_A_STATS_RULES));
 }
 
 /*
@@ -1223,6 +1579,11 @@ static int all_ops(struct nl *nl, int want_read, int want_write)
 		{ MIGPRIO_CMD_RULE_FLUSH, 0, true },
 		{ MIGPRIO_CMD_FLOW_GET, NLM_F_DUMP, false },
 		{ MIGPRIO_CMD_STATS_GET, 0, false },
+		{ MIGPRIO_CMD_RULE_ADD_BATCH, 0, true },
+	};
+	static const struct attr rule8[] = {
+		U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 8),
+		{ 0 },
 	};
 	static struct reply r;
 	int fails = 0, grp;
@@ -1240,7 +1601,10 @@ static int all_ops(struct nl *nl, int want_read, int want_write)
 
 		if (ops[i].cmd == MIGPRIO_CMD_RULE_ADD)
 			a[0] = (struct attr)U16(MIGPRIO_A_RULE_SERVICE_PORT_MIN, 7);
-		with |= ops[i].cmd == MIGPRIO_CMD_RULE_ADD;
+		if (ops[i].cmd == MIGPRIO_CMD_RULE_ADD_BATCH)
+			a[0] = (struct attr)NEST(MIGPRIO_A_RULE_BATCH_RULE, rule8);
+		with |= ops[i].cmd == MIGPRIO_CMD_RULE_ADD ||
+			ops[i].cmd == MIGPRIO_CMD_RULE_ADD_BATCH;
 		if (request(nl, ops[i].cmd, ops[i].flags, with ? a : NULL, &r)) {
 			fprintf(stderr, "# cmd %d: no answer\n", ops[i].cmd);
 			fails++;

@@ -355,6 +355,11 @@ static const struct attr_desc flow_attrs[] = {
 	{ MIGPRIO_A_FLOW_END_REASON, K_U8 },
 };
 
+static const struct attr_desc rule_batch_attrs[] = {
+	{ MIGPRIO_A_RULE_BATCH_RULE, K_BIN },	/* a nest: see put_good_batch() */
+	{ MIGPRIO_A_RULE_BATCH_ID, K_U32 },
+};
+
 static const struct attr_desc stats_attrs[] = {
 	{ MIGPRIO_A_STATS_TX_PACKETS, K_U64 },
 	{ MIGPRIO_A_STATS_FLOWS_ACTIVE, K_U32 },
@@ -376,6 +381,8 @@ static struct attr_set set_for_cmd(uint8_t cmd)
 	static const struct attr_set rule = { rule_attrs, 20, MIGPRIO_A_RULE_MAX };
 	static const struct attr_set flow = { flow_attrs, 12, MIGPRIO_A_FLOW_MAX };
 	static const struct attr_set stats = { stats_attrs, 4, MIGPRIO_A_STATS_MAX };
+	static const struct attr_set batch = { rule_batch_attrs, 2,
+					       MIGPRIO_A_RULE_BATCH_MAX };
 
 	switch (cmd) {
 	case MIGPRIO_CMD_DEV_GET:
@@ -392,6 +399,8 @@ static struct attr_set set_for_cmd(uint8_t cmd)
 	case MIGPRIO_CMD_FLOW_START_NTF:
 	case MIGPRIO_CMD_FLOW_END_NTF:
 		return flow;
+	case MIGPRIO_CMD_RULE_ADD_BATCH:
+		return batch;
 	default:
 		return stats;
 	}
@@ -401,12 +410,14 @@ static bool cmd_is_write(uint8_t cmd)
 {
 	return cmd == MIGPRIO_CMD_DEV_SET || cmd == MIGPRIO_CMD_DEV_CLEAR ||
 	       cmd == MIGPRIO_CMD_RULE_ADD || cmd == MIGPRIO_CMD_RULE_DEL ||
-	       cmd == MIGPRIO_CMD_RULE_FLUSH;
+	       cmd == MIGPRIO_CMD_RULE_FLUSH ||
+	       cmd == MIGPRIO_CMD_RULE_ADD_BATCH;
 }
 
 static bool cmd_is_op(uint8_t cmd)
 {
-	return cmd >= MIGPRIO_CMD_DEV_GET && cmd <= MIGPRIO_CMD_STATS_GET;
+	return (cmd >= MIGPRIO_CMD_DEV_GET && cmd <= MIGPRIO_CMD_STATS_GET) ||
+	       cmd == MIGPRIO_CMD_RULE_ADD_BATCH;
 }
 
 static bool cmd_is_dump(uint8_t cmd)
@@ -581,6 +592,28 @@ static void put_good_rule(struct fuzzer *f, struct nlmsghdr *nlh)
 	}
 }
 
+/*
+ * A rule-add-batch of well-formed rules, now and then one of them broken
+ * (a field garbled, a garbage attribute): all added or none.
+ */
+static void put_good_batch(struct fuzzer *f, struct nlmsghdr *nlh)
+{
+	int i, n = 1 + rndn(f, 12);
+
+	for (i = 0; i < n; i++) {
+		struct nlattr *nest = mnl_attr_nest_start(nlh,
+						MIGPRIO_A_RULE_BATCH_RULE);
+
+		put_good_rule(f, nlh);
+		if (chance(f, 5))
+			put_value(f, nlh, &rule_attrs[rndn(f, ARRAY_SIZE(rule_attrs))],
+				  MIGPRIO_CMD_RULE_ADD);
+		if (chance(f, 3))
+			put_garbage_attr(f, nlh, 1);
+		mnl_attr_nest_end(nlh, nest);
+	}
+}
+
 struct built {
 	uint32_t len;		/* bytes to send for this message */
 	bool reply;		/* the kernel will answer it */
@@ -656,6 +689,8 @@ static struct built build_msg(struct fuzzer *f, char *p, size_t room, bool last)
 	set = set_for_cmd(cmd);
 	if (cmd == MIGPRIO_CMD_RULE_ADD && chance(f, 40)) {
 		put_good_rule(f, nlh);
+	} else if (cmd == MIGPRIO_CMD_RULE_ADD_BATCH && chance(f, 60)) {
+		put_good_batch(f, nlh);
 	} else {
 		n = rndn(f, 8);
 		for (i = 0; i < n; i++) {

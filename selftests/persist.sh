@@ -215,11 +215,6 @@ moved() {
 ktap_test "reload: syncconf to another interface removes the forgotten qdisc" moved
 
 # ------------------------------------------------------ rings on eth0
-ring_rx() {	# current|max RX of eth0 from ethtool -g
-	"$ETHTOOL" -g eth0 | awk -v want="$1" '
-		/^Pre-set maximums/ { s = "max" } /^Current hardware/ { s = "current" }
-		$1 == "RX:" && s == want { print $2; exit }'
-}
 if ! "$IP" link show eth0 >/dev/null 2>&1 || ! "$ETHTOOL" -G eth0 rx 256 2>/dev/null; then
 	for t in "rings max on eth0 through syncconf" "reload: syncconf keeps the rings to restore" \
 		 "reload: dev clear restores RX 256" "state file removed by dev clear"; do

@@ -11,19 +11,7 @@
 # kernel skips reserved ports), the record under /run/migprio, showconf.
 source "$(dirname "$0")/lib.sh"
 
-mp_require
-[ -x "$MIGPRIOCTL" ] || ktap_skip_all "migprioctl not in the VM image"
-ktap_plan 8
-
-M=$MIGPRIOCTL
-OUT=$(mktemp -d)
-defer rm -rf "$OUT"
-rm -rf /run/migprio
-
-mp_load || ktap_skip_all "cannot load migprio"
-defer mp_unload
-setup_ns NA NB
-veth_pair "$NA" "$NB" || ktap_skip_all "cannot create veth"
+tool_setup 8
 A() { "$IP" netns exec "$NA" "$@"; }
 SYSCTL=/proc/sys/net/ipv4/ip_local_reserved_ports
 reserved() { A cat $SYSCTL; }

@@ -83,12 +83,14 @@ dev_set() {
 	run A "$M" dev show; expect_rc 0 || return 1
 	has "dev       $VETH_A" "$out" && has "sndbuf    16M" "$out" &&
 		has "rcvbuf    512K" "$out" && has "dscp      34" "$out" &&
-		has "queue     prio" "$out" && has "qdisc     4d50:" "$out" || return 1
+		has "queue     prio" "$out" && has "qdisc     4d50:" "$out" &&
+		has "foreign priorities reset" "$out" || return 1
 	run A "$M" -j dev show; expect_rc 0 || return 1
 	json --arg d "$VETH_A" '.dev.ifname == $d and .dev.sndbuf == 16777216 and
 		.dev.rcvbuf == 524288 and .dev.dscp == 34 and .dev.queue == "prio" and
 		.dev.qdisc_handle == "4d50:" and .dev.classid == "4d50:1" and
-		.dev.rate == null and .dev.rings == null' || return 1
+		.dev.rate == null and .dev.rings == null and
+		.dev.queue_devs[0].priority_reset == true' || return 1
 	A "$TC" qdisc show dev "$VETH_A" root | grep -q "prio 4d50: root" ||
 		{ A "$TC" qdisc show dev "$VETH_A"; return 1; }
 	# the migration band's FIFO is bounded in bytes (veth: 10 Gbit/s ->
@@ -233,8 +235,9 @@ stats() {
 	A "$M" rule add port 1 >/dev/null && A "$M" rule add port 2 >/dev/null || return 1
 	run A "$M" -j stats; expect_rc 0 || return 1
 	json '.rules == 2 and .rules_max == 4096 and .flows_max > 0' || return 1
-	json 'keys == (["dscp_rewritten","flows_active","flows_ended","flows_max","flows_started","flows_untracked","rules","rules_max","rx_bytes","rx_packets","socks_tuned","tx_bytes","tx_packets"])' || return 1
-	run A "$M" stats; has "rules           2 (max 4096)" "$out"
+	json 'keys == (["dscp_rewritten","flows_active","flows_ended","flows_max","flows_started","flows_untracked","priority_reset","rules","rules_max","rx_bytes","rx_packets","socks_tuned","tx_bytes","tx_packets"])' || return 1
+	run A "$M" stats; has "rules           2 (max 4096)" "$out" &&
+		has "priority reset  0 " "$out"
 }
 ktap_test "stats (text, JSON keys)" stats
 

@@ -111,7 +111,7 @@ GUEST_SRC=$GA
 
 # ---------------------------------------------------------- checking
 # the state files (migprioctl's lock file aside)
-records() { ls /run/migprio 2>/dev/null | grep -v '^lock$'; }
+records() { ls /run/migprio 2>/dev/null | grep -v '\.lock$'; }	# not the namespaces' locks
 
 # Bytes sent by class 4d50:MINOR, summed over DEVS.
 class_bytes() {
@@ -264,7 +264,7 @@ ktap_test "bridge over bond active-backup: per-slave: migration through 4d50:10,
 state() {
 	h "$M" -j dev show | "$JQ" -c 'del(.dev.queue_devs[]?.state)'
 	h "$TC" qdisc show; h "$TC" class show dev va1 | grep htb; h "$TC" class show dev va2 | grep htb
-	grep -r . /run/migprio | grep -v '^/run/migprio/lock' | sort
+	grep -r . /run/migprio | grep -v '\.lock:' | sort
 }
 # no /dev/fd in the VM: no <(...)
 state_diff() {

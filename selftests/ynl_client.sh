@@ -6,7 +6,8 @@
 # Documentation/netlink/specs/migprio.yaml, and must be able to do a
 # dev-get and a rule-get dump that agree with what was configured (through
 # the same spec: rule-add, dev-set). If the spec and the module disagree on
-# a name, a value or an attribute type, this fails.
+# a name, a value or an attribute type, this fails. rule-add-batch nests
+# its rules (multi-attr): the spec must say so for a client to build it.
 #
 # Needs python3 with the yaml module in the VM; skipped (exit 4) without.
 # Locations (the defaults work when the paths exist in the guest):
@@ -39,7 +40,7 @@ ynl() {
 	"$PYTHON" "$YNL_CLI" --spec "$MP_SPEC" --no-schema --output-json "$@"
 }
 
-ktap_plan 5
+ktap_plan 6
 mp_load
 defer mp_unload
 setup_ns NS
@@ -65,6 +66,17 @@ add_rules() {
 }
 ktap_test "ynl: rule-add (two rules)" add_rules
 
+add_batch() {
+	local out
+	out=$(nsynl --do rule-add-batch --json \
+		'{"rule": [{"service-port-min": 22, "name": "b1"}, {"proto": 17, "lport-min": 8000, "lport-max": 8010}]}') ||
+		return 1
+	echo "$out"
+	[ "$(echo "$out" | "$JQ" -c '.id | length')" = 2 ] &&
+	[ "$(echo "$out" | "$JQ" '.id[1] > .id[0]')" = true ]
+}
+ktap_test "ynl: rule-add-batch (two rules, one request)" add_batch
+
 dev_set_get() {
 	local out
 	nsynl --do dev-set --json '{"ifname": "lo", "priority": 65538, "dscp": 10, "sndbuf": 1048576}' ||
@@ -87,7 +99,7 @@ rule_dump() {
 	local out
 	out=$(nsynl --dump rule-get) || return 1
 	echo "$out"
-	[ "$(echo "$out" | "$JQ" 'length')" = 2 ] &&
+	[ "$(echo "$out" | "$JQ" 'length')" = 4 ] &&
 	[ "$(echo "$out" | "$JQ" -r '.[0].name')" = qemu ] &&
 	[ "$(echo "$out" | "$JQ" -r '.[0]["service-port-min"]')" = 49152 ] &&
 	[ "$(echo "$out" | "$JQ" -r '.[0]["service-port-max"]')" = 49215 ] &&
@@ -96,9 +108,13 @@ rule_dump() {
 	[ "$(echo "$out" | "$JQ" -r '.[1]["peer-prefixlen"]')" = 24 ] &&
 	[ "$(echo "$out" | "$JQ" -r '.[1]["rport-max"]')" = 7000 ] &&
 	[ "$(echo "$out" | "$JQ" -r '.[1]["tx-packets"]')" = 0 ] &&
-	[ "$(echo "$out" | "$JQ" '.[1].id > .[0].id')" = true ]
+	[ "$(echo "$out" | "$JQ" '.[1].id > .[0].id')" = true ] &&
+	[ "$(echo "$out" | "$JQ" -r '.[2].name')" = b1 ] &&
+	[ "$(echo "$out" | "$JQ" -r '.[2]["service-port-max"]')" = 22 ] &&
+	[ "$(echo "$out" | "$JQ" -r '.[3]["lport-max"]')" = 8010 ] &&
+	[ "$(echo "$out" | "$JQ" -r '.[3].proto')" = 17 ]
 }
-ktap_test "ynl: rule-get dump lists both rules with their fields" rule_dump
+ktap_test "ynl: rule-get dump lists the rules with their fields" rule_dump
 
 # The other netns (this one) saw none of it.
 isolated() {

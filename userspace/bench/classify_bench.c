@@ -127,6 +127,13 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+	const struct mp_rule_spec *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -197,6 +204,8 @@ static int setup(struct setup *su, unsigned int n, unsigned int m)
 		su->rules[i].id = su->rules[j].id;
 		su->rules[j].id = tmp;
 	}
+	/* the module gives the table its rules in id order */
+	qsort(su->rules, n, sizeof(*su->rules), cmp_id);
 	t0 = now_ns();
 	su->t = mp_ctable_build(su->rules, n);
 	su->build_ms = (now_ns() - t0) / 1e6;

@@ -48,8 +48,17 @@ int dev_state_parse(const struct nlmsghdr *nlh, void *data)
 	st->dscp = -1;
 	mnl_attr_for_each(a, nlh, GENL_HDRLEN) {
 		int type = mnl_attr_get_type(a);
+		const struct nlattr *q;
 
 		switch (type) {
+		case MIGPRIO_A_DEV_QUEUE_DEVS:
+			mnl_attr_for_each_nested(q, a) {
+				if (mnl_attr_get_type(q) == MIGPRIO_A_QUEUE_DEV_IFINDEX &&
+				    mnl_attr_validate(q, MNL_TYPE_U32) >= 0 &&
+				    st->nreset < MP_STACK_MAX)
+					st->reset[st->nreset++] = mnl_attr_get_u32(q);
+			}
+			continue;
 		case MIGPRIO_A_DEV_IFNAME:
 			if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
 				snprintf(st->ifname, sizeof(st->ifname), "%s",
@@ -227,8 +236,7 @@ static int dev_set_parse(int argc, char **argv, union mp_args *u)
 
 		k = kw_lookup(kw, kws);
 		if (k < 0)
-			return usage_err("%s dev set argument \"%s\"",
-					 k == -2 ? "ambiguous" : "unknown", kw);
+			return kw_usage_err("dev set argument", kw, kws, k);
 		kw = kws[k];
 		if (seen & (1U << k))
 			return usage_err("%s given twice", kw);
@@ -271,6 +279,8 @@ static int dev_set_parse(int argc, char **argv, union mp_args *u)
 		} else if (!strcmp(kw, "queue")) {
 			int q = kw_lookup(val, queues);
 
+			if (q == -3)
+				return kw_usage_err("queue", val, queues, q);
 			if (q < 0)
 				return usage_err("invalid queue \"%s\" (prio, htb or none)",
 						 val);
@@ -354,13 +364,54 @@ static void dev_master_hint(const char *ifname, const struct nlsock_err *e)
 	pr_err("%s is a slave of %s; designate %s", ifname, master, master);
 }
 
+/* The kernel's designation parameters, as dev-get gives them back. */
+struct dev_req {
+	__u32 ifindex, priority, sndbuf, rcvbuf, notsent;
+	int dscp;			/* -1: none */
+	__u64 rate;			/* 0: none */
+	unsigned int nqdev;		/* queue devices (module/egress.c) */
+	__u32 qdev[MIGPRIO_QUEUE_DEVS_MAX];
+};
+
+/*
+ * dev-set with all parameters. The queue devices, where the kernel resets
+ * foreign priorities of the layout's classes, are left out for a module
+ * of family version 2 (not reloaded since an upgrade): it would refuse
+ * the attribute.
+ */
+static int dev_req_send(struct mp_ctx *ctx, const struct dev_req *d)
+{
+	char buf[MP_NL_REQ_SIZE];
+	struct nlmsghdr *req;
+	struct nlattr *nest;
+	unsigned int i;
+
+	req = mp_nl_req(&ctx->nl, buf, MIGPRIO_CMD_DEV_SET, 0);
+	mnl_attr_put_u32(req, MIGPRIO_A_DEV_IFINDEX, d->ifindex);
+	mnl_attr_put_u32(req, MIGPRIO_A_DEV_PRIORITY, d->priority);
+	mnl_attr_put_u32(req, MIGPRIO_A_DEV_SNDBUF, d->sndbuf);
+	mnl_attr_put_u32(req, MIGPRIO_A_DEV_RCVBUF, d->rcvbuf);
+	mnl_attr_put_u32(req, MIGPRIO_A_DEV_NOTSENT, d->notsent);
+	if (d->dscp >= 0)
+		mnl_attr_put_u8(req, MIGPRIO_A_DEV_DSCP, d->dscp);
+	if (d->rate)
+		mnl_attr_put_u64(req, MIGPRIO_A_DEV_RATE, d->rate);
+	if (d->nqdev && !(ctx->nl.version && ctx->nl.version < 3)) {
+		nest = mnl_attr_nest_start(req, MIGPRIO_A_DEV_QUEUE_DEVS);
+		for (i = 0; i < d->nqdev; i++)
+			mnl_attr_put_u32(req, MIGPRIO_A_QUEUE_DEV_IFINDEX,
+					 d->qdev[i]);
+		mnl_attr_nest_end(req, nest);
+	}
+	return mp_nl_do(&ctx->nl, req, NULL, NULL);
+}
+
 static int dev_set_locked(struct mp_ctx *ctx, const union mp_args *u)
 {
 	const struct dev_set_args *a = &u->dev_set;
-	char buf[MP_NL_REQ_SIZE];
 	struct mp_place *pl;
-	struct nlmsghdr *req;
 	struct dev_state old;
+	struct dev_req d;
 	__u32 priority;
 	int ifindex;
 
@@ -381,20 +432,18 @@ static int dev_set_locked(struct mp_ctx *ctx, const union mp_args *u)
 	 */
 	mp_place_record(pl);
 
-	/* 3. the kernel: all parameters at once */
-	if (a->has_priority)
-		priority = a->priority;
-	req = mp_nl_req(&ctx->nl, buf, MIGPRIO_CMD_DEV_SET, 0);
-	mnl_attr_put_u32(req, MIGPRIO_A_DEV_IFINDEX, ifindex);
-	mnl_attr_put_u32(req, MIGPRIO_A_DEV_PRIORITY, priority);
-	mnl_attr_put_u32(req, MIGPRIO_A_DEV_SNDBUF, a->sndbuf);
-	mnl_attr_put_u32(req, MIGPRIO_A_DEV_RCVBUF, a->rcvbuf);
-	mnl_attr_put_u32(req, MIGPRIO_A_DEV_NOTSENT, a->notsent);
-	if (a->dscp >= 0)
-		mnl_attr_put_u8(req, MIGPRIO_A_DEV_DSCP, a->dscp);
-	if (a->queue == MIGPRIO_QUEUE_HTB)
-		mnl_attr_put_u64(req, MIGPRIO_A_DEV_RATE, a->rate);
-	if (mp_nl_do(&ctx->nl, req, NULL, NULL)) {
+	/*
+	 * 3. the kernel: all parameters at once, and the devices that got
+	 * the layout
+	 */
+	d = (struct dev_req){
+		.ifindex = ifindex, .sndbuf = a->sndbuf, .rcvbuf = a->rcvbuf,
+		.notsent = a->notsent, .dscp = a->dscp,
+		.priority = a->has_priority ? a->priority : priority,
+		.rate = a->queue == MIGPRIO_QUEUE_HTB ? a->rate : 0,
+	};
+	d.nqdev = mp_place_qdevs(pl, d.qdev, ARRAY_SIZE(d.qdev));
+	if (dev_req_send(ctx, &d)) {
 		mp_kernel_err(ctx, MIGPRIO_CMD_DEV_SET);
 		dev_master_hint(a->ifname, &ctx->nl.sock.err);
 		mp_place_undo(pl);
@@ -415,6 +464,33 @@ static int dev_set_run(struct mp_ctx *ctx, const union mp_args *u)
 	rc = dev_set_locked(ctx, u);
 	mp_state_unlock();
 	return rc;
+}
+
+/*
+ * The follower released devices that are no longer below the designation
+ * (place.h): the kernel's queue devices become those of the record left,
+ * the designation's parameters unchanged. 0, or 1 (reported).
+ */
+int dev_requeue(struct mp_ctx *ctx)
+{
+	struct dev_state st;
+	struct dev_req d;
+	unsigned int i;
+
+	if (dev_get(ctx, &st) || !st.set)
+		return 1;
+	d = (struct dev_req){
+		.ifindex = st.ifindex, .priority = st.priority,
+		.sndbuf = st.sndbuf, .rcvbuf = st.rcvbuf,
+		.notsent = st.notsent, .dscp = st.dscp, .rate = st.rate,
+	};
+	for (i = 0; i < st.nqdev && d.nqdev < ARRAY_SIZE(d.qdev); i++)
+		d.qdev[d.nqdev++] = st.qdev[i].ifindex;
+	if (dev_req_send(ctx, &d)) {
+		mp_kernel_err(ctx, MIGPRIO_CMD_DEV_SET);
+		return 1;
+	}
+	return 0;
 }
 
 /* ---- dev clear ---- */
@@ -475,10 +551,23 @@ static void print_rings(const char *ifname, const struct dev_state *r)
 	print_uint(PRINT_ANY, "tx_prev", " tx %u)\n", r->ring_tx_prev);
 }
 
+/* Does the kernel reset foreign priorities on ifindex (egress.c)? */
+static bool dev_resets(const struct dev_state *st, __u32 ifindex)
+{
+	unsigned int i;
+
+	for (i = 0; i < st->nreset; i++) {
+		if (st->reset[i] == ifindex)
+			return true;
+	}
+	return false;
+}
+
 /*
  * Below the designated device: the uplink argument, where the layout is
- * (and whether it still is), the walk now, the rings sized. Each queue
- * device is checked live (tc), so a queue that is gone says so.
+ * (and whether it still is, whether the kernel resets foreign priorities
+ * there), the walk now, the rings sized. Each queue device is checked live
+ * (tc), so a queue that is gone says so.
  */
 static void dev_print_below(const struct dev_state *st)
 {
@@ -487,6 +576,7 @@ static void dev_print_below(const struct dev_state *st)
 	char b[32];
 	unsigned int i, nrings = 0;
 	const char *state;
+	bool reset;
 	__u32 h;
 
 	if (st->uplink[0])
@@ -515,6 +605,11 @@ static void dev_print_below(const struct dev_state *st)
 		else
 			print_null(PRINT_JSON, "qdisc_handle", NULL, NULL);
 		print_string(PRINT_JSON, "state", NULL, state);
+		reset = dev_resets(st, st->qdev[i].ifindex);
+		print_bool(PRINT_JSON, "priority_reset", NULL, reset);
+		if (h && reset)
+			print_string(PRINT_FP, NULL, "%s",
+				     ", foreign priorities reset");
 		if (!h)
 			print_string(PRINT_FP, NULL,
 				     ": %s; syncconf (or the migprio unit) puts it back",
@@ -527,6 +622,11 @@ static void dev_print_below(const struct dev_state *st)
 	close_json_array();
 	if (!st->nqdev)
 		print_string(PRINT_FP, NULL, "qdisc     %s\n", "none installed");
+	/* the kernel's own list, also of devices the record no longer has */
+	open_json_array("priority_reset_ifindexes");
+	for (i = 0; i < st->nreset; i++)
+		print_uint(PRINT_JSON, NULL, NULL, st->reset[i]);
+	close_json_array();
 
 	mp_place_check(st, &pc);
 	if (pc.path[0])
@@ -806,10 +906,10 @@ char *dev_conf_line(const struct dev_state *st, char *buf, size_t len)
 
 static const struct mp_cmd dev_cmds[] = {
 	{ "set", dev_set_parse, dev_set_run, CMD_APPLY | CMD_CONF | CMD_DEV_SET,
-	  NULL },
-	{ "show", parse_noargs, dev_show_run, 0, NULL },
-	{ "clear", parse_noargs, dev_clear_run, CMD_APPLY, NULL },
-	{ NULL, NULL, NULL, 0, NULL },
+	  NULL, NULL },
+	{ "show", parse_noargs, dev_show_run, 0, NULL, "list" },
+	{ "clear", parse_noargs, dev_clear_run, CMD_APPLY, NULL, NULL },
+	{ NULL, NULL, NULL, 0, NULL, NULL },
 };
 
 const struct mp_object dev_object = {
@@ -820,6 +920,6 @@ const struct mp_object dev_object = {
 	"dev set IFNAME [priority N|MAJ:MIN] [sndbuf auto|SIZE] [rcvbuf auto|SIZE]\n"
 	"          [notsent auto|off|SIZE] [dscp N|off] [queue prio|htb|none] [rate RATE]\n"
 	"          [guard PCT] [uplink DEV] [per-slave] [rings max|N|keep] [force]\n"
-	"dev show\n"
+	"dev show | list\n"
 	"dev clear\n",
 };

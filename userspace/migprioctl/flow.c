@@ -307,13 +307,13 @@ static int flow_list_run(struct mp_ctx *ctx, const union mp_args *u)
 }
 
 static const struct mp_cmd flow_cmds[] = {
-	{ "list", parse_noargs, flow_list_run, 0, NULL },
-	{ NULL, NULL, NULL, 0, NULL },
+	{ "list", parse_noargs, flow_list_run, 0, NULL, "show" },
+	{ NULL, NULL, NULL, 0, NULL, NULL },
 };
 
 const struct mp_object flow_object = {
 	.name = "flow",
 	.cmds = flow_cmds,
 	.dflt = "list",
-	.usage = "flow list\n",
+	.usage = "flow list | show\n",
 };

@@ -14,7 +14,8 @@
  *     moves to the new uplink, rings are sized on a new slave, and what is
  *     no longer below is released. When the walk finds no place (the
  *     bridge lost its uplink port), what is no longer below is released
- *     and the follower waits for the next change;
+ *     (its layout, and the kernel's priority reset there: dev set with the
+ *     queue devices left) and the follower waits for the next change;
  *   - the designated device unregistered (the module's dev-change "gone"
  *     event, or nothing designated at a check): the file's "dev set" line
  *     runs again as soon as its device exists;
@@ -326,10 +327,9 @@ static int sync_file(struct follower *f, const char *why)
 		return rc;
 	}
 	f->said[0] = '\0';
-	if (ch.added || ch.renamed || ch.deleted || ch.dev_changed)
-		say("%s: synced %s: %u rules added, %u renamed, %u deleted, designation %s",
-		    why, f->prog->path, ch.added, ch.renamed, ch.deleted,
-		    ch.dev_changed ? "changed" : "unchanged");
+	/* syncconf's summary line: what differed is all that changed */
+	if (ch.changed)
+		say("%s: synced %s: %s", why, f->prog->path, ch.summary);
 	else
 		say("%s: %s is in place, nothing changed", why, f->prog->path);
 	return 0;
@@ -407,6 +407,11 @@ static void check_locked(struct follower *f)
 	}
 	if (pc.ret < 0) {
 		n = mp_place_release_unreachable(&cur);
+		/* and the kernel resets priorities there no more */
+		if (n && dev_requeue(f->ctx))
+			say("%s: telling the kernel its queue devices failed, see above",
+			    cur.ifname);
+		quiet_events(f);
 		snprintf(msg, sizeof(msg), "%s; waiting for the stack to change%s",
 			 pc.why, n ? " (released the devices no longer below it)" : "");
 		say_once(f, msg);
@@ -445,17 +450,13 @@ static void reload(struct follower *f)
 		pr_err("out of memory");
 		return;
 	}
-	p->conf = true;
-	p->path = f->prog->path;
-	dev_lookup_deferred = true;
-	if (apply_load(p, p->path)) {
-		dev_lookup_deferred = false;
+	/* as syncconf reads it: reserve-ports and all */
+	if (conf_load(p, f->prog->path)) {
 		say("%s has errors (above); still following the previous one",
-		    p->path);
+		    f->prog->path);
 		apply_free(&(union mp_args){ .prog = p });
 		return;
 	}
-	dev_lookup_deferred = false;
 	/*
 	 * The caller frees the prog it gave us: it gets the new contents,
 	 * the old ones go (their pointers lead to heap memory, not into

@@ -19,6 +19,8 @@
 #include "nlsock.h"
 #include "print.h"
 
+int mp_trouble_rc = 1;
+
 static const struct mp_object *const objects[] = {
 	&dev_object, &rule_object, &flow_object, &stats_object,
 	&monitor_object, &apply_object, &showconf_object, &syncconf_object,
@@ -37,7 +39,7 @@ static void object_usage(FILE *fp, const struct mp_object *o)
 		if (*line == ' ')	/* continuation: under the arguments */
 			fprintf(fp, "%*s%.*s\n", 24, "", (int)(nl - line), line);
 		else
-			fprintf(fp, "%s migprioctl [-j] [-p] %.*s\n",
+			fprintf(fp, "%s migprioctl [-j] [-p] [-n NETNS] %.*s\n",
 				first ? "Usage:" : "      ", (int)(nl - line), line);
 		first = false;
 	}
@@ -49,12 +51,15 @@ static void usage(FILE *fp)
 	size_t i;
 
 	fprintf(fp,
-		"Usage: migprioctl [-j] [-p] OBJECT COMMAND [ARGS]\n"
+		"Usage: migprioctl [-j] [-p] [-n NETNS] OBJECT COMMAND [ARGS]\n"
 		"       migprioctl -V | --version\n"
 		"       migprioctl -h | --help\n"
 		"       migprioctl OBJECT help\n"
 		"Options: -j, --json    JSON output\n"
 		"         -p, --pretty  indented JSON output (implies -j)\n"
+		"         -n, --netns NETNS\n"
+		"                       in network namespace NETNS (a name of ip netns,\n"
+		"                       or a path such as /proc/PID/ns/net)\n"
 		"Objects:\n");
 	for (i = 0; i < ARRAY_SIZE(objects); i++) {
 		for (line = objects[i]->usage; (nl = strchr(line, '\n'));
@@ -74,6 +79,28 @@ int usage_err(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return -1;
+}
+
+int kw_usage_err(const char *what, const char *word, const char *const *words,
+		 int k)
+{
+	size_t len = strlen(word);
+	const char *full = NULL;
+	int i;
+
+	if (k == -3) {
+		for (i = 0; words[i]; i++) {
+			if (!strncmp(word, words[i], len))
+				full = full ? "" : words[i];
+		}
+		if (full && *full)
+			return usage_err("%s \"%s\" is abbreviated: a file spells keywords out (\"%s\")",
+					 what, word, full);
+		return usage_err("%s \"%s\" is abbreviated: a file spells keywords out",
+				 what, word);
+	}
+	return usage_err("%s %s \"%s\"", k == -2 ? "ambiguous" : "unknown",
+			 what, word);
 }
 
 int parse_noargs(int argc, char **argv, union mp_args *a)
@@ -107,20 +134,54 @@ static const char *const *object_names(void)
 	return names;
 }
 
+/*
+ * The command WORD names in o: its name, its alias, or a prefix; prefixes
+ * shared by a name and its alias ("de" of del and delete) name one command.
+ */
+static int cmd_lookup(const struct mp_object *o, const char *word,
+		      const char **names)
+{
+	int map[2 * MP_MAX_CMDS], n = 0, i, k, found = -1;
+	size_t len = strlen(word);
+
+	for (i = 0; o->cmds[i].name && n < 2 * MP_MAX_CMDS - 1; i++) {
+		names[n] = o->cmds[i].name;
+		map[n++] = i;
+		if (o->cmds[i].alias) {
+			names[n] = o->cmds[i].alias;
+			map[n++] = i;
+		}
+	}
+	names[n] = NULL;
+	k = kw_lookup(word, names);
+	if (k >= 0)
+		return map[k];
+	if (k != -2)
+		return k;
+	for (i = 0; i < n; i++) {
+		if (strncmp(word, names[i], len))
+			continue;
+		if (found >= 0 && found != map[i])
+			return -2;
+		found = map[i];
+	}
+	return found;
+}
+
 int mp_resolve(int argc, char **argv, const struct mp_object **obj,
 	       const struct mp_cmd **cmd, int *used)
 {
-	const char *names[16];
+	const char *names[2 * MP_MAX_CMDS + 1];
 	const struct mp_object *o;
 	const char *word;
-	int i, n;
+	char what[32];
+	int i;
 
 	if (argc < 1)
 		return usage_err("missing object");
 	i = kw_lookup(argv[0], object_names());
 	if (i < 0)
-		return usage_err("%s object \"%s\"",
-				 i == -2 ? "ambiguous" : "unknown", argv[0]);
+		return kw_usage_err("object", argv[0], object_names(), i);
 	o = objects[i];
 	*obj = o;
 	if (!o->cmds[0].name) {
@@ -128,17 +189,15 @@ int mp_resolve(int argc, char **argv, const struct mp_object **obj,
 		*used = 1;
 		return 0;
 	}
-	for (n = 0; n < 15 && o->cmds[n].name; n++)
-		names[n] = o->cmds[n].name;
-	names[n] = NULL;
 	word = argc > 1 ? argv[1] : o->dflt;
 	*used = argc > 1 ? 2 : 1;
 	if (!word)
 		return usage_err("missing %s command", o->name);
-	i = kw_lookup(word, names);
-	if (i < 0)
-		return usage_err("%s %s command \"%s\"",
-				 i == -2 ? "ambiguous" : "unknown", o->name, word);
+	i = cmd_lookup(o, word, names);
+	if (i < 0) {
+		snprintf(what, sizeof(what), "%s command", o->name);
+		return kw_usage_err(what, word, names, i);
+	}
 	*cmd = &o->cmds[i];
 	return 0;
 }
@@ -194,17 +253,19 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "pretty", no_argument, NULL, 'p' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "netns", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool json = false, pretty = false;
+	const char *netns = NULL;
 	const struct mp_object *obj = NULL;
 	const struct mp_cmd *cmd;
 	struct mp_ctx ctx = { 0 };
 	union mp_args args;
 	int c, used, ret;
 
-	while ((c = getopt_long(argc, argv, "+jpVh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+jpVhn:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -219,6 +280,9 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'n':
+			netns = optarg;
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -242,6 +306,9 @@ int main(int argc, char **argv)
 			return 0;
 		}
 	}
+	/* first: dev set looks its interface up while it parses */
+	if (netns && mp_netns_enter(netns))
+		return 1;
 	if (mp_resolve(argc, argv, &obj, &cmd, &used)) {
 		if (obj)
 			object_usage(stderr, obj);
@@ -261,11 +328,11 @@ int main(int argc, char **argv)
 	ret = mp_nl_open(&ctx.nl);
 	if (ret == -ENOENT) {
 		pr_err("migprio module not loaded");
-		ret = 1;
+		ret = mp_trouble_rc;
 		goto out;
 	} else if (ret) {
 		pr_err("cannot open generic netlink socket: %s", strerror(-ret));
-		ret = 1;
+		ret = mp_trouble_rc;
 		goto out;
 	}
 	print_init(json, pretty);

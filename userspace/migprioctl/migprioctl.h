@@ -49,6 +49,12 @@ struct dev_set_args {
 	bool force;
 	const char *uplink;	/* NULL: found below ifname (stack.c) */
 	bool per_slave;		/* a bond's layout on each of its slaves */
+	/*
+	 * syncconf: the file leaves this part as it runs on this interface,
+	 * and the layout is where the walk puts it, so dev set does not touch
+	 * it (queue: the root qdiscs of the queue devices; rings: their sizes)
+	 */
+	bool keep_queue, keep_rings;
 };
 
 struct rule_add_args {
@@ -61,10 +67,16 @@ struct rule_add_args {
 	const char *name;
 };
 
+/* rule del ID, or rule del MATCH [name NAME] (the rule add words) */
+struct rule_del_args {
+	__u32 id;		/* 0: by match */
+	struct rule_add_args match;	/* .name only when given */
+};
+
 union mp_args {
 	struct dev_set_args dev_set;
 	struct rule_add_args rule_add;
-	__u32 rule_id;
+	struct rule_del_args rule_del;
 	struct apply_prog *prog;
 };
 
@@ -72,6 +84,8 @@ union mp_args {
 #define CMD_RULE_ADD	0x2	/* batched by apply */
 #define CMD_CONF	0x4	/* allowed in syncconf files */
 #define CMD_DEV_SET	0x8
+
+#define MP_MAX_CMDS	8	/* commands of one object */
 
 struct mp_cmd {
 	const char *name;	/* NULL: the object's only command */
@@ -86,6 +100,7 @@ struct mp_cmd {
 	int (*run)(struct mp_ctx *ctx, const union mp_args *a);
 	unsigned int flags;
 	void (*cleanup)(union mp_args *a);	/* optional, always called */
+	const char *alias;	/* iproute2's other word: list/show, del/delete */
 };
 
 struct mp_object {
@@ -99,12 +114,31 @@ extern const struct mp_object dev_object, rule_object, flow_object,
 	stats_object, monitor_object, apply_object, showconf_object,
 	syncconf_object;
 
+/*
+ * netns.c: -n NETNS, a name under /run/netns or a path (/proc/PID/ns/net):
+ * enter it, with a /sys of its own as ip -n does; 0 or -1 (reported).
+ */
+int mp_netns_enter(const char *netns);
+
+/*
+ * migprioctl.c: the exit status when the kernel cannot be asked (no
+ * module): 1, or what the command's parse set (syncconf --dry-run: 2, as
+ * it exits 0/1 for nothing/something to change).
+ */
+extern int mp_trouble_rc;
+
 /* migprioctl.c: find object and command from argv; -1 after an error. */
 int mp_resolve(int argc, char **argv, const struct mp_object **obj,
 	       const struct mp_cmd **cmd, int *used);
 /* Parse helpers that print "<where>: ..." and return -1. */
 int parse_noargs(int argc, char **argv, union mp_args *a);
 int usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * The usage error of a kw_lookup() result k < 0 for WORD: unknown,
+ * ambiguous, or abbreviated in a file (naming the word it abbreviates).
+ */
+int kw_usage_err(const char *what, const char *word, const char *const *words,
+		 int k);
 /* Print a kernel error of the last request. */
 void mp_kernel_err(struct mp_ctx *ctx, __u8 cmd);
 /* {} in JSON mode for commands without output. */
@@ -136,6 +170,9 @@ struct dev_state {
 	__u32 owner;
 	unsigned int nqdev, nrdev;
 	struct mp_stack_dev qdev[MP_STACK_MAX], rdev[MP_STACK_MAX];
+	/* the kernel's queue devices (dev-get queue-devs): foreign priorities reset */
+	unsigned int nreset;
+	__u32 reset[MP_STACK_MAX];
 };
 
 int dev_state_parse(const struct nlmsghdr *nlh, void *data);
@@ -153,13 +190,16 @@ void dev_args_state(const struct dev_set_args *a, struct dev_state *st);
 char *dev_conf_line(const struct dev_state *st, char *buf, size_t len);
 /* dev clear, also of what a reloaded module forgot; 0 or 1 (reported) */
 int dev_clear(struct mp_ctx *ctx);
+/* the kernel's queue devices as the record says (after a release) */
+int dev_requeue(struct mp_ctx *ctx);
 
 /* rule.c */
 int rule_build_add(struct nlmsghdr *nlh, const struct rule_add_args *a);
 /*
- * Add n rules with batched requests. Returns -1 when all were added, else
- * the index of the first failure (err filled); rules after it in the same
- * batch are deleted again so nothing past the failure stays applied.
+ * Add n rules with batch requests (rule-add-batch; one request per rule
+ * for a module without it). Returns -1 when all were added, else the
+ * index of the first failure (err filled): the rules before it are added,
+ * none after it.
  */
 int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
 		  unsigned int n, struct nlsock_err *err);

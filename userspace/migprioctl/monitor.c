@@ -221,7 +221,7 @@ static int monitor_run(struct mp_ctx *ctx, const union mp_args *u)
 }
 
 static const struct mp_cmd monitor_cmds[] = {
-	{ NULL, parse_noargs, monitor_run, 0, NULL },
+	{ NULL, parse_noargs, monitor_run, 0, NULL, NULL },
 };
 
 const struct mp_object monitor_object = {

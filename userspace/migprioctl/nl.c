@@ -27,6 +27,7 @@ static const char *const dev_attrs[] = {
 	[MIGPRIO_A_DEV_NOTSENT] = "notsent",
 	[MIGPRIO_A_DEV_LINK_RATE] = "link-rate",
 	[MIGPRIO_A_DEV_MASTER] = "master",
+	[MIGPRIO_A_DEV_QUEUE_DEVS] = "queue-devs",
 };
 
 static const char *const rule_attrs[] = {
@@ -51,6 +52,11 @@ static const char *const rule_attrs[] = {
 	[MIGPRIO_A_RULE_SERVICE_PORT_MAX] = "service-port-max",
 };
 
+static const char *const rule_batch_attrs[] = {
+	[MIGPRIO_A_RULE_BATCH_RULE] = "rule",
+	[MIGPRIO_A_RULE_BATCH_ID] = "id",
+};
+
 const char *mp_attr_name(uint8_t cmd, int type)
 {
 	const char *const *names;
@@ -69,6 +75,10 @@ const char *mp_attr_name(uint8_t cmd, int type)
 	case MIGPRIO_CMD_RULE_FLUSH:
 		names = rule_attrs;
 		n = ARRAY_SIZE(rule_attrs);
+		break;
+	case MIGPRIO_CMD_RULE_ADD_BATCH:
+		names = rule_batch_attrs;
+		n = ARRAY_SIZE(rule_batch_attrs);
 		break;
 	default:
 		return NULL;
@@ -164,12 +174,18 @@ int mp_nl_open(struct mp_nl *nl)
 	}
 	nl->family = fi.id;
 	nl->events_grp = fi.grp_id;
+	nl->version = fi.version;
 	/*
-	 * Version 1 matched a rule's port on either end and has no service
-	 * port attributes: an upgrade that did not reload the module.
+	 * An upgrade that did not reload the module. Version 1 matched a
+	 * rule's port on either end and has no service port attributes;
+	 * version 2 has no queue devices (dev set leaves them out: no
+	 * egress guard).
 	 */
-	if (fi.version && fi.version < MIGPRIO_FAMILY_VERSION)
+	if (fi.version && fi.version < 2)
 		pr_warn("the loaded migprio module is older than migprioctl (family version %u, not %u): rules with a port are refused or shown without it; reload it (systemctl stop migprio; modprobe -r migprio; modprobe migprio; systemctl start migprio)",
+			fi.version, MIGPRIO_FAMILY_VERSION);
+	else if (fi.version && fi.version < MIGPRIO_FAMILY_VERSION)
+		pr_warn("the loaded migprio module is older than migprioctl (family version %u, not %u): its queue devices keep no guard against foreign priorities; reload it (systemctl stop migprio; modprobe -r migprio; modprobe migprio; systemctl start migprio)",
 			fi.version, MIGPRIO_FAMILY_VERSION);
 	return 0;
 }

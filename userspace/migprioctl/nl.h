@@ -22,6 +22,7 @@ struct mp_nl {
 	struct nlsock sock;	/* sock.err: of the last mp_nl_do / mp_nl_dump */
 	uint16_t family;
 	uint32_t events_grp;	/* multicast group id, 0 unknown */
+	uint32_t version;	/* the family's version, 0 unknown */
 };
 
 /*

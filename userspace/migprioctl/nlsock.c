@@ -27,6 +27,7 @@ void nlsock_err_clear(struct nlsock_err *e)
 {
 	e->code = 0;
 	e->attr = -1;
+	e->attr_off = -1;
 	e->missing = -1;
 	e->msg[0] = '\0';
 }
@@ -133,6 +134,7 @@ static void parse_extack(const struct nlmsghdr *nlh, unsigned int off,
 					((const char *)req + aoff);
 
 				e->attr = bad->nla_type & NLA_TYPE_MASK;
+				e->attr_off = aoff;
 			}
 			break;
 		case NLMSGERR_ATTR_MISS_TYPE:

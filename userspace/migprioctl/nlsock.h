@@ -21,6 +21,7 @@
 struct nlsock_err {
 	int code;		/* 0 or -errno */
 	int attr;		/* offending attribute type, -1 none */
+	int attr_off;		/* its offset in the request, -1 none */
 	int missing;		/* missing attribute type, -1 none */
 	char msg[192];		/* extack message, "" none */
 };

@@ -121,6 +121,14 @@ static void rings_left(const char *err, const char *ifname, const char *what)
 			ifname, what);
 }
 
+/* Resizing rings resets many NICs: say so before it happens. */
+static void warn_rings(const char *ifname, __u32 rx, __u32 tx, __u32 to_rx,
+		       __u32 to_tx)
+{
+	pr_warn("%s: ring sizes rx %u tx %u -> rx %u tx %u: many drivers (ixgbe, i40e, mlx5, bnxt) reset the NIC for this, its link goes down for a moment",
+		ifname, rx, tx, to_rx, to_tx);
+}
+
 /*
  * Decide and set the ring sizes of ifname; 0, or 1 after reporting an
  * error. rec is what migprio recorded for it before (the state file's),
@@ -181,6 +189,7 @@ static int set_rings(const struct dev_set_args *a, const char *ifname,
 	if (rp->rx == cur.rx && rp->tx == cur.tx)
 		return 0;
 	err[0] = '\0';
+	warn_rings(ifname, cur.rx, cur.tx, rp->rx, rp->tx);
 	ret = mp_rings_set(ifname, rp->rx, rp->tx, err, sizeof(err));
 	if (ret == -EOPNOTSUPP && a->rings == RINGS_MAX) {
 		rings_left(err, ifname, "change");
@@ -216,6 +225,8 @@ static int release(const struct dev_state *rec, bool qdisc, bool rings)
 	    (rec->ring_rx_prev != rec->ring_rx ||
 	     rec->ring_tx_prev != rec->ring_tx)) {
 		err[0] = '\0';
+		warn_rings(rec->ifname, rec->ring_rx, rec->ring_tx,
+			   rec->ring_rx_prev, rec->ring_tx_prev);
 		ret = mp_rings_set(rec->ifname, rec->ring_rx_prev,
 				   rec->ring_tx_prev, err, sizeof(err));
 		if (ret) {
@@ -412,6 +423,7 @@ int mp_place_apply(const struct dev_set_args *a, __u32 ifindex,
 {
 	struct recs r = { 0 };
 	struct mp_qdisc_req qr;
+	struct dev_set_args ra;
 	struct mp_place *p;
 	char err[256] = "";
 	unsigned int i;
@@ -449,6 +461,16 @@ int mp_place_apply(const struct dev_set_args *a, __u32 ifindex,
 		 * ours (qdisc.c) is replaced without force.
 		 */
 		t->prev_handle = old_qdev(p, t) ? t->rec.qdisc_handle : 0;
+		/*
+		 * syncconf: the layout stays as it is (it checked that it is
+		 * where the walk puts it): not even changed in place
+		 */
+		if (a->keep_queue && t->prev_handle) {
+			t->qs.handle = t->prev_handle;
+			t->qs.priority = mp_qdisc_priority(a->queue);
+			*priority = t->qs.priority;
+			continue;
+		}
 		if (!t->prev_handle) {
 			ret = mp_qdisc_ours(t->dev.ifindex, err, sizeof(err));
 			if (ret < 0) {
@@ -469,11 +491,17 @@ int mp_place_apply(const struct dev_set_args *a, __u32 ifindex,
 		*priority = t->qs.priority;
 	}
 
-	/* 2. rings, on the devices at the bottom */
+	/*
+	 * 2. rings, on the devices at the bottom; syncconf's keep_rings:
+	 * recorded as before, untouched
+	 */
+	ra = *a;
+	if (a->keep_rings)
+		ra.rings = RINGS_KEEP;
 	for (i = 0; i < p->n; i++) {
 		struct touch *t = &p->t[i];
 
-		if (t->rings && set_rings(a, t->dev.ifname, &t->rec, &t->rp))
+		if (t->rings && set_rings(&ra, t->dev.ifname, &t->rec, &t->rp))
 			goto undo;
 	}
 	*out = p;
@@ -483,6 +511,18 @@ undo:
 	undo_devices(p);
 	place_free(p);
 	return 1;
+}
+
+unsigned int mp_place_qdevs(const struct mp_place *p, __u32 *ifindex,
+			    unsigned int max)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < p->n && n < max; i++) {
+		if (p->t[i].queue && p->t[i].qs.handle)
+			ifindex[n++] = p->t[i].dev.ifindex;
+	}
+	return n;
 }
 
 /* The designated device's own record: the arguments and the walk. */

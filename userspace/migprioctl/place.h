@@ -22,6 +22,12 @@ struct mp_place;
 int mp_place_apply(const struct dev_set_args *a, __u32 ifindex,
 		   const struct dev_state *old, struct mp_place **out,
 		   __u32 *priority);
+/*
+ * The devices that got the layout, for the kernel's egress guard (dev-set
+ * queue-devs): at most max ifindexes into ifindex; how many.
+ */
+unsigned int mp_place_qdevs(const struct mp_place *p, __u32 *ifindex,
+			    unsigned int max);
 /* Write the records of what was done, before the kernel announces it. */
 void mp_place_record(struct mp_place *p);
 /* The kernel refused: put every device and record back. */

@@ -366,22 +366,6 @@ void reserve_rules_free(struct reserve_rules *r)
 	memset(r, 0, sizeof(*r));
 }
 
-void reserve_prev_free(struct reserve_prev *prev)
-{
-	free(prev->sysctl);
-	free(prev->state);
-	memset(prev, 0, sizeof(*prev));
-}
-
-void reserve_undo(struct reserve_prev *prev)
-{
-	if ((prev->wrote_sysctl && write_sysctl(prev->sysctl)) ||
-	    (prev->wrote_record && record_write(prev->state)))
-		pr_err("could not put net.ipv4.ip_local_reserved_ports back to \"%s\"",
-		       prev->sysctl);
-	reserve_prev_free(prev);
-}
-
 /* The rules asking and the ports they want. */
 static int wanted(const struct rule_add_args *const *rules, unsigned int n,
 		  struct portset *want, struct reserve_rules *asking)
@@ -413,31 +397,55 @@ static bool same_rules(const struct reserve_rules *a,
 	return !strcmp(a->text ? a->text : "", b->text ? b->text : "");
 }
 
-int reserve_sync(const struct rule_add_args *const *rules, unsigned int n,
-		 struct reserve_prev *prev, bool *changed)
+/* The ports of @a not in @b, in the sysctl's syntax (malloc'd). */
+static char *ps_minus(const struct portset *a, const struct portset *b)
+{
+	struct portset d = *a;
+	unsigned int p;
+
+	for (p = 0; p < NPORTS; p++) {
+		if (ps_has(b, p))
+			ps_del(&d, p);
+	}
+	return ps_format(&d);
+}
+
+void reserve_plan_free(struct reserve_plan *pl)
+{
+	free(pl->sysctl);
+	free(pl->value);
+	free(pl->state);
+	free(pl->text);
+	free(pl->more);
+	free(pl->less);
+	reserve_rules_free(&pl->asked);
+	memset(pl, 0, sizeof(*pl));
+}
+
+int reserve_plan(const struct rule_add_args *const *rules, unsigned int n,
+		 struct reserve_plan *pl)
 {
 	struct portset want, cur, next;
 	struct reserve_rules asking = { 0 };
 	struct record rec = { 0 };
-	char *text = NULL, *value = NULL;
+	char *text = NULL;
 	unsigned int p;
 	int ret, rc = 1;
 
-	memset(prev, 0, sizeof(*prev));
-	*changed = false;
-	prev->state = record_read();
-	if (!prev->state && errno != ENOENT) {
+	memset(pl, 0, sizeof(*pl));
+	pl->state = record_read();
+	if (!pl->state && errno != ENOENT) {
 		pr_err("cannot read the record of the reserved ports: %s",
 		       strerror(errno));
 		return 1;
 	}
-	if (prev->state)
-		text = strdup(prev->state);
-	if (wanted(rules, n, &want, &asking) || (prev->state && !text)) {
+	if (pl->state)
+		text = strdup(pl->state);
+	if (wanted(rules, n, &want, &asking) || (pl->state && !text)) {
 		pr_err("out of memory");
 		goto out;
 	}
-	if (!prev->state && !asking.n) {
+	if (!pl->state && !asking.n) {
 		rc = 0;		/* never asked: the sysctl is not ours */
 		goto out;
 	}
@@ -448,13 +456,13 @@ int reserve_sync(const struct rule_add_args *const *rules, unsigned int n,
 	}
 	free(text);
 	text = NULL;
-	prev->sysctl = read_text(MP_RESERVED_PORTS);
-	if (!prev->sysctl || ps_parse(&cur, prev->sysctl)) {
+	pl->sysctl = read_text(MP_RESERVED_PORTS);
+	if (!pl->sysctl || ps_parse(&cur, pl->sysctl)) {
 		pr_err("cannot read %s: %s", MP_RESERVED_PORTS,
-		       prev->sysctl ? "unexpected format" : strerror(errno));
+		       pl->sysctl ? "unexpected format" : strerror(errno));
 		goto out;
 	}
-	prev->sysctl[strcspn(prev->sysctl, "\n")] = '\0';
+	pl->sysctl[strcspn(pl->sysctl, "\n")] = '\0';
 	/*
 	 * Wanted ports not reserved yet come, and are migprioctl's to take
 	 * out later; ports it added that are still reserved stay while
@@ -476,47 +484,70 @@ int reserve_sync(const struct rule_add_args *const *rules, unsigned int n,
 		free(rec.before);
 		rec.before = NULL;
 	} else if (!rec.before) {
-		rec.before = strdup(prev->sysctl);
+		rec.before = strdup(pl->sysctl);
 		if (!rec.before) {
 			pr_err("out of memory");
 			goto out;
 		}
 	}
-	*changed = memcmp(&next, &cur, sizeof(cur)) ||
-		   !same_rules(&rec.rules, &asking);
-	reserve_rules_free(&rec.rules);
+	pl->active = true;
+	pl->sysctl_changes = memcmp(&next, &cur, sizeof(cur));
+	pl->changed = pl->sysctl_changes || !same_rules(&rec.rules, &asking);
+	/* the rules recorded as asking: before, for --dry-run's lines */
+	pl->asked = rec.rules;
 	rec.rules = asking;
 	memset(&asking, 0, sizeof(asking));
-	text = record_text(&rec, &ret);
-	value = ps_format(&next);
-	if (ret || !value) {
+	pl->text = record_text(&rec, &ret);
+	pl->value = ps_format(&next);
+	pl->more = ps_minus(&next, &cur);
+	pl->less = ps_minus(&cur, &next);
+	if (ret || !pl->value || !pl->more || !pl->less) {
 		pr_err("out of memory");
 		goto out;
 	}
-	if (memcmp(&next, &cur, sizeof(cur))) {
-		ret = write_sysctl(value);
-		if (ret) {
-			pr_err("cannot write %s: %s; nothing changed",
-			       MP_RESERVED_PORTS, strerror(-ret));
-			goto out;
-		}
-		prev->wrote_sysctl = true;
-	}
-	if (!prev->state != !text || (text && strcmp(prev->state, text))) {
-		ret = record_write(text);
-		if (ret) {
-			pr_err("cannot write the record of the reserved ports: %s; nothing changed",
-			       strerror(-ret));
-			reserve_undo(prev);
-			goto out;
-		}
-		prev->wrote_record = true;
-	}
 	rc = 0;
 out:
-	free(value);
 	free(text);
 	record_free(&rec);
 	reserve_rules_free(&asking);
 	return rc;
+}
+
+int reserve_apply(struct reserve_plan *pl)
+{
+	int ret;
+
+	if (!pl->active)
+		return 0;
+	if (pl->sysctl_changes) {
+		ret = write_sysctl(pl->value);
+		if (ret) {
+			pr_err("cannot write %s: %s; nothing changed",
+			       MP_RESERVED_PORTS, strerror(-ret));
+			return 1;
+		}
+		pl->wrote_sysctl = true;
+	}
+	if (!pl->state != !pl->text ||
+	    (pl->text && strcmp(pl->state, pl->text))) {
+		ret = record_write(pl->text);
+		if (ret) {
+			pr_err("cannot write the record of the reserved ports: %s; nothing changed",
+			       strerror(-ret));
+			reserve_undo(pl);
+			return 1;
+		}
+		pl->wrote_record = true;
+	}
+	return 0;
+}
+
+void reserve_undo(struct reserve_plan *pl)
+{
+	if ((pl->wrote_sysctl && write_sysctl(pl->sysctl)) ||
+	    (pl->wrote_record && record_write(pl->state)))
+		pr_err("could not put net.ipv4.ip_local_reserved_ports back to \"%s\"",
+		       pl->sysctl);
+	pl->wrote_sysctl = false;
+	pl->wrote_record = false;
 }

@@ -22,27 +22,6 @@
 
 #define MP_RESERVED_PORTS	"/proc/sys/net/ipv4/ip_local_reserved_ports"
 
-/* What reserve_sync() changed, to put back when a later step fails. */
-struct reserve_prev {
-	bool wrote_sysctl, wrote_record;
-	char *sysctl;		/* the sysctl's value before */
-	char *state;		/* the record's text before, NULL: none */
-};
-
-/*
- * Make the ports migprioctl reserved those of @rules with reserve_ports
- * set: add the missing ones, take out those it added that no rule asks
- * for any more, record it. Does nothing (not even read the sysctl) when no
- * rule asks and nothing is recorded. 0, or 1 after reporting an error
- * (nothing changed). *changed: the sysctl or the asking rules changed.
- * @prev: what reserve_undo() puts back (free it with _free() otherwise).
- */
-int reserve_sync(const struct rule_add_args *const *rules, unsigned int n,
-		 struct reserve_prev *prev, bool *changed);
-/* Put back what reserve_sync() changed, then free @prev. */
-void reserve_undo(struct reserve_prev *prev);
-void reserve_prev_free(struct reserve_prev *prev);
-
 /* The rule matches recorded as asking for reserve-ports. */
 struct reserve_rules {
 	char *text;		/* one per line, each ending in a newline */
@@ -55,5 +34,35 @@ int reserve_rules_load(struct reserve_rules *r);
 bool reserve_rules_has(const struct reserve_rules *r, const char *line,
 		       size_t keylen);
 void reserve_rules_free(struct reserve_rules *r);
+
+/*
+ * What syncconf does to the reserved ports, worked out first (--dry-run
+ * prints it) by reserve_plan(), made by reserve_apply().
+ */
+struct reserve_plan {
+	bool active;		/* a rule asks or asked: else nothing is read */
+	bool sysctl_changes;	/* the sysctl's value changes */
+	bool changed;		/* the sysctl or the rules asking change */
+	char *sysctl, *value;	/* the sysctl's value now and after */
+	char *more, *less;	/* the ports it adds and takes out, "": none */
+	char *state, *text;	/* the record's text now and after, NULL: none */
+	struct reserve_rules asked;	/* the rules recorded as asking now */
+	bool wrote_sysctl, wrote_record;	/* reserve_apply() did */
+};
+
+/*
+ * The plan: the ports migprioctl reserved become those of @rules with
+ * reserve_ports set (the missing ones added, those it added that no rule
+ * asks for any more taken out). Reads nothing (not even the sysctl) when
+ * no rule asks and nothing is recorded. 0, or 1 after reporting an error.
+ * Free it with reserve_plan_free() in any case.
+ */
+int reserve_plan(const struct rule_add_args *const *rules, unsigned int n,
+		 struct reserve_plan *pl);
+/* Write the sysctl and the record; 0, or 1 after reporting (nothing changed). */
+int reserve_apply(struct reserve_plan *pl);
+/* A later step failed: put back what reserve_apply() wrote. */
+void reserve_undo(struct reserve_plan *pl);
+void reserve_plan_free(struct reserve_plan *pl);
 
 #endif /* MIGPRIOCTL_RESERVE_H */

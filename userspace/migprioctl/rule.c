@@ -19,6 +19,15 @@
 #define RULE_BATCH	16
 
 /*
+ * A rule-add-batch request: at most RULE_BATCH_MAX rules (the reply's ids
+ * fit the receive buffer) in at most RULE_BATCH_BYTES (below the socket's
+ * default send buffer), each nest at most NLSOCK_MSG_SIZE (a cgroup path
+ * and a name included).
+ */
+#define RULE_BATCH_MAX		4096
+#define RULE_BATCH_BYTES	(160 * 1024)
+
+/*
  * What each preset covers is listed in README.md ("Presets"). needs_peer:
  * the port is shared with other traffic, so the rule must name the peer.
  */
@@ -46,13 +55,17 @@ static int parse_range(const char *kw, const char *val, __u16 r[2])
 	return 0;
 }
 
-static int rule_add_parse(int argc, char **argv, union mp_args *u)
+/*
+ * The words of rule add into a. A preset names the rule after itself when
+ * adding (name_preset), not when a rule del matches by it.
+ */
+static int rule_parse(int argc, char **argv, struct rule_add_args *a,
+		      bool name_preset)
 {
 	static const char *const kws[] = {
 		"proto", "port", "lport", "rport", "peer", "cgroup", "name",
 		"preset", NULL,
 	};
-	struct rule_add_args *a = &u->rule_add;
 	const char *preset = NULL;
 	bool preset_needs_peer = false;
 	unsigned int seen = 0;
@@ -72,9 +85,13 @@ static int rule_add_parse(int argc, char **argv, union mp_args *u)
 			continue;
 		}
 		k = kw_lookup(kw, kws);
+		/* a file spells it out too (kw_exact: -1, no other word's prefix) */
+		if (k == -1 && kw_exact && kw[0] &&
+		    !strncmp(kw, "reserve-ports", strlen(kw)))
+			return usage_err("rule argument \"%s\" is abbreviated: a file spells keywords out (\"reserve-ports\")",
+					 kw);
 		if (k < 0)
-			return usage_err("%s rule add argument \"%s\"",
-					 k == -2 ? "ambiguous" : "unknown", kw);
+			return kw_usage_err("rule argument", kw, kws, k);
 		kw = kws[k];
 		if (seen & (1U << k))
 			return usage_err("%s given twice", kw);
@@ -155,7 +172,7 @@ static int rule_add_parse(int argc, char **argv, union mp_args *u)
 		if (preset_needs_peer && !a->has_peer)
 			return usage_err("preset %s needs a peer: every connection to port %u of a matching peer is prioritised",
 					 preset, a->port[0]);
-		if (!a->name)
+		if (!a->name && name_preset)
 			a->name = preset;
 	}
 	if (!a->has_port && !a->has_lport && !a->has_rport && !a->has_peer &&
@@ -164,6 +181,11 @@ static int rule_add_parse(int argc, char **argv, union mp_args *u)
 	if (a->reserve_ports && !a->has_port && !a->has_lport)
 		return usage_err("reserve-ports reserves the rule's port and lport ranges: this rule has neither");
 	return 0;
+}
+
+static int rule_add_parse(int argc, char **argv, union mp_args *u)
+{
+	return rule_parse(argc, argv, &u->rule_add, true);
 }
 
 int rule_build_add(struct nlmsghdr *nlh, const struct rule_add_args *a)
@@ -263,8 +285,9 @@ static int rule_del_ids(struct mp_ctx *ctx, const __u32 *ids, unsigned int n)
 	return rc;
 }
 
-int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
-		  unsigned int n, struct nlsock_err *err)
+/* Without rule-add-batch (an older module): requests of one rule each. */
+static int rule_add_each(struct mp_ctx *ctx, const struct rule_add_args *const *a,
+			 unsigned int n, struct nlsock_err *err)
 {
 	struct nlsock_err errs[RULE_BATCH];
 	__u32 ids[RULE_BATCH], undo[RULE_BATCH];
@@ -318,26 +341,203 @@ int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
 	return failed;
 }
 
+/*
+ * Index, among the rules of batch request req, of the one the kernel's
+ * error points into (err->attr_off), or -1; err->attr is then the
+ * offending field in it (as rule-add names it), or -1 for the whole rule.
+ */
+static int rule_batch_culprit(const struct nlmsghdr *req,
+			      struct nlsock_err *err)
+{
+	const struct nlattr *a;
+	int i = 0;
+
+	if (err->attr_off < 0)
+		return -1;
+	mnl_attr_for_each(a, req, GENL_HDRLEN) {
+		long start = (const char *)a - (const char *)req;
+
+		if (err->attr_off >= start &&
+		    err->attr_off < start + (long)mnl_attr_get_len(a)) {
+			if (err->attr_off == start)
+				err->attr = -1;
+			return i;
+		}
+		i++;
+	}
+	return -1;
+}
+
+struct rule_ids {
+	__u32 *ids;
+	unsigned int n, max;
+};
+
+static int rule_ids_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct rule_ids *r = data;
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, GENL_HDRLEN) {
+		if (mnl_attr_get_type(a) == MIGPRIO_A_RULE_BATCH_ID &&
+		    mnl_attr_validate(a, MNL_TYPE_U32) >= 0 && r->n < r->max)
+			r->ids[r->n++] = mnl_attr_get_u32(a);
+	}
+	return 0;
+}
+
+/*
+ * One rule-add-batch request of a[0..n), as many as fit (*sent): all of
+ * them are added, or none. 0, or -errno with err (*bad: the rule at
+ * fault, 0 when none is).
+ */
+static int rule_add_batch(struct mp_ctx *ctx, char *buf,
+			  const struct rule_add_args *const *a, unsigned int n,
+			  unsigned int *sent, unsigned int *bad,
+			  struct nlsock_err *err)
+{
+	__u32 ids[RULE_BATCH_MAX];
+	struct rule_ids r = { .ids = ids, .max = RULE_BATCH_MAX };
+	struct nlmsghdr *req;
+	unsigned int j;
+	int ret, k;
+
+	memset(buf, 0, RULE_BATCH_BYTES);
+	req = mp_nl_req(&ctx->nl, buf, MIGPRIO_CMD_RULE_ADD_BATCH, 0);
+	for (j = 0; j < n && j < RULE_BATCH_MAX &&
+	     req->nlmsg_len + NLSOCK_MSG_SIZE <= RULE_BATCH_BYTES; j++) {
+		struct nlattr *nest;
+
+		nest = mnl_attr_nest_start(req, MIGPRIO_A_RULE_BATCH_RULE);
+		rule_build_add(req, a[j]);
+		mnl_attr_nest_end(req, nest);
+	}
+	*sent = j;
+	*bad = 0;
+	ret = mp_nl_do(&ctx->nl, req, rule_ids_cb, &r);
+	if (!ret && r.n != j) {
+		nlsock_err_clear(err);
+		err->code = -EPROTO;
+		snprintf(err->msg, sizeof(err->msg),
+			 "the kernel answered %u ids for %u rules", r.n, j);
+		return err->code;
+	}
+	if (!ret)
+		return 0;
+	*err = ctx->nl.sock.err;
+	k = rule_batch_culprit(req, err);
+	*bad = k < 0 ? 0 : k;
+	return ret;
+}
+
+/*
+ * Add n rules, as few requests as fit, each all or nothing. Returns -1
+ * when all were added, else the index of the first failure (err filled),
+ * the rules before it added, none after it.
+ */
+int rule_add_many(struct mp_ctx *ctx, const struct rule_add_args *const *a,
+		  unsigned int n, struct nlsock_err *err)
+{
+	unsigned int i = 0, sent, bad, resent, bad2;
+	char *buf = malloc(RULE_BATCH_BYTES);
+	int ret;
+
+	if (!buf) {
+		nlsock_err_clear(err);
+		err->code = -ENOMEM;
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		return 0;
+	}
+	while (i < n) {
+		ret = rule_add_batch(ctx, buf, a + i, n - i, &sent, &bad, err);
+		if (ret == -EOPNOTSUPP && !i) {
+			free(buf);
+			return rule_add_each(ctx, a, n, err);
+		}
+		if (!ret) {
+			i += sent;
+			continue;
+		}
+		/* none of that request was added: those before the culprit again */
+		if (bad) {
+			struct nlsock_err err2;
+
+			ret = rule_add_batch(ctx, buf, a + i, bad, &resent,
+					     &bad2, &err2);
+			if (ret) {
+				*err = err2;
+				bad = bad2;
+			}
+		}
+		free(buf);
+		return i + bad;
+	}
+	free(buf);
+	return -1;
+}
+
 /* ---- rule del, flush ---- */
 
+/* rule del ID, or rule del MATCH: the rule add words of one rule */
 static int rule_del_parse(int argc, char **argv, union mp_args *u)
 {
+	struct rule_del_args *a = &u->rule_del;
+
 	if (argc < 1)
-		return usage_err("rule del needs a rule id");
+		return usage_err("rule del needs a rule id or the match of a rule");
+	if (!isdigit((unsigned char)argv[0][0]))
+		return rule_parse(argc, argv, &a->match, false);
 	if (argc > 1)
 		return usage_err("unexpected argument \"%s\"", argv[1]);
-	if (parse_u32(argv[0], &u->rule_id, 1, UINT32_MAX))
+	if (parse_u32(argv[0], &a->id, 1, UINT32_MAX))
 		return usage_err("invalid rule id \"%s\"", argv[0]);
 	return 0;
+}
+
+/*
+ * The id of the rule whose match is a->match (and whose name is its name,
+ * when given): the kernel keeps one rule per match. 0 after reporting.
+ */
+static __u32 rule_find(struct mp_ctx *ctx, const struct rule_del_args *a)
+{
+	char want[sizeof(((struct rule_conf *)0)->line)];
+	struct rule_conf *rules;
+	unsigned int n, i;
+	size_t keylen;
+	__u32 id = 0;
+
+	if (rule_conf_dump(ctx, &rules, &n))
+		return 0;
+	keylen = rule_conf_line(&a->match, want, sizeof(want));
+	for (i = 0; i < n && !id; i++) {
+		if (rules[i].keylen == keylen &&
+		    !strncmp(rules[i].line, want, keylen))
+			id = rules[i].id;
+	}
+	if (!id) {
+		pr_err("no rule matches \"%s\"", want + strlen("rule add "));
+	} else if (a->match.name && strcmp(rules[i - 1].line, want)) {
+		pr_err("rule %u matches \"%.*s\" but is not named %s", id,
+		       (int)(keylen - strlen("rule add ")),
+		       want + strlen("rule add "), a->match.name);
+		id = 0;
+	}
+	free(rules);
+	return id;
 }
 
 static int rule_del_run(struct mp_ctx *ctx, const union mp_args *u)
 {
 	char buf[MP_NL_REQ_SIZE];
 	struct nlmsghdr *req;
+	__u32 id = u->rule_del.id;
 
+	if (!id)
+		id = rule_find(ctx, &u->rule_del);
+	if (!id)
+		return 1;
 	req = mp_nl_req(&ctx->nl, buf, MIGPRIO_CMD_RULE_DEL, 0);
-	mnl_attr_put_u32(req, MIGPRIO_A_RULE_ID, u->rule_id);
+	mnl_attr_put_u32(req, MIGPRIO_A_RULE_ID, id);
 	if (mp_nl_do(&ctx->nl, req, NULL, NULL)) {
 		mp_kernel_err(ctx, MIGPRIO_CMD_RULE_DEL);
 		return 1;
@@ -795,11 +995,11 @@ int rule_del_many(struct mp_ctx *ctx, const __u32 *ids, unsigned int n)
 
 static const struct mp_cmd rule_cmds[] = {
 	{ "add", rule_add_parse, rule_add_run,
-	  CMD_APPLY | CMD_RULE_ADD | CMD_CONF, NULL },
-	{ "del", rule_del_parse, rule_del_run, CMD_APPLY, NULL },
-	{ "list", parse_noargs, rule_list_run, 0, NULL },
-	{ "flush", parse_noargs, rule_flush_run, CMD_APPLY, NULL },
-	{ NULL, NULL, NULL, 0, NULL },
+	  CMD_APPLY | CMD_RULE_ADD | CMD_CONF, NULL, NULL },
+	{ "del", rule_del_parse, rule_del_run, CMD_APPLY, NULL, "delete" },
+	{ "list", parse_noargs, rule_list_run, 0, NULL, "show" },
+	{ "flush", parse_noargs, rule_flush_run, CMD_APPLY, NULL, NULL },
+	{ NULL, NULL, NULL, 0, NULL, NULL },
 };
 
 const struct mp_object rule_object = {
@@ -813,7 +1013,9 @@ const struct mp_object rule_object = {
 	"          this host's and the peer's port\n"
 	"rule add preset qemu|proxmox|nbd [peer PREFIX] [cgroup PATH] [name NAME]\n"
 	"rule add preset ssh peer PREFIX [cgroup PATH] [name NAME]\n"
-	"rule del ID\n"
-	"rule list\n"
+	"rule del | delete ID\n"
+	"rule del | delete MATCH\n"
+	"          MATCH: the rule add words of the rule (name only to check it)\n"
+	"rule list | show\n"
 	"rule flush\n",
 };

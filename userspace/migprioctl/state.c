@@ -251,11 +251,22 @@ static unsigned int lock_depth;
 
 void mp_state_lock(void)
 {
+	unsigned long long ino = 0;
+	char path[128];
+
 	if (lock_depth++)
 		return;
 	mp_state_mkdir();
+	/*
+	 * this netns' (-n NETNS: the one entered), as its records are; not
+	 * one of them (NETNS-*)
+	 */
+	if (netns_id(&ino))
+		snprintf(path, sizeof(path), "%s/lock", MP_RUNDIR);
+	else
+		snprintf(path, sizeof(path), "%s/%llu.lock", MP_RUNDIR, ino);
 	/* not root (the kernel will say EPERM), no /run: without a lock */
-	lock_fd = open(MP_RUNDIR "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (lock_fd >= 0 && flock(lock_fd, LOCK_EX)) {
 		close(lock_fd);
 		lock_fd = -1;

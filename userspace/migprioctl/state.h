@@ -51,8 +51,9 @@ void mp_state_each(void (*fn)(const struct dev_state *st, void *data),
 
 /*
  * Commands that change what is recorded here (dev set, dev clear,
- * syncconf, the follower's re-apply) run one at a time: an exclusive
- * flock on /run/migprio/lock, taken once per process (calls nest).
+ * syncconf, the follower's re-apply) run one at a time in a network
+ * namespace: an exclusive flock on /run/migprio/<netns inode>.lock (the
+ * namespace of -n NETNS once entered), taken once per process (calls nest).
  */
 void mp_state_lock(void);
 void mp_state_unlock(void);

@@ -24,6 +24,7 @@ static const char *const stats_keys[] = {
 	[MIGPRIO_A_STATS_SOCKS_TUNED] = "socks_tuned",
 	[MIGPRIO_A_STATS_RULES] = "rules",
 	[MIGPRIO_A_STATS_RULES_MAX] = "rules_max",
+	[MIGPRIO_A_STATS_PRIORITY_RESET] = "priority_reset",
 };
 
 struct stats {
@@ -95,11 +96,13 @@ static int stats_run(struct mp_ctx *ctx, const union mp_args *u)
 	stat(&s, MIGPRIO_A_STATS_SOCKS_TUNED, "sockets tuned   %llu\n");
 	stat(&s, MIGPRIO_A_STATS_RULES, "rules           %llu");
 	stat(&s, MIGPRIO_A_STATS_RULES_MAX, " (max %llu)\n");
+	stat(&s, MIGPRIO_A_STATS_PRIORITY_RESET,
+	     "priority reset  %llu (foreign packets in the layout's classes, on the queue devices)\n");
 	return 0;
 }
 
 static const struct mp_cmd stats_cmds[] = {
-	{ NULL, parse_noargs, stats_run, 0, NULL },
+	{ NULL, parse_noargs, stats_run, 0, NULL, NULL },
 };
 
 const struct mp_object stats_object = {

@@ -43,6 +43,8 @@ void pr_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+bool kw_exact;
+
 int kw_lookup(const char *arg, const char *const *words)
 {
 	size_t len = strlen(arg);
@@ -56,6 +58,8 @@ int kw_lookup(const char *arg, const char *const *words)
 		if (!strncmp(arg, words[i], len))
 			found = found == -1 ? i : -2;
 	}
+	if (kw_exact && found != -1)
+		return -3;
 	return found;
 }
 

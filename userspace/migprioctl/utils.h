@@ -23,9 +23,14 @@ void pr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
  * Keyword matching: exact match, or an unambiguous prefix of one of @words
  * (a NULL-terminated list). Returns the index, -1 when unknown, -2 when
- * ambiguous.
+ * ambiguous, -3 when only a prefix matches while kw_exact is set.
  */
 int kw_lookup(const char *arg, const char *const *words);
+/*
+ * Set while a file is parsed (apply, syncconf): keywords are spelled out
+ * there, so that a keyword added later never changes what a file says.
+ */
+extern bool kw_exact;
 
 int parse_u32(const char *s, __u32 *v, __u32 min, __u32 max);
 int parse_size(const char *s, __u64 *bytes);		/* 64K, 32M, 1G, 4096 */
