@@ -545,13 +545,23 @@ err_put:
 	return err;
 }
 
-/* Netns exit: the data path is stopped and the flows are gone. */
+/*
+ * Netns exit, first of all (the hooks are gone: nothing queues cg_work;
+ * no request arrives: nothing queues build_work): no config is published
+ * from now on.
+ */
+void mp_config_quiesce(struct mp_net *mn)
+{
+	cancel_delayed_work_sync(&mn->build_work);
+	cancel_work_sync(&mn->cg_work);
+}
+
+/* Netns exit: the works are stopped, the flows and listeners gone. */
 void mp_config_destroy(struct mp_net *mn)
 {
 	struct mp_config *cfg;
 
-	cancel_delayed_work_sync(&mn->build_work);
-	cancel_work_sync(&mn->cg_work);
+	mp_config_quiesce(mn);
 	cfg = rcu_dereference_protected(mn->cfg, true);
 	RCU_INIT_POINTER(mn->cfg, NULL);
 	if (cfg)

@@ -107,6 +107,9 @@ int mp_dev_clear_locked(struct mp_net *mn, enum migprio_dev_change why)
 	if (why == MIGPRIO_DEV_CHANGE_CLEAR)
 		pr_info_ratelimited("netns %u: cleared %s (ifindex %d)\n",
 				    mn->net->ns.inum, gone.ifname, gone.ifindex);
+	else if (READ_ONCE(mp_unloading))
+		pr_info_ratelimited("netns %u: released %s (ifindex %d): module unloaded\n",
+				    mn->net->ns.inum, gone.ifname, gone.ifindex);
 	else
 		pr_info_ratelimited("netns %u: lost %s (ifindex %d): unregistered or moved to another netns\n",
 				    mn->net->ns.inum, gone.ifname, gone.ifindex);

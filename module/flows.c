@@ -16,17 +16,27 @@
  * forgets the mark (a spoofed or out-of-window segment that TCP dropped).
  * The collector also ends flows idle for mp_flow_idle_secs.
  *
- * Ending never blocks: ended flows are only unlinked, under the table's
- * spinlock, onto a list of dead flows, which is safe under RTNL (the
- * netdev notifier, dev clear) and in netns exit. The reaper, a work item,
- * takes the whole list, waits one RCU grace period for the batch (no hook
- * can see the flows or queue their work any more), cancels their work
- * (which never sleeps on a socket lock), gives each live socket its
- * priority back without taking its lock, sends the end events and frees
- * the flows. No RCU callbacks are used; mp_flows_destroy() flushes the
- * reaper, so nothing outlives it.
+ * Ending never blocks: an ended flow is only taken off the list of live
+ * flows (dumps, the collector, re-tuning), under the table's spinlock,
+ * onto a list of dead flows, which is safe under RTNL (the netdev
+ * notifier, dev clear) and in netns exit. It stays in the hash table
+ * until its socket is given back what it had: a packet of the connection
+ * meanwhile finds it (counted, nothing queued) instead of making a second
+ * flow, whose work would record migprio's own values as the socket's and
+ * then see them given back under it. The reaper, a work item, takes the
+ * dead flows, waits one RCU grace period for the batch (no hook nor
+ * re-tune sees them live any more, so none queues their work), cancels
+ * their work (which never sleeps on a socket lock), gives each live
+ * socket back what it had, sends the end events, takes the flows out of
+ * the hash table and frees them after a second grace period. A socket a
+ * process holds gets its priority and unsent bound back at once, its
+ * sizes when it is free: the reaper tries again every MP_FLOW_RETRY, and
+ * at netns exit and module unload for a short while only. No RCU
+ * callbacks are used; mp_flows_destroy() runs the reaper to the end, so
+ * nothing outlives it.
  */
 
+#include <linux/delay.h>
 #include <linux/rhashtable.h>
 #include <linux/slab.h>
 #include <linux/jiffies.h>
@@ -34,17 +44,39 @@
 
 #include "flows.h"
 
+/*
+ * Netns exit and module unload: a socket its process holds is tried this
+ * many times, this far apart, for its sizes (a busy sender lets go within
+ * a sendmsg()), then left with them.
+ */
+#define MP_RELEASE_FINAL_TRIES	10
+#define MP_RELEASE_FINAL_MS	10
+
 struct mp_flow_table {
 	struct rhashtable ht;
-	spinlock_t lock;		/* insertion, removal, list */
-	struct list_head list;		/* all flows, oldest first, RCU */
-	struct list_head dead;		/* unlinked, for the reaper */
-	struct work_struct reap;
+	spinlock_t lock;		/* insertion, removal, list, dead */
+	struct list_head list;		/* live flows, oldest first, RCU */
+	struct list_head dead;		/* ended, for the reaper */
+	struct list_head releasing;	/* the reaper's: sockets still held */
+	struct delayed_work reap;
 	struct delayed_work gc;
 	atomic_t count;			/* allocated flows, freed ones excluded */
 	unsigned int gen;		/* bumped on removal, for dumps */
 	bool dying;
 };
+
+static struct kmem_cache *mp_flow_cache;
+
+int mp_flow_cache_create(void)
+{
+	mp_flow_cache = KMEM_CACHE(mp_flow, 0);
+	return mp_flow_cache ? 0 : -ENOMEM;
+}
+
+void mp_flow_cache_destroy(void)
+{
+	kmem_cache_destroy(mp_flow_cache);
+}
 
 static const struct rhashtable_params mp_flow_params = {
 	.key_len = sizeof(struct mp_flow_key),
@@ -53,7 +85,7 @@ static const struct rhashtable_params mp_flow_params = {
 	.automatic_shrinking = true,
 };
 
-/* Called under rcu_read_lock (the hooks). */
+/* Called under rcu_read_lock (the hooks). An ended flow is found too. */
 struct mp_flow *mp_flow_lookup(struct mp_net *mn,
 			       const struct mp_flow_key *key)
 {
@@ -75,9 +107,15 @@ static void mp_flow_work(struct work_struct *work)
 	mp_sock_sync(f);
 }
 
-/* Queue the flow's work (socket tuning). False if it was already queued. */
+/*
+ * Queue the flow's work (socket tuning). False if it was already queued,
+ * or the flow has ended: the reaper gives its socket back, and cancels
+ * the work after a grace period, which covers a caller that saw it live.
+ */
 bool mp_flow_kick(struct mp_flow *f)
 {
+	if (READ_ONCE(f->end))
+		return false;
 	return queue_delayed_work(system_wq, &f->work, 0);
 }
 
@@ -108,7 +146,7 @@ struct mp_flow *mp_flow_create(struct mp_net *mn,
 		return NULL;
 	if (atomic_inc_return(&t->count) > READ_ONCE(mp_max_flows))
 		goto untracked;
-	f = kzalloc(sizeof(*f), GFP_ATOMIC | __GFP_NOWARN);
+	f = kmem_cache_zalloc(mp_flow_cache, GFP_ATOMIC | __GFP_NOWARN);
 	if (!f)
 		goto untracked;
 	f->key = *key;
@@ -130,7 +168,7 @@ struct mp_flow *mp_flow_create(struct mp_net *mn,
 		list_add_tail_rcu(&f->list, &t->list);
 	spin_unlock_bh(&t->lock);
 	if (old) {
-		kfree(f);
+		kmem_cache_free(mp_flow_cache, f);
 		atomic_dec(&t->count);
 		if (IS_ERR(old))
 			goto untracked_nodec;
@@ -149,40 +187,75 @@ untracked_nodec:
 	return NULL;
 }
 
-/* Under t->lock: take @f out of the table, onto the reaper's list. */
+/*
+ * Under t->lock: take ended @f off the live list, onto the reaper's. It
+ * stays in the hash table until its socket is given back.
+ */
 static void mp_flow_unlink(struct mp_flow_table *t, struct mp_flow *f)
 {
-	rhashtable_remove_fast(&t->ht, &f->node, mp_flow_params);
 	list_del_rcu(&f->list);
 	list_add_tail(&f->reap, &t->dead);
 	t->gen++;
 }
 
-/* Finish and free the unlinked flows, one grace period for all. */
-static void mp_flows_reap(struct work_struct *work)
+static void mp_flows_reap_soon(struct mp_flow_table *t)
 {
-	struct mp_flow_table *t = container_of(work, struct mp_flow_table,
-					       reap);
+	mod_delayed_work(system_wq, &t->reap, 0);
+}
+
+/*
+ * One pass of the reaper: finish the flows ended since the last pass and
+ * those whose socket was held then. True while some socket is still held
+ * (@final: never). Process context.
+ */
+static bool mp_flows_reap_pass(struct mp_flow_table *t, bool final)
+{
 	struct mp_flow *f, *n;
 	LIST_HEAD(victims);
+	LIST_HEAD(done);
 
 	spin_lock_bh(&t->lock);
 	list_splice_init(&t->dead, &victims);
 	spin_unlock_bh(&t->lock);
-	if (list_empty(&victims))
-		return;
-	/* After this no hook holds a victim, so none queues its work again. */
-	synchronize_rcu();
-	list_for_each_entry_safe(f, n, &victims, reap) {
-		cancel_delayed_work_sync(&f->work);
-		mp_flow_start_once(f);
+	if (!list_empty(&victims)) {
+		/* From now on f->end is seen: nothing queues their work. */
+		synchronize_rcu();
+		list_for_each_entry(f, &victims, reap) {
+			cancel_delayed_work_sync(&f->work);
+			mp_flow_start_once(f);
+		}
+		list_splice_tail(&victims, &t->releasing);
+	}
+	list_for_each_entry_safe(f, n, &t->releasing, reap) {
 		/* Its socket may live on (idle, flush, or still closing). */
-		mp_sock_release(f);
+		if (!mp_sock_release(f, final))
+			continue;
 		mp_nl_flow_notify(f, MIGPRIO_CMD_FLOW_END_NTF);
 		atomic64_inc(&f->mn->ev.flows_ended);
-		kfree(f);
+		list_move_tail(&f->reap, &done);
+	}
+	if (list_empty(&done))
+		return !list_empty(&t->releasing);
+	spin_lock_bh(&t->lock);
+	list_for_each_entry(f, &done, reap)
+		rhashtable_remove_fast(&t->ht, &f->node, mp_flow_params);
+	spin_unlock_bh(&t->lock);
+	/* After this no hook holds one of them. */
+	synchronize_rcu();
+	list_for_each_entry_safe(f, n, &done, reap) {
+		kmem_cache_free(mp_flow_cache, f);
 		atomic_dec(&t->count);
 	}
+	return !list_empty(&t->releasing);
+}
+
+static void mp_flows_reap(struct work_struct *work)
+{
+	struct mp_flow_table *t = container_of(to_delayed_work(work),
+					       struct mp_flow_table, reap);
+
+	if (mp_flows_reap_pass(t, false) && !READ_ONCE(t->dying))
+		queue_delayed_work(system_wq, &t->reap, MP_FLOW_RETRY);
 }
 
 /*
@@ -226,7 +299,7 @@ static void mp_flows_gc(struct work_struct *work)
 	reap = !list_empty(&t->dead);
 	spin_unlock_bh(&t->lock);
 	if (reap)
-		queue_work(system_wq, &t->reap);
+		mp_flows_reap_soon(t);
 	/* A flow created from now on queues the collector itself. */
 	if (!list_empty(&t->list) && !READ_ONCE(t->dying))
 		queue_delayed_work(system_wq, &t->gc, HZ);
@@ -250,12 +323,13 @@ void mp_flows_flush(struct mp_net *mn, enum migprio_flow_end reason)
 		mp_flow_unlink(t, f);
 	}
 	spin_unlock_bh(&t->lock);
-	queue_work(system_wq, &t->reap);
+	mp_flows_reap_soon(t);
 }
 
 /*
  * The parameters of tuned sockets changed: have every TCP flow's work
- * bring its socket in line. Process context.
+ * bring its socket in line, tuned or not yet (a work that read the old
+ * config may be tuning it right now; it runs again). Process context.
  */
 void mp_flows_retune(struct mp_net *mn)
 {
@@ -266,8 +340,7 @@ void mp_flows_retune(struct mp_net *mn)
 		return;
 	rcu_read_lock();
 	list_for_each_entry_rcu(f, &t->list, list)
-		if (f->key.proto == IPPROTO_TCP &&
-		    test_bit(MP_FLOW_TUNED, &f->flags))
+		if (f->key.proto == IPPROTO_TCP)
 			mp_flow_kick(f);
 	rcu_read_unlock();
 }
@@ -293,7 +366,8 @@ int mp_flows_init(struct mp_net *mn)
 	spin_lock_init(&t->lock);
 	INIT_LIST_HEAD(&t->list);
 	INIT_LIST_HEAD(&t->dead);
-	INIT_WORK(&t->reap, mp_flows_reap);
+	INIT_LIST_HEAD(&t->releasing);
+	INIT_DELAYED_WORK(&t->reap, mp_flows_reap);
 	INIT_DELAYED_WORK(&t->gc, mp_flows_gc);
 	t->gen = 1;
 	mn->flows = t;
@@ -302,19 +376,26 @@ int mp_flows_init(struct mp_net *mn)
 
 /*
  * Netns exit or module unload, with the hooks already unregistered: end
- * the remaining flows and wait for the reaper, which never waits for a
- * process holding a socket locked.
+ * the remaining flows and run the reaper to the end. A socket a process
+ * holds is tried for MP_RELEASE_FINAL_TRIES * MP_RELEASE_FINAL_MS, then
+ * keeps its sizes: nothing waits for a socket's lock.
  */
 void mp_flows_destroy(struct mp_net *mn)
 {
 	struct mp_flow_table *t = mn->flows;
+	int i;
 
 	if (!t)
 		return;
 	WRITE_ONCE(t->dying, true);
 	cancel_delayed_work_sync(&t->gc);
 	mp_flows_flush(mn, MIGPRIO_FLOW_END_FLUSH);
-	flush_work(&t->reap);
+	/* A running pass may have queued another: neither runs again. */
+	cancel_delayed_work_sync(&t->reap);
+	for (i = 0; i < MP_RELEASE_FINAL_TRIES && mp_flows_reap_pass(t, false);
+	     i++)
+		msleep(MP_RELEASE_FINAL_MS);
+	mp_flows_reap_pass(t, true);
 	WARN_ON_ONCE(atomic_read(&t->count));
 	rhashtable_destroy(&t->ht);
 	mn->flows = NULL;

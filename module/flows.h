@@ -34,6 +34,25 @@ struct mp_sk_tuning {
 	u8 locks_old;			/* SOCK_{SND,RCV}BUF_LOCK before */
 };
 
+/*
+ * A socket's values right after migprio tuned it, whether migprio wrote
+ * them or left them: a later difference is the application's own
+ * setsockopt(), which then wins for the rest of the flow (mp_flow.app).
+ */
+struct mp_sk_seen {
+	u32 notsent;
+	int sndbuf, rcvbuf;
+	u8 locks;			/* SOCK_{SND,RCV}BUF_LOCK */
+};
+
+/* Bits of mp_flow.app: what the application set after migprio did. */
+enum {
+	MP_APP_PRIO = BIT(0),
+	MP_APP_NOTSENT = BIT(1),
+	MP_APP_SNDBUF = BIT(2),
+	MP_APP_RCVBUF = BIT(3),
+};
+
 /* Bits of mp_flow.flags */
 enum {
 	MP_FLOW_MATCHED,	/* the last classification found a rule */
@@ -43,21 +62,23 @@ enum {
 	MP_FLOW_FIN_RX,		/* against the socket by the collector */
 	MP_FLOW_RST,		/* a RST was seen: likewise */
 	MP_FLOW_LISTENER,	/* the listener needs tuning from the work */
+	MP_FLOW_PARTIAL,	/* given back but the sizes: its owner held it */
 };
 
 struct mp_flow {
 	struct rhash_head node;
 	struct mp_flow_key key;
 	struct list_head list;		/* table's list, RCU, for GC and dumps */
-	struct list_head reap;		/* private list of the reaper */
+	struct list_head reap;		/* the reaper's lists, once ended */
 	struct mp_net *mn;
 	/*
 	 * Start event and socket tuning, run in process context. Queued from
 	 * the hooks (and by itself, later, while a process holds the socket
-	 * locked); cancelled by the reaper after an RCU grace period, so it
-	 * never runs after the flow is freed. It never sleeps on a socket
-	 * lock, and holds no socket reference while pending: it looks the
-	 * socket up by its tuple when it runs.
+	 * locked), never once the flow has ended (mp_flow_kick()); cancelled
+	 * by the reaper after an RCU grace period, so it never runs after the
+	 * flow is freed. It never sleeps on a socket lock, and holds no
+	 * socket reference while pending: it looks the socket up by its
+	 * tuple when it runs.
 	 */
 	struct delayed_work work;
 	/* (config gen << 32) | (rule index + 1): the cached classification */
@@ -71,6 +92,9 @@ struct mp_flow {
 	u32 prio_set;			/* priority we gave the socket */
 	u32 prio_saved;			/* its priority before */
 	struct mp_sk_tuning tuning;	/* sizes, with MP_FLOW_TUNED */
+	struct mp_sk_seen seen;		/* the socket after the tuning */
+	u8 app;				/* MP_APP_*: left to the application */
+	u64 sock_id;			/* the socket tuned (sock_gen_cookie) */
 	u32 tune_gen;			/* mp_config.tune_gen it was tuned for */
 	unsigned long start;		/* jiffies of the first packet */
 	unsigned long last;		/* jiffies of the last packet */
@@ -105,7 +129,12 @@ void mp_nl_flow_notify(const struct mp_flow *f, u8 cmd);
 
 /* sockbuf.c: process context, never sleeping on a socket lock */
 void mp_sock_sync(struct mp_flow *f);
-void mp_sock_release(struct mp_flow *f);
+/*
+ * The flow ended: give its socket back what it had. False while a process
+ * holds the socket and sizes are left to give back (try again later);
+ * @final gives back what needs no lock and forgets the rest.
+ */
+bool mp_sock_release(struct mp_flow *f, bool final);
 /* sockbuf.c: any context; may the flow end with @reason? */
 bool mp_sock_agrees(struct mp_flow *f, enum migprio_flow_end reason);
 /* sockbuf.c: hooks, under RCU */
@@ -113,6 +142,20 @@ bool mp_listener_exists(struct net *net, const struct mp_flow_key *k,
 			int ifindex);
 void mp_listener_tune(struct net *net, const struct mp_flow_key *k,
 		      const struct mp_config *cfg, struct mp_flow *f);
+/*
+ * sockbuf.c: hooks, under RCU, on output through any interface of a netns
+ * with a designated one: the first segment of an accepted connection that
+ * inherited a tuned listener's sizes gives them back (@f: its flow, if
+ * any; a tuned flow's own work did that).
+ */
+void mp_child_first_tx(struct mp_net *mn, struct sk_buff *skb,
+		       struct mp_flow *f);
+static inline void mp_child_tx(struct mp_net *mn, struct sk_buff *skb,
+			       struct mp_flow *f)
+{
+	if (unlikely(READ_ONCE(mn->listener_records)))
+		mp_child_first_tx(mn, skb, f);
+}
 
 /* hooks.c: does a rule of @cfg cover every connection to TCP @lport? RCU */
 bool mp_config_covers_lport(const struct mp_config *cfg, u16 lport);

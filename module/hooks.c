@@ -12,6 +12,10 @@
  * allocation on this path; what a remote peer sends on its own creates
  * nothing). Everything that
  * needs process context (events, socket tuning) goes to the flow's work.
+ * Output through any interface of the netns also passes, while tuned
+ * listeners are on record (one read otherwise), the check of a TCP
+ * socket's first segment for sizes inherited from a tuned listener
+ * (sockbuf.c, mp_child_first_tx()).
  *
  * Where: POST_ROUTING for what leaves through the interface (the final
  * output device is known there) and LOCAL_IN for what arrives through it
@@ -428,6 +432,8 @@ static void mp_packet(struct mp_net *mn, const struct mp_config *cfg,
 	int idx;
 	u8 svc;
 
+	if (tx)
+		mp_child_tx(mn, skb, f);
 	idx = mp_classify(state->net, cfg, f, m, sk, tx, &svc);
 	if (idx >= 0) {
 		rule = cfg->rules[idx];
@@ -481,8 +487,14 @@ static unsigned int mp_hook(void *priv, struct sk_buff *skb,
 	const struct mp_config *cfg = mp_config_rcu(mn);
 	struct mp_skb m;
 
-	if (!dev || !cfg->ifindex || dev->ifindex != cfg->ifindex)
+	if (!dev || !cfg->ifindex)
 		return NF_ACCEPT;
+	if (dev->ifindex != cfg->ifindex) {
+		/* A tuned listener's child may have come this way. */
+		if (tx)
+			mp_child_tx(mn, skb, NULL);
+		return NF_ACCEPT;
+	}
 	if (tx && mp_forwarded(skb, state->pf))
 		return NF_ACCEPT;
 	/*

@@ -35,10 +35,18 @@ module_param_named(build_delay_ms, mp_build_delay_ms, uint, 0644);
 MODULE_PARM_DESC(build_delay_ms,
 		 "Milliseconds after a rule change before the classifier is rebuilt (0-10000)");
 
+bool mp_unloading;
+
 static int __init mp_init(void)
 {
 	int err;
 
+	err = mp_flow_cache_create();
+	if (err)
+		goto err_flow_cache;
+	err = mp_listener_cache_create();
+	if (err)
+		goto err_listener_cache;
 	err = mp_pernet_init();
 	if (err)
 		goto err_pernet;
@@ -63,18 +71,31 @@ err_egress:
 	mp_pernet_exit();
 err_pernet:
 	rcu_barrier();
+	mp_listener_cache_destroy();
+err_listener_cache:
+	mp_flow_cache_destroy();
+err_flow_cache:
 	return err;
 }
 
 static void __exit mp_exit(void)
 {
 	mp_genl_unregister();
-	/* Replays NETDEV_UNREGISTER: designations and egress hooks go. */
+	/*
+	 * Replays NETDEV_UNREGISTER: designations and egress hooks go, and
+	 * the log says "released".
+	 */
+	WRITE_ONCE(mp_unloading, true);
 	mp_netdev_notifier_unregister();
 	mp_egress_exit();
 	mp_pernet_exit();
-	/* Configs and rules are freed by RCU callbacks living in this module. */
+	/*
+	 * Configs, rules and listener records are freed by RCU callbacks
+	 * living in this module, the records into its cache.
+	 */
 	rcu_barrier();
+	mp_listener_cache_destroy();
+	mp_flow_cache_destroy();
 }
 
 module_init(mp_init);

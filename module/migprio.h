@@ -30,6 +30,8 @@ extern unsigned int mp_max_rules;	/* per netns, default 4096 */
 extern unsigned int mp_max_flows;	/* per netns, default 65536 */
 extern unsigned int mp_flow_idle_secs;	/* default 30 */
 extern unsigned int mp_build_delay_ms;	/* default 100, see config.c */
+/* main.c: set once module unload has begun */
+extern bool mp_unloading;
 
 /*
  * Rules added at the end of the set since the last classifier build are
@@ -167,6 +169,11 @@ struct mp_net {
 	struct mp_events_stats ev;
 	struct mp_flow_table *flows;
 	struct mp_listeners *listeners;	/* sockbuf.c */
+	/*
+	 * sockbuf.c: records of tuned listeners (live or just undone),
+	 * changed under the registry's lock, read by the hooks without it.
+	 */
+	unsigned int listener_records;
 };
 
 /* pernet.c */
@@ -195,6 +202,7 @@ void mp_counters_sum(struct mp_counters __percpu *ctr,
 		     struct mp_counters_sum *sum);
 struct mp_counters __percpu *mp_counters_alloc(void);	/* free_percpu() */
 int mp_config_init(struct mp_net *mn);
+void mp_config_quiesce(struct mp_net *mn);	/* netns exit: works stopped */
 void mp_config_destroy(struct mp_net *mn);	/* netns exit */
 
 /* dev.c: follow the designated interface */
@@ -213,6 +221,8 @@ int mp_hooks_register(struct mp_net *mn);
 void mp_hooks_unregister(struct mp_net *mn);
 
 /* flows.c */
+int mp_flow_cache_create(void);		/* module init and exit */
+void mp_flow_cache_destroy(void);
 int mp_flows_init(struct mp_net *mn);
 void mp_flows_destroy(struct mp_net *mn);	/* ends all, sends events */
 void mp_flows_flush(struct mp_net *mn, enum migprio_flow_end reason);
@@ -220,6 +230,8 @@ unsigned int mp_flows_active(struct mp_net *mn);
 void mp_flows_retune(struct mp_net *mn);	/* have the works tune again */
 
 /* sockbuf.c: tuned listeners, undone when their tuning no longer applies */
+int mp_listener_cache_create(void);	/* module init and exit */
+void mp_listener_cache_destroy(void);
 int mp_listeners_init(struct mp_net *mn);
 void mp_listeners_destroy(struct mp_net *mn);	/* undoes all, waits */
 void mp_listeners_revalidate(struct mp_net *mn);	/* any context */

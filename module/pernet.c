@@ -61,6 +61,12 @@ static void __net_exit mp_net_exit(struct net *net)
 {
 	struct mp_net *mn = mp_net(net);
 
+	/*
+	 * First what publishes configs on its own (the deferred classifier
+	 * build, cgroup paths resolved again): a publication revalidates the
+	 * listener registry and re-tunes flows, which go below.
+	 */
+	mp_config_quiesce(mn);
 	/* Ends the remaining flows (module unload), which uses the config. */
 	mp_flows_destroy(mn);
 	/* After the flows: their works may have tuned listeners. */

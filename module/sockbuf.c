@@ -25,27 +25,39 @@
  *
  * Sizes are only written with the socket locked the way the TCP receive
  * path locks it: bh_lock_sock() and no owner (sock_owned_by_user()), which
- * excludes setsockopt() and the owner's system calls. Nothing here sleeps
- * on a socket lock: a local process can hold one for as long as it likes
- * (a sendmsg() from a page that faults slowly), and a work waiting for it
- * would hold up the reaper, which netns exit and module unload wait for.
- * When the socket is owned, the work tries again a little later.
+ * excludes setsockopt() and the owner's system calls; or in the socket's
+ * own transmit path, where TCP holds it either way (mp_child_first_tx()).
+ * Nothing here sleeps on a socket lock: a local process can hold one for
+ * as long as it likes (a sendmsg() from a page that faults slowly), and a
+ * work waiting for it would hold up the reaper, which netns exit and
+ * module unload wait for. When the socket is owned, the work tries again
+ * a little later, for the tuning and for giving sizes back alike.
  *
  * The priority and TCP_NOTSENT_LOWAT are single words that setsockopt()
- * replaces in one store: they are swapped with cmpxchg(), so neither side
- * loses a write, and giving them back (the flow ends or stops matching) is
- * never deferred: the reaper does it for every ended flow whose socket
- * still has migprio's values. Buffer sizes are given back with them when
- * the socket is not owned at that moment, else they stay. A socket that
- * already had migprio's priority keeps it when the flow ends: migprio never
- * saves its own value as the socket's original.
+ * replaces in one store (6.12 writes SO_PRIORITY without the socket lock):
+ * they are swapped with cmpxchg(), so neither side loses a write, and
+ * giving them back is never deferred. Only the socket's lock holder may
+ * call sk_write_space() (kTLS's pushes a record): a larger bound given
+ * back to an owned socket wakes nobody, its owner sees it.
+ *
+ * The application's setsockopt() wins: a value migprio finds changed since
+ * it tuned the socket (compared with what the socket had right after) is
+ * the application's, and migprio leaves that field alone for the rest of
+ * the flow, when it re-tunes and when it gives the socket back. The
+ * comparison is by value: an application that sets exactly migprio's
+ * value is not told apart. A socket that already had migprio's priority
+ * keeps it when the flow ends: migprio never saves its own value as the
+ * socket's original.
  *
  * Nothing here holds a socket reference while waiting: sockets are looked
- * up by their tuple when a work runs, so a socket that went away is simply
- * not found.
+ * up by their tuple when a work runs and recognised by their cookie
+ * (sock_gen_cookie(), never reused), so a socket that went away is simply
+ * not found, and one at a freed socket's address is not taken for it.
  */
 
+#include <linux/hash.h>
 #include <linux/slab.h>
+#include <linux/sock_diag.h>
 #include <net/sock.h>
 #include <net/tcp.h>
 #include <net/inet_hashtables.h>
@@ -75,29 +87,62 @@
 #define MP_NOTSENT_AUTO_US	(4 * USEC_PER_MSEC)
 #define MP_NOTSENT_AUTO_MIN	(128U << 10)
 #define MP_NOTSENT_AUTO_MAX	(8U << 20)
-/* Tuned listeners remembered per netns; beyond, listeners are left alone. */
+/*
+ * Tuned listeners remembered per netns; beyond, listeners are left alone.
+ * Undone records are kept a while longer (at most as many again).
+ */
 #define MP_LISTENERS_MAX	256
+#define MP_LISTENERS_BITS	6
 /* A listener its process holds is given back its sizes this much later. */
 #define MP_LISTENER_RETRY	(HZ / 10)
+/* A listener was tuned: the records of those gone are dropped this later. */
+#define MP_LISTENER_GC		HZ
+/*
+ * An undone listener record stays this long for the connections accepted
+ * before (their first segment gives back what they inherited).
+ */
+#define MP_LISTENER_LINGER	(10 * HZ)
 
-/* A listener whose buffers migprio raised, found again by its tuple. */
+/*
+ * A listener whose buffers migprio raised: which socket (its cookie), and
+ * how to find it again (the tuple of a SYN it answered). Published with
+ * RCU in its bucket; only @retired changes after that.
+ */
 struct mp_listener {
-	struct list_head node;
+	struct hlist_node node;		/* ls->hash[], RCU */
+	struct list_head undo;		/* the work's own list */
+	struct rcu_head rcu;
+	u64 cookie;
 	struct mp_flow_key key;
-	const struct sock *sk;		/* identity only, never dereferenced */
 	int ifindex;
 	u32 tune_gen;
+	unsigned long retired;		/* jiffies when undone, 0: live */
 	struct mp_sk_tuning t;
 };
 
 struct mp_listeners {
-	spinlock_t lock;		/* list, count, dying; BH */
-	struct list_head list;
-	unsigned int count;
+	spinlock_t lock;		/* changes to hash, live, dying, due; BH */
+	struct hlist_head hash[1 << MP_LISTENERS_BITS];	/* by local port */
+	unsigned int live;		/* records not undone */
 	bool dying;
+	bool full;			/* a SYN found no room: work queued */
 	struct delayed_work work;	/* undo what no longer applies */
+	unsigned long due;		/* when the queued work runs */
 	struct mp_net *mn;
 };
+
+static struct kmem_cache *mp_listener_cache;
+
+int mp_listener_cache_create(void)
+{
+	mp_listener_cache = KMEM_CACHE(mp_listener, 0);
+	return mp_listener_cache ? 0 : -ENOMEM;
+}
+
+void mp_listener_cache_destroy(void)
+{
+	kmem_cache_destroy(mp_listener_cache);
+}
 
 static __be32 mp_v4(const u8 *a)
 {
@@ -107,7 +152,20 @@ static __be32 mp_v4(const u8 *a)
 	return v;
 }
 
-/* The TCP listener an incoming SYN of @k goes to; RCU, no reference. */
+/* The socket's cookie: its identity, never reused. Any context. */
+static u64 mp_sk_cookie(struct sock *sk)
+{
+	u32 c[2];
+
+	sock_diag_save_cookie(sk, c);
+	return (u64)c[1] << 32 | c[0];
+}
+
+/*
+ * The TCP listener an incoming SYN of @k goes to; RCU, no reference.
+ * Listeners are freed after a grace period (SOCK_RCU_FREE): it stays a
+ * socket until rcu_read_unlock(), if maybe a closed one.
+ */
 static struct sock *mp_listener_find(struct net *net,
 				     const struct mp_flow_key *k, int ifindex)
 {
@@ -191,13 +249,14 @@ static u32 mp_notsent_size(u32 conf, u64 rate)
 	return clamp_t(u64, size, MP_NOTSENT_AUTO_MIN, MP_NOTSENT_AUTO_MAX);
 }
 
-/* Socket changes; the socket is locked */
+/* Socket changes */
 
 /*
  * Like SO_SNDBUF/SO_RCVBUF (sizes locked against autotuning) but without
  * the wmem_max/rmem_max cap, never below what the socket has, and recorded
  * in @t. A connected socket's window clamp was computed from its old
  * receive buffer: raise it as autotuning would. 0: leave that buffer alone.
+ * Socket locked, not owned.
  */
 static void mp_sk_set_bufs(struct sock *sk, struct mp_sk_tuning *t,
 			   u32 sndbuf, u32 rcvbuf)
@@ -208,7 +267,8 @@ static void mp_sk_set_bufs(struct sock *sk, struct mp_sk_tuning *t,
 		t->sndbuf = sndbuf;
 		sk->sk_userlocks |= SOCK_SNDBUF_LOCK;
 		WRITE_ONCE(sk->sk_sndbuf, sndbuf);
-		sk->sk_write_space(sk);
+		if (sk->sk_state != TCP_LISTEN)
+			sk->sk_write_space(sk);
 	}
 	if (rcvbuf && sk->sk_rcvbuf < (int)rcvbuf) {
 		t->rcvbuf_old = sk->sk_rcvbuf;
@@ -226,60 +286,53 @@ static void mp_sk_set_bufs(struct sock *sk, struct mp_sk_tuning *t,
 	}
 }
 
-static void mp_sk_set_notsent(struct sock *sk, struct mp_sk_tuning *t,
+/* False when setsockopt() got there first: the application's value. */
+static bool mp_sk_set_notsent(struct sock *sk, struct mp_sk_tuning *t,
 			      u32 notsent)
 {
 	struct tcp_sock *tp = tcp_sk(sk);
 
 	if (!notsent || sk->sk_state == TCP_LISTEN)
-		return;
+		return true;
 	t->notsent_old = READ_ONCE(tp->notsent_lowat);
 	if (cmpxchg(&tp->notsent_lowat, t->notsent_old, notsent) !=
 	    t->notsent_old)
-		return;		/* setsockopt() got there first: it wins */
+		return false;
 	t->notsent = notsent;
 	sk->sk_write_space(sk);
+	return true;
 }
 
 /*
  * Give back the buffer sizes @t records, where the socket still has
- * migprio's value (an application's own setsockopt() since wins). True
- * when something was given back.
+ * migprio's value, but those in @skip (MP_APP_SNDBUF, MP_APP_RCVBUF).
+ * Smaller sizes wake nobody. The socket is locked, or this is its own
+ * transmit path.
  */
-static bool mp_sk_restore_bufs(struct sock *sk, const struct mp_sk_tuning *t)
+static void mp_sk_restore_bufs(struct sock *sk, const struct mp_sk_tuning *t,
+			       u8 skip)
 {
-	bool done = false;
-
-	if (t->sndbuf && sk->sk_sndbuf == t->sndbuf) {
+	if (t->sndbuf && sk->sk_sndbuf == t->sndbuf &&
+	    !(skip & MP_APP_SNDBUF)) {
 		sk->sk_userlocks &= ~SOCK_SNDBUF_LOCK;
 		sk->sk_userlocks |= t->locks_old & SOCK_SNDBUF_LOCK;
 		WRITE_ONCE(sk->sk_sndbuf, t->sndbuf_old);
-		sk->sk_write_space(sk);
-		done = true;
 	}
-	if (t->rcvbuf && sk->sk_rcvbuf == t->rcvbuf) {
+	if (t->rcvbuf && sk->sk_rcvbuf == t->rcvbuf &&
+	    !(skip & MP_APP_RCVBUF)) {
 		sk->sk_userlocks &= ~SOCK_RCVBUF_LOCK;
 		sk->sk_userlocks |= t->locks_old & SOCK_RCVBUF_LOCK;
 		WRITE_ONCE(sk->sk_rcvbuf, t->rcvbuf_old);
-		done = true;
 	}
-	return done;
 }
 
-/*
- * Give back what @t records and forget it: TCP_NOTSENT_LOWAT always, the
- * sizes when @locked (the caller holds the socket as the receive path does).
- */
-static void mp_sk_restore(struct sock *sk, struct mp_sk_tuning *t,
-			  bool locked)
+/* Does @sk carry the sizes @t raised, as a child inherits them? */
+static bool mp_sk_has_bufs(const struct sock *sk, const struct mp_sk_tuning *t)
 {
-	if (locked)
-		mp_sk_restore_bufs(sk, t);
-	if (t->notsent && sk->sk_state != TCP_LISTEN &&
-	    cmpxchg(&tcp_sk(sk)->notsent_lowat, t->notsent,
-		    t->notsent_old) == t->notsent)
-		sk->sk_write_space(sk);
-	memset(t, 0, sizeof(*t));
+	return (t->sndbuf && sk->sk_sndbuf == t->sndbuf &&
+		(sk->sk_userlocks & SOCK_SNDBUF_LOCK)) ||
+	       (t->rcvbuf && sk->sk_rcvbuf == t->rcvbuf &&
+		(sk->sk_userlocks & SOCK_RCVBUF_LOCK));
 }
 
 /* Listeners */
@@ -288,7 +341,8 @@ static void mp_sk_restore(struct sock *sk, struct mp_sk_tuning *t,
  * What a listener gets: the fixed sizes, or for "auto" a receive buffer
  * large enough for the window scale a long path needs (its connections'
  * RTT is not known yet). The children inherit it; their own flows size
- * their buffers once they have an RTT.
+ * their buffers once they have an RTT, and their first segment gives
+ * back what they inherited (mp_child_first_tx()).
  */
 static void mp_listener_sizes(struct net *net, const struct mp_dev_params *p,
 			      u32 *sndbuf, u32 *rcvbuf)
@@ -305,88 +359,83 @@ static bool mp_sk_bufs_ok(const struct sock *sk, u32 sndbuf, u32 rcvbuf)
 	       READ_ONCE(sk->sk_rcvbuf) >= (int)rcvbuf;
 }
 
+static struct hlist_head *mp_listener_bucket(struct mp_listeners *ls,
+					     u16 lport)
+{
+	return &ls->hash[hash_32(lport, MP_LISTENERS_BITS)];
+}
+
 /*
- * Is listener @sk (locked) already tuned as @new would tune it? A record of
- * an older tuning (the parameters changed, and the work that undoes it has
- * not run yet) is undone here, so that the new tuning is not lost to it.
- * Under ls->lock.
+ * The live record of the listener with @cookie on @lport, or NULL. RCU or
+ * ls->lock; at most MP_LISTENERS_MAX records (twice that with the undone
+ * ones) to look at, usually one.
  */
-static bool mp_listener_known(struct mp_listeners *ls, struct sock *sk,
-			      const struct mp_listener *new)
+static struct mp_listener *mp_listener_get(struct mp_listeners *ls, u16 lport,
+					   u64 cookie)
 {
 	struct mp_listener *l;
 
-	list_for_each_entry(l, &ls->list, node) {
-		if (l->sk != sk)
-			continue;
-		if (l->tune_gen == new->tune_gen && l->ifindex == new->ifindex)
-			return true;
-		mp_sk_restore_bufs(sk, &l->t);
-		list_del(&l->node);
-		ls->count--;
-		kfree(l);
-		return false;
-	}
-	return false;
+	hlist_for_each_entry_rcu(l, mp_listener_bucket(ls, lport), node,
+				 lockdep_is_held(&ls->lock))
+		if (l->cookie == cookie && l->key.lport == lport &&
+		    !READ_ONCE(l->retired))
+			return l;
+	return NULL;
+}
+
+/* Is @l the tuning @cfg makes? Then the listener is left as it is. */
+static bool mp_listener_current(const struct mp_listener *l,
+				const struct mp_config *cfg)
+{
+	return l->tune_gen == cfg->tune_gen && l->ifindex == cfg->ifindex;
+}
+
+/* Under ls->lock: @l's tuning is undone; children may still need it. */
+static void mp_listener_retire(struct mp_listeners *ls, struct mp_listener *l)
+{
+	if (l->retired)
+		return;
+	WRITE_ONCE(l->retired, jiffies ? : 1);
+	WRITE_ONCE(ls->live, ls->live - 1);
+}
+
+static void mp_listener_free_rcu(struct rcu_head *head)
+{
+	kmem_cache_free(mp_listener_cache,
+			container_of(head, struct mp_listener, rcu));
+}
+
+/* Under ls->lock: forget @l (freed after the readers). */
+static void mp_listener_del(struct mp_listeners *ls, struct mp_listener *l)
+{
+	mp_listener_retire(ls, l);
+	hlist_del_rcu(&l->node);
+	WRITE_ONCE(ls->mn->listener_records, ls->mn->listener_records - 1);
+	call_rcu(&l->rcu, mp_listener_free_rcu);
 }
 
 /*
- * Tune listener @sk (locked by the caller) with record @l, or free @l when
- * there is nothing to do or no room to remember it: a tuning that cannot
- * be undone is not made. Any context.
+ * Under ls->lock: have the work run within @delay, or earlier if it is
+ * queued for earlier already.
  */
-static bool mp_listener_apply(struct mp_listeners *ls, struct sock *sk,
-			      struct mp_listener *l, u32 sndbuf, u32 rcvbuf)
+static void mp_listeners_schedule(struct mp_listeners *ls,
+				  unsigned long delay)
 {
-	bool done = false;
+	unsigned long due = jiffies + delay;
 
-	spin_lock_bh(&ls->lock);
-	if (!ls->dying && ls->count < MP_LISTENERS_MAX &&
-	    !mp_listener_known(ls, sk, l) &&
-	    !mp_sk_bufs_ok(sk, sndbuf, rcvbuf)) {
-		mp_sk_set_bufs(sk, &l->t, sndbuf, rcvbuf);
-		l->sk = sk;
-		list_add_tail(&l->node, &ls->list);
-		ls->count++;
-		done = true;
-	} else if (ls->count >= MP_LISTENERS_MAX) {
-		/* Forget listeners that are gone, for the next SYN. */
-		mod_delayed_work(system_wq, &ls->work, 0);
-	}
-	spin_unlock_bh(&ls->lock);
-	if (!done)
-		kfree(l);
-	return done;
+	if (ls->dying)
+		return;
+	if (delayed_work_pending(&ls->work) && time_before_eq(ls->due, due))
+		return;
+	ls->due = due;
+	mod_delayed_work(system_wq, &ls->work, delay);
 }
 
-/*
- * Does listener @sk have buffers from a tuning @cfg no longer makes? They
- * are to be replaced now, not when the work gets to them. RCU (the hooks).
- */
-static bool mp_listener_stale(struct mp_listeners *ls, const struct sock *sk,
-			      const struct mp_config *cfg)
+static struct mp_listener *mp_listener_alloc(const struct mp_flow_key *k,
+					     int ifindex, u32 tune_gen,
+					     gfp_t gfp)
 {
-	const struct mp_listener *l;
-	bool stale = false;
-
-	if (!READ_ONCE(ls->count))
-		return false;
-	spin_lock_bh(&ls->lock);
-	list_for_each_entry(l, &ls->list, node) {
-		if (l->sk == sk) {
-			stale = l->tune_gen != cfg->tune_gen ||
-				l->ifindex != cfg->ifindex;
-			break;
-		}
-	}
-	spin_unlock_bh(&ls->lock);
-	return stale;
-}
-
-static struct mp_listener *mp_listener_new(const struct mp_flow_key *k,
-					   int ifindex, u32 tune_gen, gfp_t gfp)
-{
-	struct mp_listener *l = kzalloc(sizeof(*l), gfp);
+	struct mp_listener *l = kmem_cache_zalloc(mp_listener_cache, gfp);
 
 	if (!l)
 		return NULL;
@@ -397,6 +446,59 @@ static struct mp_listener *mp_listener_new(const struct mp_flow_key *k,
 }
 
 /*
+ * Tune listener @sk (locked by the caller, not owned) with record @l (its
+ * key, ifindex and tune_gen filled in), replacing a record of an older
+ * tuning; or free @l when there is nothing to do or no room to remember
+ * it: a tuning that cannot be undone is not made. Any context.
+ */
+static bool mp_listener_add(struct mp_listeners *ls, struct sock *sk,
+			    struct mp_listener *l, u32 sndbuf, u32 rcvbuf)
+{
+	struct mp_net *mn = ls->mn;
+	struct mp_listener *old;
+	bool done = false;
+
+	l->cookie = mp_sk_cookie(sk);
+	spin_lock_bh(&ls->lock);
+	old = mp_listener_get(ls, l->key.lport, l->cookie);
+	if (old && old->tune_gen == l->tune_gen && old->ifindex == l->ifindex)
+		goto unlock;		/* tuned meanwhile */
+	if (old) {
+		/* its parameters changed: undone now, not when the work runs */
+		mp_sk_restore_bufs(sk, &old->t, 0);
+		mp_listener_retire(ls, old);
+	}
+	if (ls->dying || ls->live >= MP_LISTENERS_MAX ||
+	    mn->listener_records >= 2 * MP_LISTENERS_MAX ||
+	    mp_sk_bufs_ok(sk, sndbuf, rcvbuf))
+		goto unlock;
+	mp_sk_set_bufs(sk, &l->t, sndbuf, rcvbuf);
+	hlist_add_head_rcu(&l->node, mp_listener_bucket(ls, l->key.lport));
+	WRITE_ONCE(ls->live, ls->live + 1);
+	WRITE_ONCE(mn->listener_records, mn->listener_records + 1);
+	done = true;
+	/* Listeners come and go: forget those that went, a little later. */
+	mp_listeners_schedule(ls, MP_LISTENER_GC);
+unlock:
+	spin_unlock_bh(&ls->lock);
+	if (!done)
+		kmem_cache_free(mp_listener_cache, l);
+	return done;
+}
+
+/*
+ * The registry is full: have the work forget the records of gone ones,
+ * once until it ran (a SYN flood costs a read here, no lock, no atomic).
+ */
+static void mp_listeners_gc_now(struct mp_listeners *ls)
+{
+	if (!READ_ONCE(ls->full)) {
+		WRITE_ONCE(ls->full, true);
+		mod_delayed_work(system_wq, &ls->work, 0);
+	}
+}
+
+/*
  * An incoming SYN matched a rule that covers every connection to its
  * listener's port. The window scale of the connection is chosen from the
  * listener's receive buffer while the SYN-ACK is built (tcp_openreq_init_rwin
@@ -404,36 +506,50 @@ static struct mp_listener *mp_listener_new(const struct mp_flow_key *k,
  * inherits the listener's buffers: raise them now when the path needs it.
  * Only the buffers: the SYN-ACK is marked by the hook, and the child gets
  * its priority from its own flow. If a process holds the listener locked,
- * defer to the flow's work: then only later connections benefit. Softirq,
- * under RCU; one allocation per listener tuned, not per packet.
+ * defer to the flow's work: then only later connections benefit.
+ *
+ * Softirq, under RCU, without a lock for a listener already tuned (or
+ * needing nothing): a lookup in the registry, bounded by its size. One
+ * allocation per listener tuned, none per SYN.
  */
 void mp_listener_tune(struct net *net, const struct mp_flow_key *k,
 		      const struct mp_config *cfg, struct mp_flow *f)
 {
-	struct mp_listeners *ls = mp_net(net)->listeners;
+	struct mp_net *mn = mp_net(net);
+	struct mp_listeners *ls = mn->listeners;
 	struct sock *sk = mp_listener_find(net, k, cfg->ifindex);
+	const struct mp_listener *rec = NULL;
 	bool owned, done = false;
 	u32 sndbuf, rcvbuf;
 
 	if (!sk)
 		return;
 	mp_listener_sizes(net, &cfg->dev, &sndbuf, &rcvbuf);
-	if (mp_sk_bufs_ok(sk, sndbuf, rcvbuf) &&
-	    !mp_listener_stale(ls, sk, cfg))
+	if (READ_ONCE(mn->listener_records))
+		rec = mp_listener_get(ls, k->lport, mp_sk_cookie(sk));
+	/* Tuned as @cfg tunes it (what the application set since wins). */
+	if (rec ? mp_listener_current(rec, cfg) :
+		  mp_sk_bufs_ok(sk, sndbuf, rcvbuf))
 		return;
+	/* No room: nothing is allocated, the work makes room. */
+	if ((!rec && READ_ONCE(ls->live) >= MP_LISTENERS_MAX) ||
+	    READ_ONCE(mn->listener_records) >= 2 * MP_LISTENERS_MAX) {
+		mp_listeners_gc_now(ls);
+		return;
+	}
 	bh_lock_sock(sk);
 	/* Nothing is allocated for a listener a process holds. */
 	owned = sock_owned_by_user(sk);
-	if (!owned) {
+	if (!owned && sk->sk_state == TCP_LISTEN) {
 		struct mp_listener *l;
 
-		l = mp_listener_new(k, cfg->ifindex, cfg->tune_gen,
-				    GFP_ATOMIC | __GFP_NOWARN);
-		done = l && mp_listener_apply(ls, sk, l, sndbuf, rcvbuf);
+		l = mp_listener_alloc(k, cfg->ifindex, cfg->tune_gen,
+				      GFP_ATOMIC | __GFP_NOWARN);
+		done = l && mp_listener_add(ls, sk, l, sndbuf, rcvbuf);
 	}
 	bh_unlock_sock(sk);
 	if (done)
-		atomic64_inc(&mp_net(net)->ev.socks_tuned);
+		atomic64_inc(&mn->ev.socks_tuned);
 	/* Owned by a process: the flow's work tunes it when it can. */
 	if (owned && f) {
 		set_bit(MP_FLOW_LISTENER, &f->flags);
@@ -451,7 +567,7 @@ static void mp_listener_tune_deferred(struct mp_flow *f,
 	u32 sndbuf, rcvbuf;
 	struct sock *sk;
 
-	l = mp_listener_new(&f->key, f->ifindex, tune_gen, GFP_KERNEL);
+	l = mp_listener_alloc(&f->key, f->ifindex, tune_gen, GFP_KERNEL);
 	if (!l)
 		return;
 	rcu_read_lock();
@@ -460,7 +576,7 @@ static void mp_listener_tune_deferred(struct mp_flow *f,
 		sk = NULL;
 	rcu_read_unlock();
 	if (!sk) {
-		kfree(l);
+		kmem_cache_free(mp_listener_cache, l);
 		return;
 	}
 	mp_listener_sizes(mn->net, p, &sndbuf, &rcvbuf);
@@ -468,12 +584,12 @@ static void mp_listener_tune_deferred(struct mp_flow *f,
 	local_bh_disable();
 	bh_lock_sock(sk);
 	if (sock_owned_by_user(sk)) {
-		kfree(l);
+		kmem_cache_free(mp_listener_cache, l);
 		set_bit(MP_FLOW_LISTENER, &f->flags);
 		mp_flow_retry(f);
 	} else if (sk->sk_state != TCP_LISTEN) {
-		kfree(l);
-	} else if (mp_listener_apply(mn->listeners, sk, l, sndbuf, rcvbuf)) {
+		kmem_cache_free(mp_listener_cache, l);
+	} else if (mp_listener_add(mn->listeners, sk, l, sndbuf, rcvbuf)) {
 		atomic64_inc(&mn->ev.socks_tuned);
 	}
 	bh_unlock_sock(sk);
@@ -482,13 +598,19 @@ static void mp_listener_tune_deferred(struct mp_flow *f,
 }
 
 /* Does the tuning of @l still apply under @cfg? RCU. */
-static bool mp_listener_valid(const struct mp_listeners *ls,
-			      const struct mp_listener *l,
+static bool mp_listener_valid(const struct mp_listener *l,
 			      const struct mp_config *cfg)
 {
-	return !ls->dying && cfg->ifindex == l->ifindex &&
-	       cfg->tune_gen == l->tune_gen &&
+	return mp_listener_current(l, cfg) &&
 	       mp_config_covers_lport(cfg, l->key.lport);
+}
+
+/* Is @l's listener still the one its tuple leads to? RCU. */
+static bool mp_listener_alive(struct net *net, const struct mp_listener *l)
+{
+	struct sock *sk = mp_listener_find(net, &l->key, l->ifindex);
+
+	return sk && mp_sk_cookie(sk) == l->cookie;
 }
 
 /*
@@ -502,17 +624,19 @@ static bool mp_listener_undo(struct mp_net *mn, struct mp_listener *l)
 
 	rcu_read_lock();
 	sk = mp_listener_find(mn->net, &l->key, l->ifindex);
-	if (sk != l->sk || (sk && !refcount_inc_not_zero(&sk->sk_refcnt)))
+	if (sk && (mp_sk_cookie(sk) != l->cookie ||
+		   !refcount_inc_not_zero(&sk->sk_refcnt)))
 		sk = NULL;
 	rcu_read_unlock();
 	if (!sk)
 		return true;
 	local_bh_disable();
 	bh_lock_sock(sk);
+	/* A SYN may have replaced @l meanwhile, under the same lock. */
 	if (sock_owned_by_user(sk))
 		done = false;
-	else if (sk->sk_state == TCP_LISTEN)
-		mp_sk_restore(sk, &l->t, true);
+	else if (sk->sk_state == TCP_LISTEN && !READ_ONCE(l->retired))
+		mp_sk_restore_bufs(sk, &l->t, 0);
 	bh_unlock_sock(sk);
 	local_bh_enable();
 	sock_put(sk);
@@ -520,56 +644,81 @@ static bool mp_listener_undo(struct mp_net *mn, struct mp_listener *l)
 }
 
 /*
- * Undo every listener tuning that no longer applies. A listener that went
- * away is not found by its tuple any more and is only forgotten. Process
- * context, takes no lock the control path holds (RTNL, mn->lock).
+ * Undo every listener tuning that no longer applies, forget the records
+ * of listeners that went away (a listener no longer found by its tuple,
+ * or another one there, is not ours any more: nothing to give back) and
+ * the undone records older than MP_LISTENER_LINGER (all of them when a
+ * SYN found no room). Process context,
+ * takes no lock the control path holds (RTNL, mn->lock).
  */
 static void mp_listeners_work(struct work_struct *work)
 {
 	struct mp_listeners *ls = container_of(to_delayed_work(work),
 					       struct mp_listeners, work);
+	unsigned long next = 0, now = jiffies;
+	struct mp_net *mn = ls->mn;
 	struct mp_listener *l, *n;
+	struct hlist_node *tmp;
+	const struct mp_config *cfg;
+	bool busy = false, full = READ_ONCE(ls->full);
 	LIST_HEAD(undo);
-	LIST_HEAD(busy);
+	unsigned int i;
 
+	WRITE_ONCE(ls->full, false);
 	rcu_read_lock();
+	cfg = mp_config_rcu(mn);
 	spin_lock_bh(&ls->lock);
-	list_for_each_entry_safe(l, n, &ls->list, node) {
-		if (mp_listener_valid(ls, l, mp_config_rcu(ls->mn)) &&
-		    mp_listener_exists(ls->mn->net, &l->key, l->ifindex))
-			continue;
-		list_move_tail(&l->node, &undo);
-		ls->count--;
+	for (i = 0; i < ARRAY_SIZE(ls->hash); i++) {
+		hlist_for_each_entry_safe(l, tmp, &ls->hash[i], node) {
+			if (l->retired) {
+				/* full: room before lingering */
+				if (ls->dying || full ||
+				    time_after_eq(now, l->retired + MP_LISTENER_LINGER))
+					mp_listener_del(ls, l);
+				else if (!next || time_before(l->retired, next))
+					next = l->retired;
+				continue;
+			}
+			if (ls->dying || !mp_listener_valid(l, cfg) ||
+			    !mp_listener_alive(mn->net, l))
+				list_add_tail(&l->undo, &undo);
+		}
 	}
 	spin_unlock_bh(&ls->lock);
 	rcu_read_unlock();
 
-	list_for_each_entry_safe(l, n, &undo, node) {
+	list_for_each_entry_safe(l, n, &undo, undo) {
 		/* Owned by a process: again later, or left when unloading. */
-		if (!mp_listener_undo(ls->mn, l) && !READ_ONCE(ls->dying)) {
-			list_move_tail(&l->node, &busy);
+		if (!mp_listener_undo(mn, l) && !READ_ONCE(ls->dying)) {
+			busy = true;
 			continue;
 		}
-		list_del(&l->node);
-		kfree(l);
+		spin_lock_bh(&ls->lock);
+		if (ls->dying)
+			mp_listener_del(ls, l);
+		else
+			mp_listener_retire(ls, l);
+		spin_unlock_bh(&ls->lock);
+		next = next ? : now;
 	}
-	if (list_empty(&busy))
-		return;
 	spin_lock_bh(&ls->lock);
-	list_for_each_entry_safe(l, n, &busy, node) {
-		list_move_tail(&l->node, &ls->list);
-		ls->count++;
-	}
+	if (busy)
+		mp_listeners_schedule(ls, MP_LISTENER_RETRY);
+	else if (next)
+		mp_listeners_schedule(ls, next + MP_LISTENER_LINGER - now);
 	spin_unlock_bh(&ls->lock);
-	queue_delayed_work(system_wq, &ls->work, MP_LISTENER_RETRY);
 }
 
+/* Process context: the config changed, see what still applies. */
 void mp_listeners_revalidate(struct mp_net *mn)
 {
 	struct mp_listeners *ls = mn->listeners;
 
-	if (ls && READ_ONCE(ls->count))
-		mod_delayed_work(system_wq, &ls->work, 0);
+	if (!ls || !READ_ONCE(mn->listener_records))
+		return;
+	spin_lock_bh(&ls->lock);
+	mp_listeners_schedule(ls, 0);
+	spin_unlock_bh(&ls->lock);
 }
 
 int mp_listeners_init(struct mp_net *mn)
@@ -579,7 +728,6 @@ int mp_listeners_init(struct mp_net *mn)
 	if (!ls)
 		return -ENOMEM;
 	spin_lock_init(&ls->lock);
-	INIT_LIST_HEAD(&ls->list);
 	INIT_DELAYED_WORK(&ls->work, mp_listeners_work);
 	ls->mn = mn;
 	mn->listeners = ls;
@@ -587,8 +735,8 @@ int mp_listeners_init(struct mp_net *mn)
 }
 
 /*
- * Netns exit or module unload, after the hooks and flow works are gone:
- * undo every listener tuning and wait for it.
+ * Netns exit or module unload, after the hooks, the config's works and the
+ * flows are gone: undo every listener tuning and forget every record.
  */
 void mp_listeners_destroy(struct mp_net *mn)
 {
@@ -601,12 +749,28 @@ void mp_listeners_destroy(struct mp_net *mn)
 	spin_unlock_bh(&ls->lock);
 	cancel_delayed_work_sync(&ls->work);
 	mp_listeners_work(&ls->work.work);
-	WARN_ON_ONCE(!list_empty(&ls->list));
+	WARN_ON_ONCE(mn->listener_records);
 	mn->listeners = NULL;
 	kfree(ls);
 }
 
 /* Connections */
+
+/*
+ * The record of a tuned listener on @sk's local port whose sizes @sk
+ * carries: an accepted connection inherited them. RCU.
+ */
+static const struct mp_listener *mp_listener_of_child(struct mp_listeners *ls,
+						      const struct sock *sk)
+{
+	u16 lport = inet_sk(sk)->inet_num;
+	const struct mp_listener *l;
+
+	hlist_for_each_entry_rcu(l, mp_listener_bucket(ls, lport), node)
+		if (l->key.lport == lport && mp_sk_has_bufs(sk, &l->t))
+			return l;
+	return NULL;
+}
 
 /*
  * A connection accepted from a listener migprio tuned inherited the
@@ -616,103 +780,223 @@ void mp_listeners_destroy(struct mp_net *mn)
  */
 static void mp_child_rebase(struct sock *sk, const struct mp_flow *f)
 {
-	struct mp_listeners *ls = f->mn->listeners;
-	struct mp_listener *l;
+	const struct mp_listener *l;
 
-	if (f->dir != MIGPRIO_FLOW_DIR_IN)
+	if (!READ_ONCE(f->mn->listener_records))
 		return;
-	spin_lock_bh(&ls->lock);
-	list_for_each_entry(l, &ls->list, node) {
-		if (l->ifindex == f->ifindex && l->key.lport == f->key.lport &&
-		    l->key.family == f->key.family &&
-		    mp_sk_restore_bufs(sk, &l->t))
-			break;
-	}
-	spin_unlock_bh(&ls->lock);
+	rcu_read_lock();
+	l = mp_listener_of_child(f->mn->listeners, sk);
+	if (l)
+		mp_sk_restore_bufs(sk, &l->t, 0);
+	rcu_read_unlock();
 }
 
 /*
- * Tune @sk for @p, recording what it had in @f. Without an RTT sample
- * (a handshake with retransmissions) auto sizes are left to autotuning.
- * False when setsockopt() changed the priority meanwhile: try again.
+ * The same for every accepted connection, whatever interface it came
+ * through and whether it has a flow or not, at its first segment: TCP
+ * transmits with the socket held (owner or bh_lock_sock()), so its sizes
+ * can be written here. A socket is a child of a tuned listener when it
+ * carries the sizes a live or lately undone record raised. Hooks, RCU.
+ */
+void mp_child_first_tx(struct mp_net *mn, struct sk_buff *skb,
+		       struct mp_flow *f)
+{
+	struct sock *sk = skb->sk;
+	const struct mp_listener *l;
+	unsigned int segs;
+
+	if (!sk || !sk_fullsock(sk) || sk->sk_protocol != IPPROTO_TCP ||
+	    sk->sk_type != SOCK_STREAM ||
+	    !(sk->sk_userlocks & (SOCK_SNDBUF_LOCK | SOCK_RCVBUF_LOCK)))
+		return;
+	segs = skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1;
+	/* TCP counted this segment before handing it to IP. */
+	if (READ_ONCE(tcp_sk(sk)->segs_out) > max(segs, 1U) ||
+	    (f && test_bit(MP_FLOW_TUNED, &f->flags)))
+		return;
+	sock_owned_by_me(sk);
+	l = mp_listener_of_child(mn->listeners, sk);
+	if (l)
+		mp_sk_restore_bufs(sk, &l->t, 0);
+}
+
+/*
+ * Note what the application set since the last tuning (see the top of the
+ * file): it keeps it. Socket locked.
+ */
+static void mp_sk_note_app(const struct sock *sk, struct mp_flow *f)
+{
+	const struct mp_sk_seen *s = &f->seen;
+	u8 locks = sk->sk_userlocks;
+
+	if (READ_ONCE(sk->sk_priority) != f->prio_set)
+		f->app |= MP_APP_PRIO;
+	if (READ_ONCE(tcp_sk(sk)->notsent_lowat) != s->notsent)
+		f->app |= MP_APP_NOTSENT;
+	/* setsockopt() locks a size; autotuning only changes unlocked ones */
+	if ((locks & SOCK_SNDBUF_LOCK) &&
+	    (!(s->locks & SOCK_SNDBUF_LOCK) || sk->sk_sndbuf != s->sndbuf))
+		f->app |= MP_APP_SNDBUF;
+	if ((locks & SOCK_RCVBUF_LOCK) &&
+	    (!(s->locks & SOCK_RCVBUF_LOCK) || sk->sk_rcvbuf != s->rcvbuf))
+		f->app |= MP_APP_RCVBUF;
+}
+
+/*
+ * Tune @sk for @p, recording what it had in @f, leaving alone what the
+ * application set since an earlier tuning. Without an RTT sample (a
+ * handshake with retransmissions) auto sizes are left to autotuning.
  * Socket held as the receive path holds it.
  */
-static bool mp_sk_tune(struct sock *sk, struct mp_flow *f,
+static void mp_sk_tune(struct sock *sk, struct mp_flow *f,
 		       const struct mp_dev_params *p)
 {
 	struct net *net = sock_net(sk);
 	u32 rtt_us = tcp_sk(sk)->srtt_us >> 3;
 	u64 rate = mp_path_rate(p);
 	u32 prio = READ_ONCE(sk->sk_priority);
+	u32 sndbuf, rcvbuf;
 
-	if (cmpxchg(&sk->sk_priority, prio, p->priority) != prio)
-		return false;
-	f->prio_saved = prio;
-	f->prio_set = p->priority;
-	mp_sk_set_bufs(sk, &f->tuning,
-		       mp_buf_size(p->sndbuf, MP_SNDBUF_BDPS, rate, rtt_us,
-				   READ_ONCE(net->ipv4.sysctl_tcp_wmem[2])),
-		       mp_buf_size(p->rcvbuf, MP_RCVBUF_BDPS, rate, rtt_us,
-				   READ_ONCE(net->ipv4.sysctl_tcp_rmem[2])));
-	mp_sk_set_notsent(sk, &f->tuning, mp_notsent_size(p->notsent, rate));
-	return true;
+	/* setsockopt(SO_PRIORITY) got there first: it wins, no retry */
+	if (!(f->app & MP_APP_PRIO) &&
+	    cmpxchg(&sk->sk_priority, prio, p->priority) != prio)
+		f->app |= MP_APP_PRIO;
+	if (f->app & MP_APP_PRIO) {
+		WRITE_ONCE(f->prio_saved, 0);
+		WRITE_ONCE(f->prio_set, 0);
+	} else {
+		WRITE_ONCE(f->prio_saved, prio);
+		WRITE_ONCE(f->prio_set, p->priority);
+	}
+	sndbuf = mp_buf_size(p->sndbuf, MP_SNDBUF_BDPS, rate, rtt_us,
+			     READ_ONCE(net->ipv4.sysctl_tcp_wmem[2]));
+	rcvbuf = mp_buf_size(p->rcvbuf, MP_RCVBUF_BDPS, rate, rtt_us,
+			     READ_ONCE(net->ipv4.sysctl_tcp_rmem[2]));
+	mp_sk_set_bufs(sk, &f->tuning, f->app & MP_APP_SNDBUF ? 0 : sndbuf,
+		       f->app & MP_APP_RCVBUF ? 0 : rcvbuf);
+	if (!(f->app & MP_APP_NOTSENT) &&
+	    !mp_sk_set_notsent(sk, &f->tuning, mp_notsent_size(p->notsent, rate)))
+		f->app |= MP_APP_NOTSENT;
+	f->seen.notsent = READ_ONCE(tcp_sk(sk)->notsent_lowat);
+	f->seen.sndbuf = sk->sk_sndbuf;
+	f->seen.rcvbuf = sk->sk_rcvbuf;
+	f->seen.locks = sk->sk_userlocks & (SOCK_SNDBUF_LOCK | SOCK_RCVBUF_LOCK);
 }
 
 /*
- * Give @sk back what @f recorded: the priority and the unsent bound always
- * (each unless someone set another value since), the sizes when @locked.
+ * Give @sk back the priority and the unsent bound @f recorded, each unless
+ * someone set another value since; no lock needed, and what the socket
+ * then has is what migprio saw last. Only the socket's lock holder may wake
+ * its writers (@wake: locked, not owned).
  */
-static void mp_sk_untune(struct sock *sk, struct mp_flow *f, bool locked)
+static void mp_sk_untune_words(struct sock *sk, struct mp_flow *f, bool wake)
 {
-	cmpxchg(&sk->sk_priority, f->prio_set, f->prio_saved);
-	mp_sk_restore(sk, &f->tuning, locked);
+	struct mp_sk_tuning *t = &f->tuning;
+
+	if (!(f->app & MP_APP_PRIO) &&
+	    cmpxchg(&sk->sk_priority, f->prio_set, f->prio_saved) ==
+	    f->prio_set)
+		WRITE_ONCE(f->prio_set, f->prio_saved);
+	if (t->notsent && !(f->app & MP_APP_NOTSENT) &&
+	    cmpxchg(&tcp_sk(sk)->notsent_lowat, t->notsent,
+		    t->notsent_old) == t->notsent) {
+		f->seen.notsent = t->notsent_old;
+		if (wake)
+			sk->sk_write_space(sk);
+	}
+	t->notsent = 0;
+}
+
+/* Give @sk back everything @f recorded and forget it. Socket locked. */
+static void mp_sk_untune(struct sock *sk, struct mp_flow *f)
+{
+	mp_sk_untune_words(sk, f, true);
+	mp_sk_restore_bufs(sk, &f->tuning, f->app);
+	memset(&f->tuning, 0, sizeof(f->tuning));
 }
 
 /*
- * Tune the flow's socket for @p (again, when it was tuned for another
- * tune_gen), or give it back what it had (@p NULL: never waits, see the top
- * of the file).
+ * Tune the flow's socket for @p: the first time, or again when it was
+ * tuned for another tune_gen (what it had is given back first). While a
+ * process owns the socket, or the handshake has no RTT sample yet, the
+ * work tries again later.
  */
-static void mp_sock_apply(struct mp_flow *f, const struct mp_dev_params *p,
-			  u32 tune_gen)
+static void mp_sock_tune(struct mp_flow *f, const struct mp_dev_params *p,
+			 u32 tune_gen)
 {
 	struct sock *sk = mp_sock_lookup(f->mn->net, &f->key, f->ifindex);
-	bool owned;
 
 	if (!sk)
 		return;
 	if (!sk_fullsock(sk))
 		goto out;	/* not accepted yet: retried on a later packet */
-	if (!p && !test_bit(MP_FLOW_TUNED, &f->flags))
-		goto out;
 	/* Sizes need the RTT: wait for the handshake's sample. */
-	if (p && sk->sk_state == TCP_SYN_SENT)
+	if (sk->sk_state == TCP_SYN_SENT) {
+		mp_flow_retry(f);
 		goto out;
+	}
 	local_bh_disable();
 	bh_lock_sock(sk);
-	owned = sock_owned_by_user(sk);
-	if (!p) {
-		mp_sk_untune(sk, f, !owned);
-		clear_bit(MP_FLOW_TUNED, &f->flags);
-	} else if (owned) {
+	if (sock_owned_by_user(sk)) {
 		mp_flow_retry(f);
 	} else {
-		if (test_and_clear_bit(MP_FLOW_TUNED, &f->flags))
-			mp_sk_untune(sk, f, true);
-		else
-			mp_child_rebase(sk, f);
-		if (mp_sk_tune(sk, f, p)) {
-			f->tune_gen = tune_gen;
-			set_bit(MP_FLOW_TUNED, &f->flags);
-			atomic64_inc(&f->mn->ev.socks_tuned);
+		if (test_bit(MP_FLOW_TUNED, &f->flags)) {
+			mp_sk_note_app(sk, f);
+			mp_sk_untune(sk, f);
 		} else {
-			mp_flow_retry(f);	/* setsockopt() got there first */
+			mp_child_rebase(sk, f);
 		}
+		mp_sk_tune(sk, f, p);
+		f->sock_id = mp_sk_cookie(sk);
+		f->tune_gen = tune_gen;
+		set_bit(MP_FLOW_TUNED, &f->flags);
+		clear_bit(MP_FLOW_PARTIAL, &f->flags);
+		atomic64_inc(&f->mn->ev.socks_tuned);
 	}
 	bh_unlock_sock(sk);
 	local_bh_enable();
 out:
 	sock_gen_put(sk);
+}
+
+/*
+ * Give the flow's socket back what it had. The priority and the unsent
+ * bound at once; the sizes need the socket free of its owner: false when
+ * they are left for a later try (MP_FLOW_PARTIAL; never with @final,
+ * which forgets them).
+ */
+static bool mp_sock_untune(struct mp_flow *f, bool final)
+{
+	struct sock *sk;
+	bool owned;
+
+	if (!test_bit(MP_FLOW_TUNED, &f->flags))
+		return true;
+	sk = mp_sock_lookup(f->mn->net, &f->key, f->ifindex);
+	if (sk && (!sk_fullsock(sk) || mp_sk_cookie(sk) != f->sock_id)) {
+		sock_gen_put(sk);	/* gone: timewait, or another one */
+		sk = NULL;
+	}
+	if (sk) {
+		local_bh_disable();
+		bh_lock_sock(sk);
+		owned = sock_owned_by_user(sk);
+		if (owned)
+			mp_sk_untune_words(sk, f, false);
+		else
+			mp_sk_untune(sk, f);
+		bh_unlock_sock(sk);
+		local_bh_enable();
+		sock_put(sk);
+		if (owned && !final && (f->tuning.sndbuf || f->tuning.rcvbuf)) {
+			set_bit(MP_FLOW_PARTIAL, &f->flags);
+			return false;
+		}
+	}
+	memset(&f->tuning, 0, sizeof(f->tuning));
+	clear_bit(MP_FLOW_TUNED, &f->flags);
+	clear_bit(MP_FLOW_PARTIAL, &f->flags);
+	return true;
 }
 
 /* The flow's work: bring its socket in line with its classification. */
@@ -736,18 +1020,20 @@ void mp_sock_sync(struct mp_flow *f)
 
 	if (test_and_clear_bit(MP_FLOW_LISTENER, &f->flags) && tune)
 		mp_listener_tune_deferred(f, &p, tune_gen);
-	if (tune != tuned || (tune && f->tune_gen != tune_gen))
-		mp_sock_apply(f, tune ? &p : NULL, tune_gen);
+	if (tune && (!tuned || f->tune_gen != tune_gen ||
+		     test_bit(MP_FLOW_PARTIAL, &f->flags)))
+		mp_sock_tune(f, &p, tune_gen);
+	else if (!tune && tuned && !mp_sock_untune(f, false))
+		mp_flow_retry(f);
 }
 
 /*
- * The flow ends while its socket may live on: give it back what it had.
+ * The flow ended while its socket may live on: give it back what it had.
  * Never waits for a process holding the socket. Process context.
  */
-void mp_sock_release(struct mp_flow *f)
+bool mp_sock_release(struct mp_flow *f, bool final)
 {
-	if (f->key.proto == IPPROTO_TCP && test_bit(MP_FLOW_TUNED, &f->flags))
-		mp_sock_apply(f, NULL, 0);
+	return f->key.proto != IPPROTO_TCP || mp_sock_untune(f, final);
 }
 
 /*

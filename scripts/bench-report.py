@@ -299,6 +299,24 @@ def analyse(recs, classify_text=None, classify_json=None, machine=None,
         elif r.get("scenario") == "p4-flows":
             p4["flows"] = r
     res["p4"] = p4
+
+    # ---- P7: SYN-ACK rate under a SYN flood, without and with records
+    p7 = {"runs": {}}
+    for r in recs:
+        if r.get("scenario") != "p7":
+            continue
+        if "skipped" in r:
+            p7.setdefault("skipped", r["skipped"])
+            continue
+        if r.get("secs"):
+            p7["runs"].setdefault(r["config"], {})[r["rep"]] = r
+    rates = {cfg: {k: x["synacks"] / x["secs"] for k, x in runs.items()}
+             for cfg, runs in p7["runs"].items()}
+    p7["rate_median"] = {cfg: med(list(v.values())) for cfg, v in rates.items()}
+    r0, r1 = rates.get("records0", {}), rates.get("records", {})
+    p7["ratio_runs"] = [r1[k] / r0[k] for k in r1 if k in r0 and r0[k]]
+    p7["ratio"] = med(p7["ratio_runs"]) if p7["ratio_runs"] else None
+    res["p7"] = p7
     res["qemu"] = qemu_analyse(recs)
     res["invalid"] = [{k: r.get(k) for k in ("scenario", "config", "rep", "skipped")}
                       for r in recs if str(r.get("skipped", "")).startswith("INVALID")]
@@ -650,6 +668,26 @@ def markdown(res):
                      f"({f['listed_text']} flows listed, {f['list_bytes']} bytes), "
                      f"`-j flow list` {f['list_json_s']:.2f} s.")
     L.append("")
+    p7 = res.get("p7") or {}
+    if p7.get("runs") or p7.get("skipped"):
+        L.append("### P7 SYN path (SYN flood to a covered port, alternating runs)")
+        L.append("")
+        if "skipped" in p7:
+            L.append(f"Skipped: {p7['skipped']}.")
+        else:
+            L.append("| listener records | runs | SYN-ACKs/s (median) | listener rb |")
+            L.append("|---|---:|---:|---:|")
+            for cfg, name in (("records0", "none (the listener needs no tuning)"),
+                              ("records", "the listener's and 16 others")):
+                runs = p7["runs"].get(cfg, {})
+                rb = next(iter(runs.values()), {}).get("listener_rb")
+                L.append(f"| {name} | {len(runs)} | "
+                         f"{fmt(p7['rate_median'].get(cfg), '{:.0f}')} | {rb} |")
+            L.append("")
+            L.append(f"Ratio with records / without: **{fmt(p7['ratio'], '{:.3f}')}** "
+                     f"(median of the runs' ratios: "
+                     f"{', '.join(f'{x:.3f}' for x in p7['ratio_runs'])}).")
+        L.append("")
     L += qemu_markdown(res["qemu"])
     L.append("")
     L.append("### Invalid rows")

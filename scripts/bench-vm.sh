@@ -3,9 +3,9 @@
 #
 # Guest entry of `make bench` / `make bench-quick`: run inside the VM by
 # scripts/bench.sh as `bash /mnt/add/bench-vm.sh full|quick [SCENARIOS]`.
-# SCENARIOS: comma-separated subset of p1,p1b,p2,p3,p4,p5,p6,qemu (default:
-# all for full; p1 (a b c), p1b (c b), p4 (small) for quick, p5 and p6 on
-# request).
+# SCENARIOS: comma-separated subset of p1,p1b,p2,p3,p4,p5,p6,p7,qemu (default:
+# all for full; p1 (a b c), p1b (c b), p4 (small) for quick, p5, p6 and
+# p7 on request).
 # qemu (real QEMU migrations, bench-qemu.sh) needs the VM's QEMU layer
 # (vm-run --qemu). BENCH_BUDGET
 # (seconds, default 900 full, 120 quick) bounds the scenarios: runs that no
@@ -25,7 +25,7 @@ done
 
 MODE=${1:-full}
 case $MODE in
-full) SCEN=${2:-p1,p1b,p6,p2,p3,p4,p5,qemu} ;;
+full) SCEN=${2:-p1,p1b,p6,p2,p3,p4,p5,p7,qemu} ;;
 quick) SCEN=${2:-p1,p1b,p4} ;;
 *) echo "usage: bench-vm.sh full|quick [SCENARIOS]" >&2; exit 2 ;;
 esac
@@ -46,6 +46,7 @@ if [ "$MODE" = full ]; then
 	want p2 && p2 3 3
 	want p4 && p4 4096 10000
 	want p5 && p5 $((MEM_P1 / 4)) $((LINK_MBIT / 80))
+	want p7 && p7 3 20000
 	# make bench: PQ's first group (QEMU 7.2); make bench-qemu (qemu
 	# alone): every client group (bench-qemu.sh)
 	if want qemu; then
@@ -64,5 +65,6 @@ else
 	want p2 && p2 1 2
 	want p4 && p4 256 500
 	want p5 && p5 "$MEM_P1" $((LINK_MBIT / 80)) "32M 1M"
+	want p7 && p7 1 5000
 fi
 log "done"

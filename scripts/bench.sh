@@ -14,7 +14,7 @@
 #   results.json  all numbers, raw and summarised
 #   results.md    the tables (pasted into Documentation/benchmarks.md)
 #   throughput.png  migration and bulk throughput over time, P1 b vs c
-# SCENARIOS: comma-separated subset of p1,p1b,p2,p3,p4,p5,p6,qemu (qemu: real
+# SCENARIOS: comma-separated subset of p1,p1b,p2,p3,p4,p5,p6,p7,qemu (qemu: real
 # QEMU migrations; the VM then gets the QEMU layer, vm-run --qemu).
 # Environment: KVER (6.1 default, or 6.12), BUILD, LINK_MBIT + BENCH_LINK_FIXED=1
 # to force the emulated link rate instead of calibrating it, PQ_GROUPS (the
@@ -47,6 +47,9 @@ make -C "$ROOT" -s bench-tools BUILD="$BUILD" >>"$OUT/build.log" 2>&1 || {
 	echo "bench: cannot build migsim (see $OUT/build.log)" >&2
 	exit 1
 }
+# P7's SYN flood generator, a selftest tool (in the VM at /selftests)
+make -C "$ROOT/selftests" -s BUILD="$BUILD/selftests" "$BUILD/selftests/synflood" \
+	>>"$OUT/build.log" 2>&1 || echo "bench: cannot build synflood: P7 is skipped" >&2
 
 STAGE=$(mktemp -d "${TMPDIR:-/tmp}/migprio-bench.XXXXXX")
 trap 'rm -rf "$STAGE"' EXIT

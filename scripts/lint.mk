@@ -11,6 +11,10 @@
 #                      lockdep, kmemleak, ...; selftests/debug/), built and
 #                      cached on first use; last line "N passed, N failed,
 #                      N skipped"
+#   make soak          one boot of the debug kernel under churn: 300
+#                      QEMU-style incoming migrations, 1,000 flow
+#                      idle/resume cycles, 100 netns (selftests/debug/soak);
+#                      not part of .ci/run (Documentation/testing.rst)
 #   make debug-kernel  only build (or find) the cached debug kernel
 #   make check-debug-proof
 #                      the injected bugs of selftests/debug/inject/ (a
@@ -23,10 +27,13 @@ lint: ksrc
 check-debug: deps ksrc
 	@selftests/debug/check-debug
 
+soak: deps ksrc
+	@selftests/debug/soak
+
 check-debug-proof: deps ksrc
 	@selftests/debug/inject-check
 
 debug-kernel:
 	@selftests/debug/build-kernel
 
-.PHONY: lint check-debug check-debug-proof debug-kernel
+.PHONY: lint check-debug soak check-debug-proof debug-kernel

@@ -53,9 +53,18 @@ log_test() {
 	logged cleared "" || return 1
 	h "$MIGPRIOCTL" dev set mplog0 queue none || return 1
 	h "$IP" link del mplog0 || return 1
-	logged lost ": unregistered or moved to another netns"
+	logged lost ": unregistered or moved to another netns" || return 1
+	# module unload: released, not lost (the notifier's removal replays
+	# NETDEV_UNREGISTER for every device)
+	h "$IP" link add mplog0 type dummy && h "$IP" link set mplog0 up &&
+		h "$MIGPRIOCTL" dev set mplog0 queue none || return 1
+	LOGIDX=$(h cat /sys/class/net/mplog0/ifindex)
+	mp_unload || return 1
+	logged released ": module unloaded" || return 1
+	! dmesg | grep -qF "migprio: netns $NSINUM: lost mplog0 (ifindex $LOGIDX)" &&
+		mp_load
 }
-ktap_test "dmesg names the interface, ifindex and netns on designate, clear and loss" log_test
+ktap_test "dmesg names the interface, ifindex and netns on designate, clear, loss and unload" log_test
 
 # ---- 1. the events group needs CAP_NET_ADMIN
 monitor_nobody() {

@@ -95,9 +95,11 @@ void mp_sock_sync(struct mp_flow *f)
 	set_bit(MP_FLOW_TUNED, &f->flags);
 }
 
-void mp_sock_release(struct mp_flow *f)
+bool mp_sock_release(struct mp_flow *f, bool final)
 {
 	(void)f;
+	(void)final;
+	return true;
 }
 
 bool mp_sock_agrees(struct mp_flow *f, enum migprio_flow_end reason)
@@ -122,6 +124,15 @@ void mp_listener_tune(struct net *net, const struct mp_flow_key *k,
 	(void)net;
 	(void)k;
 	(void)cfg;
+	(void)f;
+}
+
+/* no listener is tuned here: never called (listener_records stays 0) */
+void mp_child_first_tx(struct mp_net *mn, struct sk_buff *skb,
+		       struct mp_flow *f)
+{
+	(void)mn;
+	(void)skb;
 	(void)f;
 }
 
@@ -228,7 +239,7 @@ static int netns_new(unsigned int nrules)
 	mutex_init(&mn->lock);
 	mn->ctr = xcalloc(1, sizeof(*mn->ctr));
 	rcu_assign_pointer(mn->cfg, config_new(nrules));
-	if (mp_flows_init(mn))
+	if (mp_flow_cache_create() || mp_flows_init(mn))
 		return -1;
 	return mp_hooks_register(mn);
 }

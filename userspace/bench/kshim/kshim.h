@@ -194,6 +194,23 @@ static inline void list_splice_init(struct list_head *list,
 	INIT_LIST_HEAD(list);
 }
 
+static inline void list_splice_tail(struct list_head *list,
+				    struct list_head *head)
+{
+	if (list_empty(list))
+		return;
+	list->next->prev = head->prev;
+	head->prev->next = list->next;
+	list->prev->next = head;
+	head->prev = list->prev;
+}
+
+static inline void list_move_tail(struct list_head *e, struct list_head *head)
+{
+	list_del(e);
+	list_add_tail(e, head);
+}
+
 #define list_add_tail_rcu	list_add_tail
 #define list_del_rcu		list_del
 #define list_entry(ptr, type, member)	container_of(ptr, type, member)
@@ -285,6 +302,25 @@ static inline void *kzalloc(size_t size, gfp_t gfp)
 }
 
 #define kvzalloc(size, gfp)	kzalloc(size, gfp)
+
+/* A slab cache: only its object size. */
+struct kmem_cache {
+	size_t size;
+};
+
+static inline struct kmem_cache *kmem_cache_create_size(size_t size)
+{
+	struct kmem_cache *c = calloc(1, sizeof(*c));
+
+	if (c)
+		c->size = size;
+	return c;
+}
+
+#define KMEM_CACHE(s, flags)	kmem_cache_create_size(sizeof(struct s))
+#define kmem_cache_zalloc(c, gfp)	kzalloc((c)->size, gfp)
+#define kmem_cache_free(c, p)	free((void *)(p))
+#define kmem_cache_destroy(c)	free(c)
 #define kfree(p)		free((void *)(p))
 #define kvfree(p)		free((void *)(p))
 
@@ -343,6 +379,13 @@ static inline bool queue_delayed_work(struct workqueue_struct *wq,
 }
 
 #define cancel_delayed_work_sync(d)	cancel_work_sync(&(d)->work)
+#define mod_delayed_work(wq, d, delay)	queue_delayed_work(wq, d, delay)
+
+/* Nothing sleeps here: the work items run when the program says. */
+static inline void msleep(unsigned int ms)
+{
+	(void)ms;
+}
 
 /* Run the work items queued so far (delays ignored); how many ran. */
 unsigned int kshim_run_work(void);
