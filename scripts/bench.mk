@@ -6,7 +6,7 @@
 #   make bench-quick    P1/P1b with small memory, P2, P4: < 3 min
 #   make bench-qemu     only PQ, the real-QEMU migrations of every client
 #                       (QEMU 7.2 and 10, Proxmox, KubeVirt): ~15 min, plus
-#                       QEMU 7.2 on a bridge (group br, not timed yet)
+#                       QEMU 7.2 on a bridge (group br)
 #   make bench-hook     only P2c, the hook's instructions per packet
 #                       (callgrind, on this machine, no VM): seconds
 bench:
