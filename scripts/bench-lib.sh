@@ -93,6 +93,11 @@ mp_on() {
 	lsmod | grep -q '^migprio ' || modprobe migprio
 }
 
+# layout_on NS DEV: migprio's htb layout is DEV's root qdisc in NS
+layout_on() {
+	"$IP" netns exec "$1" "$TC" qdisc show dev "$2" root | grep -q '^qdisc htb 4d50: root'
+}
+
 mp_off() {
 	local ns
 	if lsmod | grep -q '^migprio '; then

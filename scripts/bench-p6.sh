@@ -35,14 +35,7 @@ P6_CT=ctsrc P6_CT_ADDR=10.77.0.12
 p6_setup() {
 	case $1 in
 	br) br_layout_setup ;;
-	bond)
-		ns_src "$IP" link add bond0 type bond mode active-backup miimon 100 &&
-		ns_src "$IP" addr flush dev "$DEV_SRC" &&
-		ns_src "$IP" link set "$DEV_SRC" down &&
-		ns_src "$IP" link set "$DEV_SRC" master bond0 &&
-		ns_src "$IP" link set bond0 up &&
-		br_layout_setup bond0
-		;;
+	bond) bond_nic "$NS_SRC" "$DEV_SRC" && br_layout_setup bond0 ;;
 	vlan)
 		br_layout_setup "$DEV_SRC" vlan_filtering 1 &&
 		ns_src "$IP" addr flush dev "$BR_DEV" &&
@@ -121,7 +114,7 @@ cfg_migprio_layout() {
 	ns_dst "$MIGPRIOCTL" dev set "$dst" queue htb rate "${LINK_MBIT}mbit" guard 0 >/dev/null &&
 	ns_src "$MIGPRIOCTL" rule add preset qemu >/dev/null &&
 	ns_dst "$MIGPRIOCTL" rule add preset qemu >/dev/null || return 1
-	ns_src "$TC" qdisc show dev "$qdev" root | grep -q '^qdisc htb 4d50: root' || {
+	layout_on "$NS_SRC" "$qdev" || {
 		log "P6 $1: the layout is not on $qdev: $(ns_src "$TC" qdisc show)"
 		return 1
 	}

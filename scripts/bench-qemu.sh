@@ -91,6 +91,16 @@ br_host() {
 	"$IP" -n "$ns" addr add "$a6/64" dev "$BR_DEV" nodad
 	"$IP" -n "$ns" link set "$BR_DEV" up
 }
+# bond_nic NS NIC: NS's NIC (its addresses flushed) the one slave of an
+# active-backup bond0, as on a Proxmox node ("vmbr0 over bond0 over the
+# NIC": P6's bond, the demo's hosts)
+bond_nic() {
+	"$IP" -n "$1" link add bond0 type bond mode active-backup miimon 100 &&
+	"$IP" -n "$1" addr flush dev "$2" &&
+	"$IP" -n "$1" link set "$2" down &&
+	"$IP" -n "$1" link set "$2" master bond0 &&
+	"$IP" -n "$1" link set bond0 up
+}
 # br_guest NS GUEST PORT ADDR: a guest netns GUEST (eth0 ADDR) behind the
 # veth port PORT of NS's vmbr0 (a tap on a real host)
 br_guest() {
