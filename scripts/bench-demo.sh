@@ -4,10 +4,10 @@
 # Guest part of `make demo` (scripts/demo.sh runs it in the VM, with the
 # QEMU layer): a real QEMU guest live-migrated against 4 bulk flows, without
 # and then with migprio; QEMU's own figures next to what the destination saw.
-# The layout most hypervisors have: each host's address on a bridge vmbr0
-# whose uplink port is its "NIC" (a veth, shaped where the queue forms), the
-# bulk flows from a guest behind a port of the source's bridge to a guest
-# behind the destination's.
+# The layout of a Proxmox node: each host's address on a bridge vmbr0 over
+# bond0 (active-backup) over its "NIC" (a veth, shaped at the link rate),
+# the bulk flows from a guest behind a port of the source's bridge to a
+# guest behind the destination's. DEMO_LINK_MBIT: the link's rate.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/bench-lib.sh
@@ -40,37 +40,42 @@ QM_TIMEOUT=${DEMO_TIMEOUT:-60}
 # README's two commands install; QEMU 10 and the other clients' paths are
 # in make bench-qemu (Documentation/benchmarks.md, PQ)
 QM_VERSION=7.2 QM_CLIENT=qemu
-LINK_MBIT=$QEMU_LINK_MBIT
+LINK_MBIT=${DEMO_LINK_MBIT:-100}
+# migprio's rate: a little below the NIC under the bond (cfg_migprio_args)
+MP_MBIT=$((LINK_MBIT * 95 / 100))
 if ! { topo_setup &&
-	br_host "$NS_SRC" "$DEV_SRC" "$ADDR_SRC" fd77::1 &&
+	bond_nic "$NS_SRC" "$DEV_SRC" && br_host "$NS_SRC" bond0 "$ADDR_SRC" fd77::1 &&
 	br_guest "$NS_SRC" "$BR_NS_TENANT" "$BR_PORT" "$BR_TENANT_ADDR" &&
-	br_host "$NS_DST" "$DEV_DST" "$ADDR_DST" fd77::2 &&
+	bond_nic "$NS_DST" "$DEV_DST" && br_host "$NS_DST" bond0 "$ADDR_DST" fd77::2 &&
 	br_guest "$NS_DST" "$GUEST_NS_DST" "$GUEST_PORT_DST" "$GUEST_ADDR_DST"; }; then
 	echo "demo: cannot build the two hosts' bridges" >&2
 	exit 1
 fi
 BULK_NS_SRC=$BR_NS_TENANT BULK_NS_DST=$GUEST_NS_DST BULK_ADDR_DST=$GUEST_ADDR_DST
 HOSTS_BRIDGED=1
+pre="  hvsrc: $BR_NS_TENANT --$BR_PORT-- [$BR_DEV $ADDR_SRC] -- bond0 -- "
 cat <<INTRO
 
 Two "hypervisor hosts" (network namespaces hvsrc and hvdst), laid out as
-most are: each host's address on a bridge $BR_DEV whose uplink port is its
-"NIC" ($DEV_SRC, $DEV_DST: a veth pair, the link between them shaped at
-${LINK_MBIT} Mbit/s by an htb qdisc on $DEV_SRC, where the queue forms), and a
-guest on each bridge (netns $BR_NS_TENANT on port $BR_PORT of hvsrc, $GUEST_NS_DST on
-$GUEST_PORT_DST of hvdst: veths standing in for taps).
+a Proxmox node is: each host's address on a bridge $BR_DEV whose port is
+bond0 (active-backup) over the host's "NIC" ($DEV_SRC, $DEV_DST: a veth pair,
+the link between them ${LINK_MBIT} Mbit/s, an htb qdisc on $DEV_SRC standing for
+the wire), and a guest on each bridge (netns $BR_NS_TENANT on port $BR_PORT of
+hvsrc, $GUEST_NS_DST on $GUEST_PORT_DST of hvdst: veths standing in for taps).
 
-  $BR_NS_TENANT --$BR_PORT-- [$BR_DEV $ADDR_SRC] --$DEV_SRC ====== $DEV_DST-- [$BR_DEV $ADDR_DST] --$GUEST_PORT_DST-- $GUEST_NS_DST
-                  hvsrc                ${LINK_MBIT} Mbit/s               hvdst
+$pre$DEV_SRC
+$(printf '%*s' "${#pre}" '') ||  ${LINK_MBIT} Mbit/s
+  hvdst: $GUEST_NS_DST --$GUEST_PORT_DST-- [$BR_DEV $ADDR_DST] -- bond0 -- $DEV_DST
 
 A real QEMU in hvsrc runs a small guest ($QM_MEM MiB: $QM_FILL MiB of random
 data and a $((QM_HOT / 1024)) MiB hot set it rewrites at $QM_RATE MiB/s, printing a dot on
 its serial port every 100 ms). We live-migrate it to a QEMU waiting in
 hvdst (multifd, 4 channels, QEMU's defaults: downtime-limit 300 ms) while
 the guest $BR_NS_TENANT sends four bulk TCP flows (iperf3, a backup say) to
-$GUEST_NS_DST: bridged straight from its port to $DEV_SRC, they meet the migration
-only in $DEV_SRC's queue. QEMU reports its total time and downtime; the
-destination tells when the guest really runs again.
+$GUEST_NS_DST: bridged straight from its port to bond0 and $DEV_SRC, they meet
+the migration only there, never in $BR_DEV's own qdisc. QEMU reports its
+total time and downtime; the destination tells when the guest really runs
+again.
 INTRO
 
 declare -A DEST DOWN QTOT QDOWN RAM
@@ -96,14 +101,19 @@ link_reset
 cfg_shaped
 migrate linux
 
-say "[2/2] With migprio. On each host, as for a Proxmox node's vmbr0 (the walk
-  down from $BR_DEV puts the queue on the NIC; a veth is no NIC to it, so
-  \`uplink\` names the one standing in for it here):"
-show "migprioctl dev set $BR_DEV queue htb rate ${LINK_MBIT}mbit guard 0 uplink $DEV_SRC   # $DEV_DST on hvdst"
+say "[2/2] With migprio. On each host, as on a Proxmox node, the device holding
+  the address and a rate a little below the link, nothing else (the walk
+  down from $BR_DEV finds its port bond0 and puts the queue there):"
+show "migprioctl dev set $BR_DEV queue htb rate ${MP_MBIT}mbit guard 0"
 show "migprioctl rule add preset qemu      # tcp ports 49152-49215"
 link_reset
+cfg_shaped
 if ! cfg_migprio_args; then
 	echo "demo: migprio could not be configured" >&2
+	exit 1
+fi
+if ! layout_on "$NS_SRC" bond0 || ! layout_on "$NS_DST" bond0; then
+	echo "demo: migprio's layout is not on bond0" >&2
 	exit 1
 fi
 say "Where migprio put the queue (hvsrc):"
@@ -119,12 +129,12 @@ if [[ ${DEST[migprio]} != failed* ]]; then
 		say "What migprio saw on hvsrc during the migration:"
 		sed 's/^/  /' "$QM_DIR/during.txt"
 	fi
-	say "The uplink's htb classes on hvsrc since dev set (the fq_codel leaves left out):"
-	show "tc -s class show dev $DEV_SRC"
-	ns_src "$TC" -s class show dev "$DEV_SRC" >"$BENCH_TMP/classes.txt" || fail=1
+	say "bond0's htb classes on hvsrc since dev set (the fq_codel leaves left out):"
+	show "tc -s class show dev bond0"
+	ns_src "$TC" -s class show dev bond0 >"$BENCH_TMP/classes.txt" || fail=1
 	awk '/^class htb/ { print "  " $0; getline; print "  " $0 }' "$BENCH_TMP/classes.txt"
-	MIG_B=$(qm_class_bytes "$NS_SRC" "$DEV_SRC" 4d50:10)
-	REST_B=$(qm_class_bytes "$NS_SRC" "$DEV_SRC" 4d50:20)
+	MIG_B=$(qm_class_bytes "$NS_SRC" bond0 4d50:10)
+	REST_B=$(qm_class_bytes "$NS_SRC" bond0 4d50:20)
 	[ -n "$MIG_B" ] && [ -n "$REST_B" ] || fail=1
 	mb() { awk -v b="${1:-0}" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
 	cat <<-CLASSES

@@ -51,20 +51,21 @@
 QEMU_LINK_MBIT=${QEMU_LINK_MBIT:-100}
 
 # migprio with extra `dev set` arguments (the r1 row); with HOSTS_BRIDGED=1
-# (the demo) each host designates its vmbr0 and names its "NIC" as the
-# uplink (a veth is no NIC to the walk: operating.rst, "Which device")
+# (the demo: vmbr0 over bond0 over the NIC on each host) each host
+# designates its vmbr0 at 95% of the link, a little below the NIC under the
+# bond, and the walk puts the layout on bond0 (operating.rst, "Which device")
 cfg_migprio_args() {
-	local ns dev des up
+	local ns dev rate=$LINK_MBIT
 	GUARD_CFG=migprio
 	mp_on
+	[ "${HOSTS_BRIDGED:-0}" = 0 ] || rate=$((LINK_MBIT * 95 / 100))
 	for ns in "$NS_SRC:$DEV_SRC" "$NS_DST:$DEV_DST"; do
 		dev=${ns#*:}
 		ns=${ns%%:*}
-		des=$dev up=
-		[ "${HOSTS_BRIDGED:-0}" = 0 ] || des=$BR_DEV up="uplink $dev"
-		# shellcheck disable=SC2068,SC2086 # the extra words are separate arguments
-		"$IP" netns exec "$ns" "$MIGPRIOCTL" dev set "$des" queue htb \
-			rate "${LINK_MBIT}mbit" guard 0 $@ $up >/dev/null &&
+		[ "${HOSTS_BRIDGED:-0}" = 0 ] || dev=$BR_DEV
+		# shellcheck disable=SC2068 # the extra words are separate arguments
+		"$IP" netns exec "$ns" "$MIGPRIOCTL" dev set "$dev" queue htb \
+			rate "${rate}mbit" guard 0 $@ >/dev/null &&
 		"$IP" netns exec "$ns" "$MIGPRIOCTL" rule add preset qemu >/dev/null || return 1
 	done
 }
