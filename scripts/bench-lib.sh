@@ -300,26 +300,29 @@ acked_bytes() {
 		END { printf "%.0f %.0f\n", mig, bulk }'
 }
 
-# wait_listen PORT: until something listens on PORT in hvdst (5 s at most)
+# wait_listen PORT [NS]: until something listens on PORT in NS (hvdst; 5 s
+# at most)
 wait_listen() {
+	local ns=${2:-$NS_DST}
 	for _ in $(seq 1 50); do
-		ns_dst "$SS" -tlnH "sport = :$1" 2>/dev/null | grep -q . && return 0
+		"$IP" netns exec "$ns" "$SS" -tlnH "sport = :$1" 2>/dev/null | grep -q . && return 0
 		sleep 0.1
 	done
-	log "nothing listens on port $1 in $NS_DST"
+	log "nothing listens on port $1 in $ns"
 	return 1
 }
 
 # 4 bulk TCP flows hvsrc -> hvdst (from BULK_NS_SRC when set: a tenant's
-# netns); their per-0.5 s throughput goes to bulk-cli.txt (iperf3 text,
-# flushed as it goes), the start time to BULK_T0
+# netns; to BULK_NS_DST at BULK_ADDR_DST when set: a tenant behind the
+# destination's bridge); their per-0.5 s throughput goes to bulk-cli.txt
+# (iperf3 text, flushed as it goes), the start time to BULK_T0
 bg_bulk() { exec "$IP" netns exec "${BULK_NS_SRC:-$NS_SRC}" "$@"; }
 bulk_start() {
-	bg_dst iperf3 -s -1 -p "$BULK_PORT" >"$BENCH_TMP/bulk-srv.txt" 2>&1 &
+	bg_ns "${BULK_NS_DST:-$NS_DST}" iperf3 -s -1 -p "$BULK_PORT" >"$BENCH_TMP/bulk-srv.txt" 2>&1 &
 	BULK_SRV=$!
-	wait_listen "$BULK_PORT"
+	wait_listen "$BULK_PORT" "${BULK_NS_DST:-$NS_DST}"
 	BULK_T0=$(now)
-	bg_bulk iperf3 -c "$ADDR_DST" -p "$BULK_PORT" -P 4 -t 900 -i 0.5 \
+	bg_bulk iperf3 -c "${BULK_ADDR_DST:-$ADDR_DST}" -p "$BULK_PORT" -P 4 -t 900 -i 0.5 \
 		--forceflush -f m >"$BENCH_TMP/bulk-cli.txt" 2>&1 &
 	BULK_CLI=$!
 	# let the 4 flows fill the link before the migration starts

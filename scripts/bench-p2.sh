@@ -14,6 +14,10 @@
 #             1024 rules
 #   p2-mig:   a migration flow (port 49200, preset qemu on both hosts):
 #             marked, buffers enlarged, counted
+# Each "on" run also records how often the hooks ran on the sender
+# (p2-calls: vsrc's tx + rx packets per second; the veth counts a GSO or
+# GRO packet once, as the hooks see it): the classifier is asked at most
+# that often, which with P2b's ns per lookup gives its CPU share.
 
 # rules_file N FILE: N distinct rules, none matching the benchmark flows:
 # ports 20000+, IPv4 /24s in 10.200/16.., IPv6 /64s in fd99::/16
@@ -26,6 +30,23 @@ rules_file() {
 		3) printf 'rule add peer fd99:%x:%x::/64\n' $((i / 1024)) $((i % 1024)) ;;
 		esac
 	done >"$out"
+}
+
+# p2_counted SCEN CFG REP PORT SECS: iperf_run, and for CFG on the packets
+# through the sender's vsrc meanwhile (the report divides them by iperf3's
+# seconds)
+p2_counted() {
+	local p0 p1
+	p0=$(p2_vsrc_packets)
+	iperf_run "$@"
+	p1=$(p2_vsrc_packets)
+	[ "$2" = on ] || return 0
+	emit "{\"scenario\":\"p2-calls\",\"flow\":\"$1\",\"rep\":$3,\"packets\":$((p1 - p0))}"
+}
+
+p2_vsrc_packets() {
+	ns_src cat "/sys/class/net/$DEV_SRC/statistics/tx_packets" \
+		"/sys/class/net/$DEV_SRC/statistics/rx_packets" | awk '{ n += $1 } END { print n }'
 }
 
 p2_designate() {	# on|off [both]
@@ -66,7 +87,7 @@ p2() {
 			budget_ok $((secs + 10)) || { skip_budget p2-other "$cfg" "$i"; continue; }
 			p2_designate "$cfg"
 			log "P2 other flow, run $i, $([ "$cfg" = on ] && echo 'vsrc designated, 1024 rules' || echo 'no designated interface')"
-			iperf_run p2-other "$cfg" "$i" "$BULK_PORT" "$secs"
+			p2_counted p2-other "$cfg" "$i" "$BULK_PORT" "$secs"
 		done
 	done
 	ns_src "$MIGPRIOCTL" rule add preset qemu >/dev/null
@@ -76,7 +97,7 @@ p2() {
 			budget_ok $((secs + 10)) || { skip_budget p2-mig "$cfg" "$i"; continue; }
 			p2_designate "$cfg" both
 			log "P2 migration flow, run $i, migprio $cfg"
-			iperf_run p2-mig "$cfg" "$i" 49200 "$secs"
+			p2_counted p2-mig "$cfg" "$i" 49200 "$secs"
 		done
 	done
 	link_reset

@@ -50,18 +50,22 @@
 
 QEMU_LINK_MBIT=${QEMU_LINK_MBIT:-100}
 
-# migprio with extra `dev set` arguments (the r1 row)
+# migprio with extra `dev set` arguments (the r1 row); with HOSTS_BRIDGED=1
+# (the demo) each host designates its vmbr0 and names its "NIC" as the
+# uplink (a veth is no NIC to the walk: operating.rst, "Which device")
 cfg_migprio_args() {
-	local ns dev
+	local ns dev des up
 	GUARD_CFG=migprio
 	mp_on
 	for ns in "$NS_SRC:$DEV_SRC" "$NS_DST:$DEV_DST"; do
 		dev=${ns#*:}
 		ns=${ns%%:*}
-		# shellcheck disable=SC2068 # the extra words are separate arguments
-		"$IP" netns exec "$ns" "$MIGPRIOCTL" dev set "$dev" queue htb \
-			rate "${LINK_MBIT}mbit" guard 0 $@ >/dev/null || return 1
-		"$IP" netns exec "$ns" "$MIGPRIOCTL" rule add preset qemu >/dev/null
+		des=$dev up=
+		[ "${HOSTS_BRIDGED:-0}" = 0 ] || des=$BR_DEV up="uplink $dev"
+		# shellcheck disable=SC2068,SC2086 # the extra words are separate arguments
+		"$IP" netns exec "$ns" "$MIGPRIOCTL" dev set "$des" queue htb \
+			rate "${LINK_MBIT}mbit" guard 0 $@ $up >/dev/null &&
+		"$IP" netns exec "$ns" "$MIGPRIOCTL" rule add preset qemu >/dev/null || return 1
 	done
 }
 
@@ -75,24 +79,37 @@ r1_args() {
 PQ_GROUPS_ALL="q72 q10 pve kv br"
 # the br group: a bridge on the source host, a tenant behind it
 BR_DEV=vmbr0 BR_NS_TENANT=tnsrc BR_TENANT_ADDR=10.77.0.11 BR_PORT=veth101i0
+# br_host NS NIC ADDR ADDR6 [BRIDGE OPTIONS...]: NS's address moved from
+# NIC to a bridge vmbr0 whose uplink port is NIC (a bond for P6's bond)
+br_host() {
+	local ns=$1 nic=$2 a=$3 a6=$4
+	shift 4
+	"$IP" -n "$ns" link add "$BR_DEV" type bridge "$@"
+	"$IP" -n "$ns" addr flush dev "$nic"
+	"$IP" -n "$ns" link set "$nic" master "$BR_DEV"
+	"$IP" -n "$ns" addr add "$a/24" dev "$BR_DEV"
+	"$IP" -n "$ns" addr add "$a6/64" dev "$BR_DEV" nodad
+	"$IP" -n "$ns" link set "$BR_DEV" up
+}
+# br_guest NS GUEST PORT ADDR: a guest netns GUEST (eth0 ADDR) behind the
+# veth port PORT of NS's vmbr0 (a tap on a real host)
+br_guest() {
+	"$IP" netns add "$2"
+	"$IP" -n "$2" link set lo up
+	"$IP" link add "$3" netns "$1" type veth peer name eth0 netns "$2"
+	"$IP" -n "$1" link set "$3" master "$BR_DEV"
+	"$IP" -n "$1" link set "$3" up
+	"$IP" -n "$2" addr add "$4/24" dev eth0
+	"$IP" -n "$2" link set eth0 up
+}
 # br_layout_setup [UPLINK [BRIDGE OPTIONS...]]: vmbr0 over UPLINK (vsrc),
 # the address moved there (also P6's layouts, bench-p6.sh)
 br_layout_setup() {
 	local up=${1:-$DEV_SRC}
 	shift || true
-	ns_src "$IP" link add "$BR_DEV" type bridge "$@"
 	ns_src "$IP" addr flush dev "$DEV_SRC"
-	ns_src "$IP" link set "$up" master "$BR_DEV"
-	ns_src "$IP" addr add "$ADDR_SRC/24" dev "$BR_DEV"
-	ns_src "$IP" addr add fd77::1/64 dev "$BR_DEV" nodad
-	ns_src "$IP" link set "$BR_DEV" up
-	"$IP" netns add "$BR_NS_TENANT"
-	"$IP" -n "$BR_NS_TENANT" link set lo up
-	"$IP" link add "$BR_PORT" netns "$NS_SRC" type veth peer name eth0 netns "$BR_NS_TENANT"
-	ns_src "$IP" link set "$BR_PORT" master "$BR_DEV"
-	ns_src "$IP" link set "$BR_PORT" up
-	"$IP" -n "$BR_NS_TENANT" addr add "$BR_TENANT_ADDR/24" dev eth0
-	"$IP" -n "$BR_NS_TENANT" link set eth0 up
+	br_host "$NS_SRC" "$up" "$ADDR_SRC" fd77::1 "$@"
+	br_guest "$NS_SRC" "$BR_NS_TENANT" "$BR_PORT" "$BR_TENANT_ADDR"
 	BULK_NS_SRC=$BR_NS_TENANT
 }
 br_layout_destroy() {

@@ -225,20 +225,33 @@ def analyse(recs, classify_text=None, classify_json=None, machine=None,
     res["p6"] = p6
 
     # ---- P2
-    p2 = {}
+    p2, calls, secs = {}, {}, {}
+    for r in recs:
+        if r.get("scenario") in ("p2-other", "p2-mig") and r.get("config") == "on":
+            try:
+                secs[(r["scenario"], r["rep"])] = r["iperf"]["end"]["sum_sent"]["seconds"]
+            except (KeyError, TypeError):
+                pass
     for r in recs:
         sc = r.get("scenario", "")
         if sc == "p2" and "skipped" in r:
             p2["skipped"] = r["skipped"]
+        if sc == "p2-calls":
+            calls[(r["flow"], r["rep"])] = r["packets"]
         if sc not in ("p2-other", "p2-mig"):
             continue
         if "skipped" in r:
             continue
         d = p2.setdefault(sc[3:], {"off": [], "on": [], "unloaded": []})
         d[r["config"]].append(iperf_mbit(r))
+    rates = {}
+    for (flow, rep), n in calls.items():
+        if secs.get((flow, rep)):
+            rates.setdefault(flow[3:], []).append(n / secs[(flow, rep)])
     for k, d in p2.items():
         if not isinstance(d, dict):
             continue
+        d["hook_calls_per_s"] = med(rates.get(k, []))
         on, off, un = med(d["on"]), med(d["off"]), med(d["unloaded"])
         d["median_on_mbit"], d["median_off_mbit"] = on, off
         d["median_unloaded_mbit"] = un
@@ -592,8 +605,8 @@ def markdown(res):
     if "skipped" in p2:
         L.append(f"Skipped: {p2['skipped']}.")
     else:
-        L.append("| flow | module unloaded | loaded, no designated dev | designated (on) | on/off | on/unloaded | runs on+off+unloaded |")
-        L.append("|---|---:|---:|---:|---:|---:|---:|")
+        L.append("| flow | module unloaded | loaded, no designated dev | designated (on) | on/off | on/unloaded | runs on+off+unloaded | hook calls/s (on) |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
         for k, name in (("other", "non-migration flow, 1024 rules loaded"),
                         ("mig", "migration flow (preset qemu)")):
             d = p2.get(k)
@@ -602,9 +615,12 @@ def markdown(res):
                          f"{fmt(d['median_off_mbit'], '{:.0f}')} | "
                          f"{fmt(d['median_on_mbit'], '{:.0f}')} | {fmt(d['ratio'], '{:.3f}')} | "
                          f"{fmt(d['ratio_unloaded'], '{:.3f}')} | "
-                         f"{len(d['on'])}+{len(d['off'])}+{len(d['unloaded'])} |")
+                         f"{len(d['on'])}+{len(d['off'])}+{len(d['unloaded'])} | "
+                         f"{fmt(d.get('hook_calls_per_s'), '{:.0f}')} |")
         L.append("")
-        L.append("Throughput in Mbit/s (medians of iperf3 receiver rates).")
+        L.append("Throughput in Mbit/s (medians of iperf3 receiver rates). Hook calls/s:"
+                 " the sender's vsrc packets (tx + rx, a GSO/GRO packet once) per"
+                 " second in the designated runs, an upper bound on classifier lookups.")
     L.append("")
     host_block(L, "P2b classifier (host, userspace build of module/classify.c)",
                res["p2b"]["text"],

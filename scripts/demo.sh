@@ -4,12 +4,16 @@
 # demo.sh - what `make demo` runs (after `make deps`): build migprio.ko,
 # migprioctl and the test guest (userspace/guest), boot the test VM (KVER,
 # default 6.1) with a real QEMU inside (vm-run --qemu), make two "hypervisor
-# hosts" (network namespaces) joined by a 100 Mbit/s link, and live-migrate
-# a running QEMU guest across it while 4 bulk TCP flows compete: without
-# migprio, then with `migprioctl dev set ... queue htb` and `migprioctl rule
-# add preset qemu`. Prints QEMU's own total time and downtime next to what
-# the destination saw (when the guest runs again; the real downtime from
-# source paused to destination running), plus `migprioctl flow list`.
+# hosts" (network namespaces), each with its address on a bridge vmbr0
+# whose uplink port is its "NIC" (the two joined by a 100 Mbit/s link) and
+# a guest netns behind a port of each bridge, and live-migrate a running
+# QEMU guest across while the source's guest sends 4 bulk TCP flows to the
+# destination's: without migprio, then with `migprioctl dev set vmbr0
+# queue htb ... uplink NIC` and `migprioctl rule add preset qemu`. Prints
+# QEMU's own total time and downtime next to what the destination saw
+# (when the guest runs again; the real downtime from source paused to
+# destination running), where migprio put the queue (`dev show`), its flow
+# list and the uplink's class counters (`tc -s class`).
 # About 2 minutes; the VM is QEMU without KVM, so absolute speeds are low:
 # compare the columns, not the numbers with real hardware.
 set -euo pipefail
@@ -44,11 +48,13 @@ BUILD=$BUILD "$ROOT/selftests/vm-run" --kernel "$KVER" --qemu --timeout 420 --ad
 
 cat <<'EOT'
 
-Without migprio the migration's connections share the link with the bulk
-flows; a guest that keeps writing memory faster than its share may never
-converge. With migprio the migration flows are recognised by port, marked
-and put in the top htb class: the migration gets the link first and the bulk
-flows use what is left. QEMU's own figures end when the data is written to
+Without migprio the migration's connections share the uplink's queue with
+the guest's bulk flows; a guest that keeps writing memory faster than its
+share may never converge. With migprio the migration flows are recognised
+by port where the host sends them (vmbr0), marked, and put in the top htb
+class on the uplink, where the guest's bridged frames queue too: the
+migration gets the link first and the bulk flows use what is left (the
+class counters above). QEMU's own figures end when the data is written to
 its sockets; the destination's figures end when the guest runs again there.
 `make bench` measures this in detail (Documentation/benchmarks.md, PQ).
 EOT

@@ -203,11 +203,6 @@ veth_rings() {
 ktap_test "veth: rings max warns and succeeds, rings 512 fails clearly" veth_rings
 ctl dev clear >/dev/null
 
-ring_rx() {	# current|max RX of eth0 from ethtool -g
-	"$ETHTOOL" -g eth0 | awk -v want="$1" '
-		/^Pre-set maximums/ { s = "max" } /^Current hardware/ { s = "current" }
-		$1 == "RX:" && s == want { print $2; exit }'
-}
 if ! "$IP" link show eth0 >/dev/null 2>&1 || ! "$ETHTOOL" -G eth0 rx 256 2>/dev/null; then
 	ktap_skip "virtio-net: rings max raises RX to its maximum" "no resizable eth0"
 	ktap_skip "virtio-net: dev clear restores RX 256" "no resizable eth0"

@@ -2,24 +2,26 @@
 # SPDX-License-Identifier: GPL-2.0
 # timeout=900
 #
-# Stress under traffic (sizes from the environment, so that check-debug can
-# run smaller ones on the KASAN kernel):
-#   1. STRESS_CYCLES (100) load/unload cycles, each designating the interface
-#      and adding a rule, while a migration flow runs through it: hooks come
-#      and go under load; the flow survives and keeps moving.
-#   2. config churn for STRESS_CHURN_SECS (30): rule add/del, dev set with
-#      changing parameters, dev clear/set, while a migration flow and a bulk
-#      flow run; drops (veth + qdisc + softnet backlog) during churn are
-#      compared with an equally long window without churn.
-#   3. STRESS_NETNS_CYCLES (20) namespaces created, configured, given a live
-#      migration flow and deleted with it.
-#   4. STRESS_IFACE_CYCLES (10) rounds of rename / move to another netns /
-#      delete + re-create of the designated interface under traffic: the
-#      designation follows (rename) or is dropped (move, delete), never stale.
-#   5. STRESS_CONNS (10000) short connections to the migration ports (half
-#      to a listener, half SYN -> RST to a closed port) with flow_idle_secs=2:
-#      flows_active never exceeds flows_max, and returns to 0 after the idle
-#      timeout.
+# Stress under traffic. Sizes come from the environment: the defaults are
+# `make check`'s; check-debug runs smaller ones on the KASAN kernel and
+# `make soak` the larger ones in brackets:
+#   1. STRESS_CYCLES (30; soak 100) load/unload cycles, each designating the
+#      interface and adding a rule, while a migration flow runs through it:
+#      hooks come and go under load; the flow survives and keeps moving.
+#   2. config churn for STRESS_CHURN_SECS (15; soak 30): rule add/del, dev
+#      set with changing parameters, dev clear/set, while a migration flow
+#      and a bulk flow run; drops (veth + qdisc + softnet backlog) during
+#      churn are compared with an equally long window without churn.
+#   3. STRESS_NETNS_CYCLES (8; soak 20) namespaces created, configured,
+#      given a live migration flow and deleted with it.
+#   4. STRESS_IFACE_CYCLES (5; soak 10) rounds of rename / move to another
+#      netns / delete + re-create of the designated interface under
+#      traffic: the designation follows (rename) or is dropped (move,
+#      delete), never stale.
+#   5. STRESS_CONNS (5000; soak 10000) short connections to the migration
+#      ports (half to a listener, half SYN -> RST to a closed port) with
+#      flow_idle_secs=2: flows_active never exceeds flows_max, and returns
+#      to 0 after the idle timeout.
 # Kernel splats (KASAN, lockdep, kmemleak...) are vm-run's to catch.
 source "$(dirname "$0")/lib.sh"
 
@@ -28,11 +30,11 @@ mp_require
 [ -x "$IPERF3" ] || ktap_skip_all "iperf3 missing"
 ktap_plan 5
 
-CYCLES=${STRESS_CYCLES:-100}
-CHURN_SECS=${STRESS_CHURN_SECS:-30}
-NETNS_CYCLES=${STRESS_NETNS_CYCLES:-20}
-IFACE_CYCLES=${STRESS_IFACE_CYCLES:-10}
-CONNS=${STRESS_CONNS:-10000}
+CYCLES=${STRESS_CYCLES:-30}
+CHURN_SECS=${STRESS_CHURN_SECS:-15}
+NETNS_CYCLES=${STRESS_NETNS_CYCLES:-8}
+IFACE_CYCLES=${STRESS_IFACE_CYCLES:-5}
+CONNS=${STRESS_CONNS:-5000}
 # a piece stops early (and says so) when it runs longer than this: TCG
 # speed varies several-fold with the host's load
 CAP_MS=$(( ${STRESS_CAP_SECS:-240} * 1000 ))

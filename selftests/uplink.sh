@@ -395,11 +395,6 @@ layout_end
 # A bridge over a device with a parent (PCI/virtio) and a veth guest port
 # needs no uplink word; as a bond slave its rings are the ones sized, and
 # restored by dev clear.
-ring_rx() {	# current|max RX of eth0 from ethtool -g
-	"$ETHTOOL" -g eth0 | awk -v want="$1" '
-		/^Pre-set maximums/ { s = "max" } /^Current hardware/ { s = "current" }
-		$1 == "RX:" && s == want { print $2; exit }'
-}
 if ! "$IP" link show eth0 >/dev/null 2>&1 || ! "$ETHTOOL" -G eth0 rx 256 2>/dev/null; then
 	for t in "virtio-net: a bridge over eth0 and a veth puts the layout on eth0 by itself" \
 		 "virtio-net: bridge over bond over eth0: rings max on the slave eth0" \
