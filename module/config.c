@@ -228,6 +228,13 @@ static int mp_rules_find(struct mp_rule * const *rules, unsigned int n, u32 id)
 	return -1;
 }
 
+struct mp_rule *mp_config_rule(const struct mp_config *cfg, u32 id)
+{
+	int i = mp_rules_find(cfg->rules, cfg->nrules, id);
+
+	return i < 0 ? NULL : cfg->rules[i];
+}
+
 /* Rule sets */
 
 /*

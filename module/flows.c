@@ -51,6 +51,13 @@
  */
 #define MP_RELEASE_FINAL_TRIES	10
 #define MP_RELEASE_FINAL_MS	10
+/*
+ * The collector folds socket-accounted flows' counts every this many
+ * passes (seconds), so that fewer than 2^31 segments, the range of TCP's
+ * 32-bit counts, go by between two folds (2^31 full segments take minutes
+ * even at 400 Gbit/s).
+ */
+#define MP_FOLD_PASSES		30
 
 struct mp_flow_table {
 	struct rhashtable ht;
@@ -62,7 +69,9 @@ struct mp_flow_table {
 	struct delayed_work gc;
 	atomic_t count;			/* allocated flows, freed ones excluded */
 	unsigned int gen;		/* bumped on removal, for dumps */
+	unsigned int gc_passes;
 	bool dying;
+	struct mp_net *mn;
 };
 
 static struct kmem_cache *mp_flow_cache;
@@ -90,6 +99,19 @@ struct mp_flow *mp_flow_lookup(struct mp_net *mn,
 			       const struct mp_flow_key *key)
 {
 	return rhashtable_lookup(&mn->flows->ht, key, mp_flow_params);
+}
+
+/*
+ * Hooks, once per flow (its first socket-accounted segment). Not once it
+ * has ended: the reaper's grace period after the end makes sure a flow
+ * is not put in a slot after the reaper cleared it.
+ */
+void mp_flow_cache_sk(struct mp_flow *f, const struct sock *sk)
+{
+	if (READ_ONCE(f->end))
+		return;
+	f->sk_slot = hash_ptr(sk, MP_SKCACHE_BITS);
+	rcu_assign_pointer(f->mn->skcache[f->sk_slot], f);
 }
 
 static void mp_flow_start_once(struct mp_flow *f)
@@ -230,6 +252,8 @@ static bool mp_flows_reap_pass(struct mp_flow_table *t, bool final)
 		/* Its socket may live on (idle, flush, or still closing). */
 		if (!mp_sock_release(f, final))
 			continue;
+		/* the last of its socket's counts, if it is still there */
+		mp_sock_fold(f);
 		mp_nl_flow_notify(f, MIGPRIO_CMD_FLOW_END_NTF);
 		atomic64_inc(&f->mn->ev.flows_ended);
 		list_move_tail(&f->reap, &done);
@@ -237,8 +261,16 @@ static bool mp_flows_reap_pass(struct mp_flow_table *t, bool final)
 	if (list_empty(&done))
 		return !list_empty(&t->releasing);
 	spin_lock_bh(&t->lock);
-	list_for_each_entry(f, &done, reap)
+	list_for_each_entry(f, &done, reap) {
+		/*
+		 * Out of the socket cache: no hook puts it back (ended). A
+		 * flow taking the slot meanwhile may lose it: only a hint.
+		 */
+		if (test_bit(MP_FLOW_SKACCT, &f->flags) &&
+		    rcu_access_pointer(t->mn->skcache[f->sk_slot]) == f)
+			RCU_INIT_POINTER(t->mn->skcache[f->sk_slot], NULL);
 		rhashtable_remove_fast(&t->ht, &f->node, mp_flow_params);
+	}
 	spin_unlock_bh(&t->lock);
 	/* After this no hook holds one of them. */
 	synchronize_rcu();
@@ -300,6 +332,8 @@ static void mp_flows_gc(struct work_struct *work)
 	spin_unlock_bh(&t->lock);
 	if (reap)
 		mp_flows_reap_soon(t);
+	if (++t->gc_passes % MP_FOLD_PASSES == 0)
+		mp_flows_fold(t->mn);
 	/* A flow created from now on queues the collector itself. */
 	if (!list_empty(&t->list) && !READ_ONCE(t->dying))
 		queue_delayed_work(system_wq, &t->gc, HZ);
@@ -345,6 +379,16 @@ void mp_flows_retune(struct mp_net *mn)
 	rcu_read_unlock();
 }
 
+void mp_flows_fold(struct mp_net *mn)
+{
+	struct mp_flow *f = NULL;
+
+	rcu_read_lock();
+	while ((f = mp_flows_next(mn, f)))
+		mp_sock_fold(f);
+	rcu_read_unlock();
+}
+
 unsigned int mp_flows_active(struct mp_net *mn)
 {
 	return mn->flows ? atomic_read(&mn->flows->count) : 0;
@@ -370,6 +414,7 @@ int mp_flows_init(struct mp_net *mn)
 	INIT_DELAYED_WORK(&t->reap, mp_flows_reap);
 	INIT_DELAYED_WORK(&t->gc, mp_flows_gc);
 	t->gen = 1;
+	t->mn = mn;
 	mn->flows = t;
 	return 0;
 }

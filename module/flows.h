@@ -10,8 +10,12 @@
 #include <linux/rhashtable-types.h>
 #include <linux/workqueue.h>
 #include <linux/atomic.h>
+#include <linux/hash.h>
+#include <linux/rcupdate.h>
 
 #include "migprio.h"
+
+struct sock;
 
 /* A connection as seen by this host. Zero-filled, then filled. */
 struct mp_flow_key {
@@ -63,6 +67,7 @@ enum {
 	MP_FLOW_RST,		/* a RST was seen: likewise */
 	MP_FLOW_LISTENER,	/* the listener needs tuning from the work */
 	MP_FLOW_PARTIAL,	/* given back but the sizes: its owner held it */
+	MP_FLOW_SKACCT,		/* counted from its socket: hooks.c, top */
 };
 
 struct mp_flow {
@@ -95,10 +100,17 @@ struct mp_flow {
 	struct mp_sk_seen seen;		/* the socket after the tuning */
 	u8 app;				/* MP_APP_*: left to the application */
 	u64 sock_id;			/* the socket tuned (sock_gen_cookie) */
+	u64 acct_id;			/* the socket counted, MP_FLOW_SKACCT */
+	unsigned int sk_slot;		/* its slot in the socket cache */
 	u32 tune_gen;			/* mp_config.tune_gen it was tuned for */
 	unsigned long start;		/* jiffies of the first packet */
 	unsigned long last;		/* jiffies of the last packet */
 	atomic64_t tx_packets, tx_bytes, rx_packets, rx_bytes;
+	/*
+	 * With MP_FLOW_SKACCT: the socket's own counts (mp_sk_counts) already
+	 * added to the four above, moved on by every fold (mp_flow_fold()).
+	 */
+	atomic64_t sk_tx_packets, sk_tx_bytes, sk_rx_packets, sk_rx_bytes;
 };
 
 #define MP_FLOW_CLS(gen, idx)	(((u64)(gen) << 32) | (u32)((idx) + 1))
@@ -108,6 +120,22 @@ struct mp_flow {
 /* flows.c */
 struct mp_flow *mp_flow_lookup(struct mp_net *mn,
 			       const struct mp_flow_key *key);
+/*
+ * The socket cache: a socket-accounted flow by its socket's address, so
+ * that its packets need no hash of their key. A hint the caller checks
+ * against the packet's key: the flow it gives is one of the table, the
+ * only one with that key (a slot is cleared before its flow leaves the
+ * table, and only a live flow is put in one: mp_flow_cache_sk()).
+ * Colliding sockets take the slot from each other; the loser's packets
+ * use mp_flow_lookup(). Hooks, RCU.
+ */
+static inline struct mp_flow *mp_flow_of_sk(struct mp_net *mn,
+					    const struct sock *sk)
+{
+	return rcu_dereference(mn->skcache[hash_ptr(sk, MP_SKCACHE_BITS)]);
+}
+
+void mp_flow_cache_sk(struct mp_flow *f, const struct sock *sk);
 struct mp_flow *mp_flow_create(struct mp_net *mn,
 			       const struct mp_flow_key *key, u8 dir,
 			       struct mp_rule *rule, u64 cls, int ifindex);
@@ -159,5 +187,16 @@ static inline void mp_child_tx(struct mp_net *mn, struct sk_buff *skb,
 
 /* hooks.c: does a rule of @cfg cover every connection to TCP @lport? RCU */
 bool mp_config_covers_lport(const struct mp_config *cfg, u16 lport);
+/*
+ * hooks.c: add what @sk, the flow's tuned socket (held by the caller),
+ * counted since the last fold to the flow and, while it matches, to its
+ * rule's and the netns' counters. Any context, under RCU.
+ */
+void mp_flow_fold(struct mp_flow *f, const struct mp_config *cfg,
+		  const struct sock *sk);
+/* sockbuf.c: the same, finding the socket by its tuple. Process context. */
+void mp_sock_fold(struct mp_flow *f);
+/* flows.c: mp_sock_fold() every live flow, before a dump of counters */
+void mp_flows_fold(struct mp_net *mn);
 
 #endif /* _MIGPRIO_FLOWS_H */

@@ -17,6 +17,35 @@
  * socket's first segment for sizes inherited from a tuned listener
  * (sockbuf.c, mp_child_first_tx()).
  *
+ * The fast path: a tracked TCP flow whose socket migprio tuned carries
+ * the priority itself (TCP copies sk_priority into every segment) and
+ * counts its segments and bytes itself (tcp_sock: segs_out/segs_in,
+ * bytes_sent/bytes_received). Such a flow switches to socket accounting
+ * (MP_FLOW_SKACCT) on a segment its socket sends with the socket's lock
+ * held and no owner, so that TCP has counted exactly what the hooks have
+ * (mp_flow_acct_start()): the socket's counts then are the flow's base.
+ * From then on, a packet of that socket (recognised by its cookie) whose
+ * flow is classified for the current config and matched, with no DSCP to
+ * write, no SYN, FIN or RST in it or seen before, and its socket neither
+ * retransmitting nor probing, costs: the parse, the flow found by the
+ * socket's address (a small per-netns cache checked against the key, no
+ * hash of it: mp_flow_of_sk()), a few reads, the priority store and the
+ * idle stamp. Nothing is counted per packet; what the socket counted
+ * since the base is folded into the flow, and into its rule's and the
+ * netns' counters while matched (IP bytes: payload plus every segment's
+ * headers), by mp_flow_fold(): at every slow-path packet where the
+ * connection may be about to end or the classification changed (a
+ * received packet TCP has yet to count is counted there and added to the
+ * base), at every dump (flows, rules, stats: each live flow's socket,
+ * bounded by the table), every MP_FOLD_PASSES passes of the collector
+ * (TCP's segment counts are 32 bits) and at the flow's end. Folds read a
+ * socket only where they hold it: the packet's own, or one looked up by
+ * the tuple with a reference (sockbuf.c, mp_sock_fold()). Everything
+ * else (a config change, a rule deleted, the priority given back, DSCP
+ * configured, a flow not yet tuned, a FIN or RST) takes the slow path
+ * below, as before; a packet of the flow the socket does not count (a
+ * timewait reply, another socket on the tuple) is counted per packet.
+ *
  * Where: POST_ROUTING for what leaves through the interface (the final
  * output device is known there) and LOCAL_IN for what arrives through it
  * for this host (after early demux, so an established TCP socket is at
@@ -316,6 +345,170 @@ static void mp_count(struct mp_counters __percpu *ctr, bool tx,
 	put_cpu_ptr(ctr);
 }
 
+/* Socket accounting (see the top of the file) */
+
+/* Add @d, all four counts at once. Any context. */
+static void mp_count_sum(struct mp_counters __percpu *ctr,
+			 const struct mp_counters_sum *d)
+{
+	struct mp_counters *c = get_cpu_ptr(ctr);
+	unsigned long flags;
+
+	flags = u64_stats_update_begin_irqsave(&c->syncp);
+	u64_stats_add(&c->tx_packets, d->tx_packets);
+	u64_stats_add(&c->tx_bytes, d->tx_bytes);
+	u64_stats_add(&c->rx_packets, d->rx_packets);
+	u64_stats_add(&c->rx_bytes, d->rx_bytes);
+	u64_stats_update_end_irqrestore(&c->syncp, flags);
+	put_cpu_ptr(ctr);
+}
+
+/*
+ * What a TCP socket counted itself, as the hooks count a flow: segments
+ * out and in (a GSO or GRO packet as its segments, like mp_segs(); pure
+ * ACKs and retransmissions included), payload bytes sent (retransmitted
+ * ones included) and received in sequence, less the sequence number a
+ * received FIN takes (SOCK_DONE: only tcp_fin() sets it). Read without
+ * the socket's lock, each word on its own, as tcp_get_info() may.
+ */
+static void mp_sk_counts(const struct sock *sk, struct mp_counters_sum *c)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	c->tx_packets = READ_ONCE(tp->segs_out);
+	c->tx_bytes = READ_ONCE(tp->bytes_sent);
+	c->rx_packets = READ_ONCE(tp->segs_in);
+	c->rx_bytes = READ_ONCE(tp->bytes_received) - sock_flag(sk, SOCK_DONE);
+}
+
+/* Is @sk the socket the flow counts from? Any context. */
+static bool mp_sk_acct(const struct mp_flow *f, const struct sock *sk)
+{
+	return sk && atomic64_read(&sk->sk_cookie) == READ_ONCE(f->acct_id);
+}
+
+/*
+ * The socket counted since the base (@base, moved to @now): segments are
+ * 32-bit counts that wrap, bytes 64-bit. Negative when a concurrent fold
+ * read the socket later but moved the base first: the sum stays right.
+ */
+static s64 mp_fold_segs(atomic64_t *base, u64 now)
+{
+	return (s32)((u32)now - (u32)atomic64_xchg(base, now));
+}
+
+static s64 mp_fold_bytes(atomic64_t *base, u64 now)
+{
+	return now - atomic64_xchg(base, now);
+}
+
+void mp_flow_fold(struct mp_flow *f, const struct mp_config *cfg,
+		  const struct sock *sk)
+{
+	struct mp_counters_sum c, d;
+	struct mp_rule *rule = NULL;
+	unsigned int hdr;
+	bool matched;
+	u64 cls;
+
+	if (!test_bit(MP_FLOW_SKACCT, &f->flags) || !mp_sk_acct(f, sk))
+		return;
+	smp_rmb();	/* the base was set before the bit */
+	mp_sk_counts(sk, &c);
+	d.tx_packets = mp_fold_segs(&f->sk_tx_packets, c.tx_packets);
+	d.tx_bytes = mp_fold_bytes(&f->sk_tx_bytes, c.tx_bytes);
+	d.rx_packets = mp_fold_segs(&f->sk_rx_packets, c.rx_packets);
+	d.rx_bytes = mp_fold_bytes(&f->sk_rx_bytes, c.rx_bytes);
+	atomic64_add(d.tx_packets, &f->tx_packets);
+	atomic64_add(d.tx_bytes, &f->tx_bytes);
+	atomic64_add(d.rx_packets, &f->rx_packets);
+	atomic64_add(d.rx_bytes, &f->rx_bytes);
+
+	/* The rule and netns count what was matched, as per packet. */
+	cls = atomic64_read(&f->cls);
+	if (MP_FLOW_CLS_GEN(cls) == cfg->gen) {
+		matched = MP_FLOW_CLS_IDX(cls) >= 0;
+		if (matched)
+			rule = cfg->rules[MP_FLOW_CLS_IDX(cls)];
+	} else {
+		/* not classified since the change: what it was until then */
+		matched = test_bit(MP_FLOW_MATCHED, &f->flags);
+		if (matched)
+			rule = mp_config_rule(cfg, READ_ONCE(f->rule_id));
+	}
+	if (!matched || cfg->ifindex != f->ifindex)
+		return;
+	/* They count IP packets: with the headers of every segment. */
+	hdr = (f->key.family == 4 ? sizeof(struct iphdr) :
+				    sizeof(struct ipv6hdr)) +
+	      READ_ONCE(tcp_sk(sk)->tcp_header_len);
+	d.tx_bytes += d.tx_packets * hdr;
+	d.rx_bytes += d.rx_packets * hdr;
+	mp_count_sum(f->mn->ctr, &d);
+	if (rule)
+		mp_count_sum(rule->ctr, &d);
+}
+
+/*
+ * Count the flow from its socket from now on. On a segment the socket
+ * sends with its lock held and no owner: TCP counted this segment and
+ * everything sent before it, and every segment received before it (the
+ * backlog is empty without an owner), all of which the hooks counted.
+ */
+static void mp_flow_acct_start(struct mp_flow *f, const struct sock *sk)
+{
+	struct mp_counters_sum c;
+
+	mp_sk_counts(sk, &c);
+	atomic64_set(&f->sk_tx_packets, c.tx_packets);
+	atomic64_set(&f->sk_tx_bytes, c.tx_bytes);
+	atomic64_set(&f->sk_rx_packets, c.rx_packets);
+	atomic64_set(&f->sk_rx_bytes, c.rx_bytes);
+	WRITE_ONCE(f->acct_id, atomic64_read(&sk->sk_cookie));
+	/* the base before the bit: mp_flow_fold()'s smp_rmb() */
+	smp_mb__before_atomic();
+	set_bit(MP_FLOW_SKACCT, &f->flags);
+	mp_flow_cache_sk(f, sk);
+}
+
+/* Flow bits that keep a packet off the fast path. */
+#define MP_FLOW_SLOW	(BIT(MP_FLOW_FIN_TX) | BIT(MP_FLOW_FIN_RX) | \
+			 BIT(MP_FLOW_RST))
+#define MP_FLOW_FAST	(BIT(MP_FLOW_MATCHED) | BIT(MP_FLOW_TUNED) | \
+			 BIT(MP_FLOW_SKACCT))
+
+/*
+ * The socket may stop soon without a segment the hooks see: it retransmits
+ * or probes (it ends by a timeout), or a FIN or RST went by. Its packets
+ * take the slow path then, which folds the counts at each.
+ */
+static bool mp_sk_ending(const struct mp_flow *f, const struct sock *sk,
+			 const struct mp_skb *m)
+{
+	const struct inet_connection_sock *icsk = inet_csk(sk);
+
+	return (READ_ONCE(f->flags) & MP_FLOW_SLOW) ||
+	       (m->tcpflags & (TCPHDR_SYN | TCPHDR_FIN | TCPHDR_RST)) ||
+	       READ_ONCE(icsk->icsk_retransmits) ||
+	       READ_ONCE(icsk->icsk_probes_out);
+}
+
+/*
+ * The fast path: a packet of the socket a tracked, tuned, matched flow
+ * counts from, classified for this config, no DSCP to write, nothing
+ * ending. The socket carries the priority and counts the packet.
+ */
+static bool mp_fast(const struct mp_flow *f, const struct mp_config *cfg,
+		    const struct sock *sk, const struct mp_skb *m)
+{
+	u64 cls = atomic64_read(&f->cls);
+
+	return (READ_ONCE(f->flags) & MP_FLOW_FAST) == MP_FLOW_FAST &&
+	       MP_FLOW_CLS_GEN(cls) == cfg->gen &&
+	       MP_FLOW_CLS_IDX(cls) >= 0 && cfg->dev.dscp < 0 &&
+	       mp_sk_acct(f, sk) && !mp_sk_ending(f, sk, m);
+}
+
 /* Rewrite DSCP, keeping ECN; the IPv4 checksum is updated incrementally. */
 static void mp_set_dscp(struct mp_net *mn, struct sk_buff *skb, u8 pf,
 			u8 dscp)
@@ -359,23 +552,31 @@ bool mp_config_covers_lport(const struct mp_config *cfg, u16 lport)
 	return false;
 }
 
+/* The collector's idle time: the last packet, to the jiffy. */
+static void mp_flow_touch(struct mp_flow *f)
+{
+	unsigned long now = jiffies;
+
+	if (READ_ONCE(f->last) != now)
+		WRITE_ONCE(f->last, now);
+}
+
+/* @by_sk: the socket counts the packet (socket accounting). */
 static void mp_flow_account(struct mp_flow *f, struct sk_buff *skb, bool tx,
 			    const struct mp_skb *m, struct sock *sk,
-			    bool matched, unsigned int segs)
+			    bool matched, unsigned int segs, bool by_sk)
 {
 	/* A flow counts payload: what the application sent or received. */
 	unsigned int payload = skb->len > m->poff ? skb->len - m->poff : 0;
-	unsigned long now = jiffies;
 
-	if (tx) {
+	if (!by_sk && tx) {
 		atomic64_add(segs, &f->tx_packets);
 		atomic64_add(payload, &f->tx_bytes);
-	} else {
+	} else if (!by_sk) {
 		atomic64_add(segs, &f->rx_packets);
 		atomic64_add(payload, &f->rx_bytes);
 	}
-	if (READ_ONCE(f->last) != now)
-		WRITE_ONCE(f->last, now);
+	mp_flow_touch(f);
 
 	/* TCP has not checked them yet: the collector asks the socket. */
 	if ((m->tcpflags & TCPHDR_RST) && !test_bit(MP_FLOW_RST, &f->flags))
@@ -421,19 +622,68 @@ static unsigned int mp_segs(const struct sk_buff *skb, const struct mp_skb *m)
 	return max(DIV_ROUND_UP(payload, shinfo->gso_size), 1U);
 }
 
+/*
+ * May the live flow be counted from its socket from this packet on? A
+ * segment its tuned, established socket sends with its lock held and no
+ * owner (see mp_flow_acct_start()), matched, no DSCP to write, nothing
+ * ending.
+ */
+static bool mp_acct_ready(const struct mp_flow *f, const struct mp_config *cfg,
+			  const struct sock *sk, const struct mp_skb *m)
+{
+	return m->key.proto == IPPROTO_TCP && sk && !READ_ONCE(f->end) &&
+	       test_bit(MP_FLOW_TUNED, &f->flags) &&
+	       test_bit(MP_FLOW_MATCHED, &f->flags) &&
+	       !test_bit(MP_FLOW_SKACCT, &f->flags) && cfg->dev.dscp < 0 &&
+	       atomic64_read(&sk->sk_cookie) == READ_ONCE(f->sock_id) &&
+	       READ_ONCE(sk->sk_state) == TCP_ESTABLISHED &&
+	       !sock_owned_by_user_nocheck(sk) && !mp_sk_ending(f, sk, m);
+}
+
 static void mp_packet(struct mp_net *mn, const struct mp_config *cfg,
 		      struct sk_buff *skb, const struct nf_hook_state *state,
 		      const struct mp_skb *m, bool tx)
 {
 	struct sock *sk = mp_local_sock(skb, m);
-	struct mp_flow *f = mp_flow_lookup(mn, &m->key);
-	unsigned int segs = mp_segs(skb, m);
+	struct mp_flow *f = sk ? mp_flow_of_sk(mn, sk) : NULL;
 	struct mp_rule *rule = NULL;
+	unsigned int segs;
+	bool by_sk = false;
 	int idx;
 	u8 svc;
 
+	/* the socket cache's flow is the table's if it has the key */
+	if (!f || memcmp(&f->key, &m->key, sizeof(m->key)))
+		f = mp_flow_lookup(mn, &m->key);
 	if (tx)
 		mp_child_tx(mn, skb, f);
+	if (f && test_bit(MP_FLOW_SKACCT, &f->flags)) {
+		if (mp_fast(f, cfg, sk, m)) {
+			if (tx)
+				skb->priority = cfg->dev.priority;
+			mp_flow_touch(f);
+			return;
+		}
+		/* TCP counts it; without a socket, early demux is off */
+		by_sk = mp_sk_acct(f, sk) || (!tx && !skb->sk);
+	}
+	segs = mp_segs(skb, m);
+	if (by_sk && sk &&
+	    (mp_sk_ending(f, sk, m) ||
+	     MP_FLOW_CLS_GEN(atomic64_read(&f->cls)) != cfg->gen)) {
+		/* for the rule it had, and before the socket goes */
+		mp_flow_fold(f, cfg, sk);
+		if (!tx) {
+			/*
+			 * TCP counts this one after the hook, maybe as the
+			 * socket's last: counted here, and in the base.
+			 */
+			atomic64_add(segs, &f->sk_rx_packets);
+			atomic64_add(skb->len > m->poff ? skb->len - m->poff : 0,
+				     &f->sk_rx_bytes);
+			by_sk = false;
+		}
+	}
 	idx = mp_classify(state->net, cfg, f, m, sk, tx, &svc);
 	if (idx >= 0) {
 		rule = cfg->rules[idx];
@@ -453,16 +703,21 @@ static void mp_packet(struct mp_net *mn, const struct mp_config *cfg,
 			if (cfg->dev.dscp >= 0)
 				mp_set_dscp(mn, skb, state->pf, cfg->dev.dscp);
 		}
-		mp_count(mn->ctr, tx, segs, skb->len);
-		mp_count(rule->ctr, tx, segs, skb->len);
+		if (!by_sk) {
+			mp_count(mn->ctr, tx, segs, skb->len);
+			mp_count(rule->ctr, tx, segs, skb->len);
+		}
 		if (!tx && (m->tcpflags & (TCPHDR_SYN | TCPHDR_ACK)) ==
 			   TCPHDR_SYN &&
 		    mp_rule_covers_lport(&rule->spec, IPPROTO_TCP,
 					 m->key.lport))
 			mp_listener_tune(state->net, &m->key, cfg, f);
 	}
-	if (f)
-		mp_flow_account(f, skb, tx, m, sk, !!rule, segs);
+	if (!f)
+		return;
+	mp_flow_account(f, skb, tx, m, sk, !!rule, segs, by_sk);
+	if (tx && rule && mp_acct_ready(f, cfg, sk, m))
+		mp_flow_acct_start(f, sk);
 }
 
 /*

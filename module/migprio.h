@@ -154,6 +154,10 @@ struct mp_config {
 };
 
 struct mp_flow_table;
+struct mp_flow;
+
+#define MP_SKCACHE_BITS		8
+#define MP_SKCACHE_SLOTS	BIT(MP_SKCACHE_BITS)
 struct mp_listeners;
 
 struct mp_net {
@@ -168,6 +172,8 @@ struct mp_net {
 	struct mp_counters __percpu *ctr;
 	struct mp_events_stats ev;
 	struct mp_flow_table *flows;
+	/* flows.h, mp_flow_of_sk(): socket-accounted flows by socket */
+	struct mp_flow __rcu *skcache[MP_SKCACHE_SLOTS];
 	struct mp_listeners *listeners;	/* sockbuf.c */
 	/*
 	 * sockbuf.c: records of tuned listeners (live or just undone),
@@ -198,6 +204,8 @@ static inline struct mp_config *mp_config_locked(struct mp_net *mn)
 }
 
 /* config.c */
+/* config.c: rule @id of @cfg, or NULL. RCU. */
+struct mp_rule *mp_config_rule(const struct mp_config *cfg, u32 id);
 void mp_counters_sum(struct mp_counters __percpu *ctr,
 		     struct mp_counters_sum *sum);
 struct mp_counters __percpu *mp_counters_alloc(void);	/* free_percpu() */

@@ -955,6 +955,9 @@ int migprio_nl_rule_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	unsigned int i;
 	int err = 0;
 
+	/* the rules' counters, with what sockets counted since */
+	if (!next)
+		mp_flows_fold(mn);
 	rcu_read_lock();
 	cfg = mp_config_rcu(mn);
 	cb->seq = cfg->gen;
@@ -1000,6 +1003,7 @@ int migprio_nl_flow_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 			err = -EMSGSIZE;
 			break;
 		}
+		mp_sock_fold(f);
 		if (mp_nl_put_flow(skb, f, 0)) {
 			genlmsg_cancel(skb, hdr);
 			err = -EMSGSIZE;
@@ -1022,6 +1026,7 @@ static int mp_nl_put_stats(struct sk_buff *skb, struct mp_net *mn)
 	struct mp_counters_sum sum;
 	unsigned int nrules;
 
+	mp_flows_fold(mn);
 	mp_counters_sum(mn->ctr, &sum);
 	rcu_read_lock();
 	nrules = mp_config_rcu(mn)->nrules;

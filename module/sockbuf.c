@@ -1059,3 +1059,24 @@ bool mp_sock_agrees(struct mp_flow *f, enum migprio_flow_end reason)
 	return !((1 << state) &
 		 (TCPF_ESTABLISHED | TCPF_SYN_SENT | TCPF_SYN_RECV));
 }
+
+/*
+ * Socket accounting (hooks.c): fold what the flow's socket counted since
+ * the last fold, if the socket is still there. Process context.
+ */
+void mp_sock_fold(struct mp_flow *f)
+{
+	struct sock *sk;
+
+	if (!test_bit(MP_FLOW_SKACCT, &f->flags))
+		return;
+	sk = mp_sock_lookup(f->mn->net, &f->key, f->ifindex);
+	if (!sk)
+		return;
+	if (sk_fullsock(sk)) {
+		rcu_read_lock();
+		mp_flow_fold(f, mp_config_rcu(f->mn), sk);
+		rcu_read_unlock();
+	}
+	sock_gen_put(sk);
+}

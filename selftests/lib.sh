@@ -217,6 +217,19 @@ veth_pair() {
 	"$IP" -n "$b" link set "$VETH_B" up
 }
 
+# The start of a data path test: T (a directory, removed at exit), the
+# namespaces A and B joined by the veth pair, a and b (a command in A, in
+# B), the module loaded.
+veth_setup() {
+	T=$(mktemp -d)
+	defer rm -rf "$T"
+	a() { "$IP" netns exec "$A" "$@"; }
+	b() { "$IP" netns exec "$B" "$@"; }
+	setup_ns A B
+	veth_pair "$A" "$B" || ktap_skip_all "cannot create veth"
+	mp_load || ktap_skip_all "cannot load migprio"
+}
+
 shape_link() {
 	"$TC" -n "$1" qdisc replace dev "$2" root handle 100: tbf rate "$3" \
 		burst 64kb latency 100ms
@@ -257,6 +270,29 @@ run() {
 show() { echo "rc=$rc"; echo "stdout: $out"; echo "stderr: $err"; }
 expect_rc() { [ "$rc" = "$1" ] || { echo "expected exit $1"; show; return 1; }; }
 has() { grep -qF -- "$1" <<<"$2" || { echo "missing \"$1\""; show; return 1; }; }
+
+# ------------------------------------------- sockctl (tools/sockctl.c)
+# One connection from netns A to ADDR_B:PORT whose owner reads and changes
+# its own socket (SOCKCTL: the program's path).
+# sc_open ARGS...: sockctl ARGS... ADDR_B PORT in A, as the coprocess SC;
+# LPORT: its local port
+sc_open() {
+	coproc SC { exec "$IP" netns exec "$A" "$SOCKCTL" "$@" "$ADDR_B" $PORT 2>&1; }
+	read -r -t $((30 * MP_SLOW)) LINE <&"${SC[0]}" && [[ $LINE == connected* ]] ||
+		{ echo "sockctl: $LINE"; return 1; }
+	LPORT=${LINE#connected }
+}
+# sc CMD: one command; prints its answer (the "# ..." lines before it too)
+sc() {
+	echo "$*" >&"${SC[1]}" || return 1
+	while read -r -t $((600 * MP_SLOW)) LINE <&"${SC[0]}"; do
+		echo "$LINE"
+		[[ $LINE == "#"* ]] || return 0
+	done
+	echo "sockctl: no answer to $*"
+	return 1
+}
+sc_close() { echo quit >&"${SC[1]}"; wait "$SC_PID" 2>/dev/null; true; }
 
 # ---------------------------------------------------------------- module
 mp_available() {

@@ -15,18 +15,22 @@
 # port say it), over IPv4 and IPv6. And with the rule added after A's
 # listener closed (tcpsink -1: the connection lives on):
 #   gone       B connects to A's 49153: migration, direction in
-#   gone_bulk  B connects from its port 49200 to A's 5202: not migration Checked on A with tools of
-# their own: the class counters of a prio qdisc (`tc -s class`: migration
+#   gone_bulk  B connects from its port 49200 to A's 5202: not migration
+# Checked on A with tools of their own: the class counters of a prio qdisc (`tc -s class`: migration
 # priority 7 is band 0, class 1:1; the rest 1:2), the socket buffers (`ss
 # -tm`: `dev set ... sndbuf 32M rcvbuf 32M`, so a tuned socket is plain to
 # see) and migprio's flow list. Both namespaces take their ephemeral ports
 # from 30000-40000, outside the preset: only the ports the test chooses
 # are in it. On a module matching either port, every "bound" check fails.
+# SP_FAMILIES (default "4 6"): the address families to run (check-debug
+# runs IPv4 only; make check both).
 # timeout=600
 source "$(dirname "$0")/lib.sh"
 
 mp_require
-ktap_plan 18
+FAMILIES=${SP_FAMILIES:-4 6}
+read -ra fams <<<"$FAMILIES"
+ktap_plan $((8 * ${#fams[@]} + 2))
 
 BUF=33554432		# dev set sndbuf/rcvbuf: a tuned socket has at least this
 SVC=49152		# in preset qemu: iperf3 servers on A and B
@@ -212,7 +216,7 @@ check() {
 	return $rc
 }
 
-for fam in 4 6; do
+for fam in "${fams[@]}"; do
 	ktap_test "IPv$fam, rule from the start: A's connection from local port $BOUND to B's $OTHER is not migration (1:2, no flow, buffers untouched)" \
 		check bound $fam start
 	ktap_test "IPv$fam, rule from the start: A's connection to B's $SVC is (1:1, flow out, buffers tuned)" \

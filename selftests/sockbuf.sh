@@ -20,15 +20,7 @@ PORT=49160			# in preset qemu: iperf3
 LPORT=49162			# in preset qemu: tcpsink, one listener for good
 KIB=1024
 MIB=$((1024 * 1024))
-T=$(mktemp -d)
-defer rm -rf "$T"
-
-a() { "$IP" netns exec "$A" "$@"; }
-b() { "$IP" netns exec "$B" "$@"; }
-
-setup_ns A B
-veth_pair "$A" "$B" || ktap_skip_all "cannot create veth"
-mp_load || ktap_skip_all "cannot load migprio"
+veth_setup
 a "$MIGPRIOCTL" rule add preset qemu >/dev/null
 b "$MIGPRIOCTL" rule add preset qemu >/dev/null
 defer eval 'kill $(cat "$T/sender" 2>/dev/null) 2>/dev/null'

@@ -45,24 +45,6 @@ wait_listen "$B" $PORT || ktap_skip_all "no tcpsink"
 # kTLS (software) for item 2; built in on the debug kernel
 modprobe tls 2>/dev/null
 
-# sc_open ARGS...: sockctl ARGS... ADDR_B PORT in A, as the coprocess SC
-sc_open() {
-	coproc SC { exec "$IP" netns exec "$A" "$SOCKCTL" "$@" "$ADDR_B" $PORT 2>&1; }
-	read -r -t $((30 * MP_SLOW)) LINE <&"${SC[0]}" && [[ $LINE == connected* ]] ||
-		{ echo "sockctl: $LINE"; return 1; }
-	LPORT=${LINE#connected }
-}
-# sc CMD: one command; prints its answer (the "# ..." lines before it too)
-sc() {
-	echo "$*" >&"${SC[1]}" || return 1
-	while read -r -t $((600 * MP_SLOW)) LINE <&"${SC[0]}"; do
-		echo "$LINE"
-		[[ $LINE == "#"* ]] || return 0
-	done
-	echo "sockctl: no answer to $*"
-	return 1
-}
-sc_close() { echo quit >&"${SC[1]}"; wait "$SC_PID" 2>/dev/null; true; }
 # skmem of the connection, as ss shows it
 conn() { a "$SS" -tmnH state established "( sport = :$LPORT )"; }
 skmem() { conn | grep -o "[(,]$1[0-9]*" | tr -dc '0-9'; }

@@ -51,16 +51,17 @@ static struct mp_net *bench_mn;
 
 /* The local sockets of the connections, found by local port. */
 #define NSOCKS	4
-static struct inet_sock socks[NSOCKS];
+static struct tcp_sock tsocks[NSOCKS];
+#define SOCK(i)		(&tsocks[i].inet_conn.icsk_inet)
 
 static struct sock *bench_sock(const struct mp_flow *f)
 {
 	unsigned int i;
 
 	for (i = 0; i < NSOCKS; i++)
-		if (socks[i].inet_num == f->key.lport &&
-		    socks[i].sk.sk_protocol == f->key.proto)
-			return &socks[i].sk;
+		if (SOCK(i)->inet_num == f->key.lport &&
+		    SOCK(i)->sk.sk_protocol == f->key.proto)
+			return &SOCK(i)->sk;
 	return NULL;
 }
 
@@ -89,10 +90,28 @@ void mp_sock_sync(struct mp_flow *f)
 
 	if (!sk || !test_bit(MP_FLOW_MATCHED, &f->flags))
 		return;
+	f->sock_id = atomic64_read(&sk->sk_cookie);
 	f->prio_saved = sk->sk_priority;
 	f->prio_set = mp_config_rcu(f->mn)->dev.priority;
 	sk->sk_priority = f->prio_set;
 	set_bit(MP_FLOW_TUNED, &f->flags);
+}
+
+/* no dumps here */
+void mp_sock_fold(struct mp_flow *f)
+{
+	(void)f;
+}
+
+/* config.c */
+struct mp_rule *mp_config_rule(const struct mp_config *cfg, u32 id)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->nrules; i++)
+		if (cfg->rules[i]->spec.id == id)
+			return cfg->rules[i];
+	return NULL;
 }
 
 bool mp_sock_release(struct mp_flow *f, bool final)
@@ -293,7 +312,8 @@ static void pkt_tcp(struct pkt *p, struct inet_sock *isk, bool tx,
 
 static void sock_init(struct inet_sock *isk, u16 lport)
 {
-	memset(isk, 0, sizeof(*isk));
+	memset(tcp_sk(&isk->sk), 0, sizeof(struct tcp_sock));
+	atomic64_set(&isk->sk.sk_cookie, lport);	/* nonzero, unique */
 	isk->sk.sk_state = TCP_ESTABLISHED;
 	isk->sk.sk_protocol = IPPROTO_TCP;
 	isk->sk.sk_type = SOCK_STREAM;
@@ -357,10 +377,10 @@ static struct inet_sock *connect_sock(const struct scenario *sc)
 	unsigned int i;
 
 	for (i = 0; i < NSOCKS; i++) {
-		if (socks[i].inet_num == sc->lport)
-			return &socks[i];
-		if (!isk && !socks[i].inet_num)
-			isk = &socks[i];
+		if (SOCK(i)->inet_num == sc->lport)
+			return SOCK(i);
+		if (!isk && !SOCK(i)->inet_num)
+			isk = SOCK(i);
 	}
 	if (!isk)
 		return NULL;
@@ -409,6 +429,7 @@ static int run(const struct scenario *sc, unsigned int n)
 	marked = p.skb.priority == MIGPRIO_PRIO_DEFAULT;
 	if (bad || !f != !sc->tracked ||
 	    (f && !test_bit(MP_FLOW_TUNED, &f->flags)) ||
+	    (f && !test_bit(MP_FLOW_SKACCT, &f->flags)) ||
 	    (sc->tx && marked != sc->tracked)) {
 		fprintf(stderr, "%s: unexpected verdict, flow or priority %u\n",
 			sc->name, p.skb.priority);

@@ -105,6 +105,12 @@ typedef struct {
 #define atomic64_set(v, i)	WRITE_ONCE((v)->counter, (i))
 #define atomic64_add(i, v)	((void)__atomic_add_fetch(&(v)->counter, (i), KSHIM_RMW))
 #define atomic64_inc(v)		atomic64_add(1, v)
+#define atomic64_xchg(v, i)	__atomic_exchange_n(&(v)->counter, (i), KSHIM_RMW)
+
+/* barriers: one thread here, fences for the form's sake */
+#define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
+/* as smp_rmb() */
+#define smp_mb__before_atomic()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
 
 #define cmpxchg(ptr, old, new) ({					\
 	typeof(ptr) __ptr = (ptr);					\
@@ -246,6 +252,8 @@ struct rcu_head {
 #define rcu_dereference_check(p, c)	READ_ONCE(p)
 #define rcu_dereference_protected(p, c)	(p)
 #define rcu_assign_pointer(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+#define RCU_INIT_POINTER(p, v)	WRITE_ONCE(p, v)
+#define rcu_access_pointer(p)	READ_ONCE(p)
 
 typedef struct {
 	int locked;

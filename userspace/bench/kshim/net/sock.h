@@ -39,7 +39,14 @@ enum sock_type {
 #define SOCK_BINDADDR_LOCK	4
 #define SOCK_BINDPORT_LOCK	8
 
+enum sock_flags {
+	SOCK_DONE,
+};
+
 struct sock {
+	atomic64_t sk_cookie;
+	unsigned long sk_flags;
+	bool sk_owned;			/* sock_owned_by_user() */
 	unsigned char sk_state;
 	u8 sk_userlocks;
 	u16 sk_protocol;
@@ -60,6 +67,16 @@ struct inet_sock {
 static inline struct inet_sock *inet_sk(const struct sock *sk)
 {
 	return (struct inet_sock *)sk;
+}
+
+static inline bool sock_flag(const struct sock *sk, enum sock_flags flag)
+{
+	return test_bit(flag, &sk->sk_flags);
+}
+
+static inline bool sock_owned_by_user_nocheck(const struct sock *sk)
+{
+	return sk->sk_owned;
 }
 
 static inline bool sk_fullsock(const struct sock *sk)
