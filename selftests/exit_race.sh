@@ -7,9 +7,9 @@
 # revalidates the listener registry and may queue its work, so it must be
 # stopped before anything it uses is torn down. Each round: a netns with
 # a designated interface, a tuned listener, a rule added with
-# build_delay_ms swept over the time the exit takes, and the netns
-# deleted at once; then module unloads the same way with live tuned
-# listeners. What a mistake here does is a use-after-free or a freed
+# build_delay_ms set to when the netns's exit begins (measured, see
+# t_netns), and the netns deleted at once; then module unloads the same
+# way with live tuned listeners. What a mistake here does is a use-after-free or a freed
 # pending work: KASAN and debugobjects splats on the debug kernel, which
 # vm-run turns into a failure (check-debug); here: every netns goes, the
 # module unloads and loads again.
@@ -41,17 +41,39 @@ round() {
 	"$IP" netns exec "$ns" "$MIGPRIOCTL" rule add port $((20000 + RANDOM % 1000)) >/dev/null
 }
 
+# lost_after TAG: is migprio's "lost" line in the kernel log after the
+# line TAG?
+lost_after() {
+	dmesg | sed -n "\|$1|,\$p" | grep -qE 'migprio: netns [0-9]+: lost '
+}
+
+# The build must fire while the netns goes, not before: the exit starts
+# well after `ip netns del` returns (cleanup_net, a grace period; seconds
+# on the debug kernel). Round 0 measures when it starts (migprio's "lost"
+# line for the designated interface, which the exit's device teardown
+# prints just before migprio's own exit runs) with no build pending; the
+# next rounds set the build to fire that long after the rule add, swept
+# by 25 ms a round, each from the last round's measurement.
 t_netns() {
-	local i ns peer
-	for ((i = 0; i < ROUNDS; i++)); do
-		ns=mp-exit-$$-$i peer=mp-exitp-$$-$i
+	local i ns peer tag t0 t1 exit_ms=0 delay
+	for ((i = 0; i < ROUNDS + 1; i++)); do
+		ns=mp-exit-$$-$i peer=mp-exitp-$$-$i tag="exit_race: deleting mp-exit-$$-$i"
 		"$IP" netns add $ns && "$IP" netns add $peer || return 1
 		"$IP" -n $ns link set lo up
-		round $ns $peer $((i * 25 % 500)) || { cat "$T/l.$ns"; return 1; }
+		delay=$((i ? exit_ms + (i - 1) * 25 : 10000))
+		round $ns $peer $delay || { cat "$T/l.$ns"; return 1; }
+		echo "$tag" >/dev/kmsg
 		"$IP" netns pids $ns | xargs -r kill -9
+		t0=${EPOCHREALTIME/./}
 		"$IP" netns del $ns && "$IP" netns del $peer || return 1
+		# (the line is rate-limited: without it, the last measurement)
+		if busywait $((10000 * MP_SLOW)) lost_after "$tag"; then
+			t1=${EPOCHREALTIME/./}
+			exit_ms=$(((t1 - t0) / 1000))
+		fi
+		[ "$i" = 0 ] ||
+			echo "round $i: build due $delay ms after the rule add; the exit began $exit_ms ms after the deletion"
 	done
-	echo "$ROUNDS netns deleted with a build pending $(cat $PARAM) ms and less"
 	mp_loaded
 }
 ktap_test "$ROUNDS netns deleted while the classifier build is pending" t_netns
